@@ -1,0 +1,46 @@
+"""Build script: compiles every ``src/_native/*.pyx`` into ``shrivenquant._native.<name>``.
+
+Metadata lives in ``pyproject.toml``; this file only declares the extension modules. Hot-module
+directives (``boundscheck``/``wraparound`` off) are set at the top of each ``.pyx`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = Path(__file__).resolve().parent
+NATIVE = Path("src") / "_native"
+
+
+def _extensions() -> list[Extension]:
+    compile_args = ["-O3", "-fno-strict-aliasing"] if sys.platform != "win32" else ["/O2"]
+    if os.environ.get("SHRIVENQUANT_NATIVE_ARCH"):
+        compile_args.append(f"-march={os.environ['SHRIVENQUANT_NATIVE_ARCH']}")
+    exts = []
+    for pyx in sorted((HERE / NATIVE).glob("*.pyx")):
+        exts.append(
+            Extension(
+                name=f"shrivenquant._native.{pyx.stem}",
+                sources=[str(NATIVE / pyx.name)],
+                include_dirs=[str(NATIVE), np.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+                extra_compile_args=compile_args,
+            )
+        )
+    return exts
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        include_path=[str(NATIVE)],
+        compiler_directives={"language_level": "3", "embedsignature": True},
+        annotate=False,
+    ),
+)

@@ -1,0 +1,104 @@
+"""One exception hierarchy for the whole library, rooted at :class:`ShrivenQuantError`.
+
+Every error the library raises on bad input is one of these, with a message that says what was wrong
+and what was expected. Errors about bad *values* also subclass :class:`ValueError` (and overflow also
+:class:`OverflowError`) so that generic handlers, and msgspec's ``__post_init__`` conversion on decode,
+keep working.
+
+Hierarchy::
+
+    ShrivenQuantError
+    ├── ValidationError (ValueError)          bad input: malformed, out of range, inconsistent
+    │   ├── PrecisionError                    a value does not fit the precision/tick/step asked for
+    │   ├── CurrencyMismatchError             money of two different currencies combined
+    │   └── InstrumentError                   unknown instrument, or an instrument definition is invalid
+    ├── FixedPointOverflowError (OverflowError)  a fixed-point result does not fit in int64
+    ├── DecodeError (ValueError)              a venue message or recording could not be decoded
+    ├── SequenceGapError                      a venue sequence number skipped: resync needed
+    ├── RiskRejectionError                    a pre-trade risk check refused an order
+    ├── WalCorruptionError                    a write-ahead-log record failed its checksum or framing
+    └── ConnectorError                        a venue connection or request failed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConnectorError",
+    "CurrencyMismatchError",
+    "DecodeError",
+    "FixedPointOverflowError",
+    "InstrumentError",
+    "PrecisionError",
+    "RiskRejectionError",
+    "SequenceGapError",
+    "ShrivenQuantError",
+    "ValidationError",
+    "WalCorruptionError",
+]
+
+
+class ShrivenQuantError(Exception):
+    """Root of every exception raised by shrivenquant."""
+
+
+class ValidationError(ShrivenQuantError, ValueError):
+    """Bad input: malformed, out of range, or inconsistent with other fields."""
+
+
+class PrecisionError(ValidationError):
+    """A value cannot be represented exactly at the precision, tick or step that was asked for."""
+
+
+class CurrencyMismatchError(ValidationError):
+    """Two amounts in different currencies were combined."""
+
+
+class InstrumentError(ValidationError):
+    """An instrument is unknown, or its definition is invalid."""
+
+
+class FixedPointOverflowError(ShrivenQuantError, OverflowError):
+    """A fixed-point result does not fit in a signed 64-bit raw integer."""
+
+
+class DecodeError(ShrivenQuantError, ValueError):
+    """A venue message or a recording line could not be decoded."""
+
+
+class SequenceGapError(ShrivenQuantError):
+    """A venue sequence number skipped: the local state is stale and must be resynchronised.
+
+    Attributes:
+        expected: the sequence number that should have come next.
+        received: the sequence number that came.
+    """
+
+    def __init__(self, message: str, *, expected: int | None = None, received: int | None = None) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.received = received
+
+
+class RiskRejectionError(ShrivenQuantError):
+    """A pre-trade risk check refused an order; ``check`` names the rule that fired."""
+
+    def __init__(self, message: str, *, check: str | None = None) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class WalCorruptionError(ShrivenQuantError):
+    """A write-ahead-log record failed its checksum or framing; ``offset`` is where, in bytes."""
+
+    def __init__(self, message: str, *, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class ConnectorError(ShrivenQuantError):
+    """A venue connection or request failed; ``status`` and ``code`` carry the venue's answer if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
