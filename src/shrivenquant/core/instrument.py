@@ -28,7 +28,7 @@ def _normalized_precision(value: Price | Quantity) -> int:
     return p
 
 
-class Instrument(msgspec.Struct, frozen=True, kw_only=True, dict=True):
+class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     """A tradable instrument and its venue rules.
 
     Attributes:
@@ -87,9 +87,6 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True, dict=True):
             raise InstrumentError(f"{self.id}: an option needs a strike and an option_right")
         if self.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION) and self.expiry_ns is None:
             raise InstrumentError(f"{self.id}: a {self.kind.name.lower()} needs an expiry")
-        # cache derived precisions (the struct is frozen; dict=True gives room for them)
-        object.__setattr__(self, "_price_precision", _normalized_precision(self.price_tick))
-        object.__setattr__(self, "_size_precision", _normalized_precision(self.size_step))
 
     # ------------------------------------------------------------------ identity and precisions
     @property
@@ -100,12 +97,12 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     @property
     def price_precision(self) -> int:
         """Decimal places of every price of this instrument (from ``price_tick``)."""
-        return self.__dict__["_price_precision"]
+        return _normalized_precision(self.price_tick)
 
     @property
     def size_precision(self) -> int:
         """Decimal places of every quantity of this instrument (from ``size_step``)."""
-        return self.__dict__["_size_precision"]
+        return _normalized_precision(self.size_step)
 
     @property
     def quote_currency(self) -> Currency:
