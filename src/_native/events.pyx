@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-# cython: binding=True, embedsignature=True
+# cython: binding=True, embedsignature=True, autotestdict=False
 """Native view of the 64-byte market-event record (``sq_event`` in ``sq_event.h``).
 
 Exports the record's C layout and the kind/side/flag constants so that the NumPy mirror

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-# cython: binding=True, embedsignature=True
+# cython: binding=True, embedsignature=True, autotestdict=False
 """Fixed-point value types: ``Price``, ``Quantity``, ``Money`` and ``Currency``.
 
 A value is an ``int64`` ``raw`` with a per-value decimal ``precision``: value = raw / 10**precision.
@@ -212,6 +212,7 @@ cdef inline int64_t _check_raw(object raw) except? -1:
 
 
 @cython.freelist(512)
+@cython.auto_pickle(False)
 cdef class FixedPoint:
     """Base of the fixed-point value types: an int64 ``raw`` at a decimal ``precision``.
 
