@@ -1,14 +1,18 @@
-"""Instruments: what can be traded, with the venue's tick, lot and notional rules.
+"""Instruments: what can be traded, with the venue's tick, lot, price and notional rules.
 
 An :class:`Instrument` is a frozen ``msgspec.Struct``. Its ``price_precision`` and ``size_precision``
 are derived from ``price_tick`` and ``size_step`` (trailing zeros dropped: a tick of ``0.0100`` gives
 precision 2), and every raw int64 price or quantity of this instrument, in event records, books and
 the WAL, is at those precisions.
+
+Notional arithmetic is exact: ``price.raw * qty.raw * multiplier.raw`` is a Python int, limits are
+compared against it without rounding, and the result is rounded once, with the caller's
+:class:`~shrivenquant._native.fixed.Rounding` mode, to the quote currency's precision.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import msgspec
 
@@ -16,16 +20,17 @@ from shrivenquant._native.fixed import Currency, Money, Price, Quantity, Roundin
 from shrivenquant.core.enums import InstrumentKind, OptionRight
 from shrivenquant.errors import InstrumentError, PrecisionError, ValidationError
 
-__all__ = ["Instrument"]
+__all__ = ["Instrument", "currency_for"]
 
 
-def _normalized_precision(value: Price | Quantity) -> int:
-    """Smallest precision that represents ``value`` exactly (trailing zeros dropped)."""
-    raw, p = value.raw, value.precision
-    while p > 0 and raw % 10 == 0:
-        raw //= 10
-        p -= 1
-    return p
+def currency_for(code: str) -> Currency:
+    """The registered :class:`Currency` for ``code``; an unknown code is registered as 8-decimal crypto.
+
+    Raises :class:`ValidationError` if ``code`` is not a valid currency code (1-32 letters or digits).
+    """
+    if not Currency.is_registered(code):
+        Currency.register(Currency(code, 8, "crypto"))
+    return Currency.of(code)
 
 
 class Instrument(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,16 +40,25 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         venue: venue code, e.g. ``"BINANCE"``, ``"BINANCE_USDM"``, ``"NSE"``, ``"NFO"``.
         symbol: the venue's symbol, e.g. ``"BTCUSDT"``, ``"NIFTY24AUGFUT"``.
         kind: spot, perpetual, future, option, equity or index.
-        base: base asset code (``"BTC"``); None for equities, indices and Kite derivatives.
         quote: quote currency code (``"USDT"``, ``"INR"``): prices are in this currency.
+        price_tick: minimum price increment (> 0).
+        size_step: minimum quantity increment (> 0), in the venue's quantity unit (coins, contracts,
+            shares).
+        base: base asset code (``"BTC"``); None for equities, indices and Kite derivatives.
         settlement: settlement / margin currency code (``"USDT"`` for USD-M, ``"BTC"`` for COIN-M).
-        price_tick: minimum price increment.
-        size_step: minimum quantity increment (lot step), in the venue's quantity unit.
-        min_qty, max_qty: bounds on order quantity (None: no bound).
-        min_notional: smallest price × quantity × multiplier, in the quote currency (None: no bound).
-        multiplier: contract multiplier (value of one unit in quote currency per price unit); 1 for spot.
-        lot_size: units per lot for venues that trade in lots (Kite F&O); quantities stay in units.
-        expiry_ns: expiry, ns since the epoch UTC (None for spot and perpetuals).
+        min_qty, max_qty: bounds on a (limit) order quantity (None: no bound).
+        market_max_qty: bound on a market order quantity (None: no bound beyond ``max_qty``).
+        min_price, max_price: bounds on an order price (None: no bound).
+        min_notional, max_notional: bounds on the order notional (see :meth:`notional`), in the quote
+            currency (None: no bound).
+        multiplier: contract multiplier; 1 for spot and equities. For a linear contract it is the
+            quantity of the underlying per unit; for an inverse contract the face value of one
+            contract in the quote currency (Binance COIN-M ``contractSize``: 100 USD for BTCUSD).
+        inverse: True for inverse (coin-margined) contracts: one contract is worth ``multiplier``
+            units of the quote currency whatever the price.
+        lot_size: units per lot for venues that trade in lots (Kite F&O); quantities stay in units
+            and an order quantity must be a whole number of lots.
+        expiry_ns: expiry, ns since the epoch UTC (None for spot, perpetuals and equities).
         strike: option strike (None otherwise).
         option_right: call or put (None otherwise).
         venue_token: the venue's numeric id (Kite ``instrument_token``), if any.
@@ -61,8 +75,13 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     settlement: str | None = None
     min_qty: Quantity | None = None
     max_qty: Quantity | None = None
+    market_max_qty: Quantity | None = None
+    min_price: Price | None = None
+    max_price: Price | None = None
     min_notional: Money | None = None
+    max_notional: Money | None = None
     multiplier: Quantity = msgspec.field(default_factory=lambda: Quantity("1"))
+    inverse: bool = False
     lot_size: int = 1
     expiry_ns: int | None = None
     strike: Price | None = None
@@ -73,6 +92,8 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not self.venue or not self.symbol:
             raise InstrumentError(f"instrument needs a venue and a symbol, got {self.venue!r} {self.symbol!r}")
+        if not self.quote:
+            raise InstrumentError(f"{self.id}: quote currency code must not be empty")
         if self.price_tick.raw <= 0:
             raise InstrumentError(f"{self.id}: price_tick must be > 0, got {self.price_tick}")
         if self.size_step.raw <= 0:
@@ -81,8 +102,13 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
             raise InstrumentError(f"{self.id}: lot_size must be >= 1, got {self.lot_size}")
         if self.multiplier.raw <= 0:
             raise InstrumentError(f"{self.id}: multiplier must be > 0, got {self.multiplier}")
-        if self.min_qty is not None and self.max_qty is not None and self.max_qty < self.min_qty:
-            raise InstrumentError(f"{self.id}: max_qty {self.max_qty} < min_qty {self.min_qty}")
+        for lo, hi, what in (
+            (self.min_qty, self.max_qty, "qty"),
+            (self.min_price, self.max_price, "price"),
+            (self.min_notional, self.max_notional, "notional"),
+        ):
+            if lo is not None and hi is not None and _cmp(hi, lo) < 0:
+                raise InstrumentError(f"{self.id}: max_{what} {hi} < min_{what} {lo}")
         if self.kind is InstrumentKind.OPTION and (self.strike is None or self.option_right is None):
             raise InstrumentError(f"{self.id}: an option needs a strike and an option_right")
         if self.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION) and self.expiry_ns is None:
@@ -97,114 +123,262 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def price_precision(self) -> int:
         """Decimal places of every price of this instrument (from ``price_tick``)."""
-        return _normalized_precision(self.price_tick)
+        return _normalized(self.price_tick).precision
 
     @property
     def size_precision(self) -> int:
         """Decimal places of every quantity of this instrument (from ``size_step``)."""
-        return _normalized_precision(self.size_step)
+        return _normalized(self.size_step).precision
 
     @property
     def quote_currency(self) -> Currency:
-        """The quote currency (registered as precision 8 if unknown)."""
-        return _currency(self.quote)
+        """The quote currency (registered as 8-decimal crypto if unknown, see :func:`currency_for`)."""
+        return currency_for(self.quote)
 
     # ------------------------------------------------------------------ construction helpers
     def make_price(self, value: str | int | float | Decimal | Price, rounding: Rounding = Rounding.EXACT) -> Price:
-        """A Price on this instrument's tick at its price precision.
+        """A Price on this instrument's tick, at its price precision.
 
-        ``rounding`` (default EXACT: raise if off tick) rounds to a multiple of the tick; a float is read
-        through its shortest repr first.
+        ``rounding`` (default EXACT: raise :class:`PrecisionError` if off tick) rounds to a multiple of
+        the tick, once. A float is read as its shortest repr (``0.1`` is ``"0.1"``).
         """
+        tick = _normalized(self.price_tick)
         if isinstance(value, float):
-            value = Price.from_float(value, min(18, self.price_precision + 9), Rounding.HALF_EVEN)
-        elif not isinstance(value, Price):
-            value = Price(value)
-        return value.quantize(self.price_tick.rescale(self.price_precision), rounding)
+            num, scale = _float_ratio(value, "price")
+            return Price.from_raw(_round_to(num, scale, tick, rounding, self.id, "price"), tick.precision)
+        if not isinstance(value, Price):
+            value = _build(Price, value, "price")
+        try:
+            return value.quantize(tick, rounding)
+        except PrecisionError:
+            raise PrecisionError(
+                f"{self.id}: price {value} is not on the tick {tick}; pass a rounding mode to round it"
+            ) from None
 
     def make_qty(self, value: str | int | float | Decimal | Quantity, rounding: Rounding = Rounding.EXACT) -> Quantity:
-        """A Quantity on this instrument's step at its size precision (``rounding`` as for :meth:`make_price`)."""
+        """A Quantity on this instrument's step at its size precision (``rounding`` as for :meth:`make_price`).
+
+        Only the step is applied here; bounds and lots are checked by :meth:`check_qty`.
+        """
+        step = _normalized(self.size_step)
         if isinstance(value, float):
-            value = Quantity.from_float(value, min(18, self.size_precision + 9), Rounding.HALF_EVEN)
-        elif not isinstance(value, Quantity):
-            value = Quantity(value)
-        return value.quantize(self.size_step.rescale(self.size_precision), rounding)
+            num, scale = _float_ratio(value, "quantity")
+            raw = _round_to(num, scale, step, rounding, self.id, "quantity")
+            if raw < 0:
+                raise ValidationError(f"{self.id}: quantity must be >= 0, got {value!r}")
+            return Quantity.from_raw(raw, step.precision)
+        if not isinstance(value, Quantity):
+            value = _build(Quantity, value, "quantity")
+        try:
+            return value.quantize(step, rounding)
+        except PrecisionError:
+            raise PrecisionError(
+                f"{self.id}: quantity {value} is not on the step {step}; pass a rounding mode to round it"
+            ) from None
 
     # ------------------------------------------------------------------ validation
     def check_price(self, price: Price) -> Price:
-        """Return ``price`` if it is on the tick, else raise :class:`PrecisionError`."""
+        """Return ``price`` if it is on the tick and within [min_price, max_price].
+
+        Raises :class:`PrecisionError` if off tick, :class:`ValidationError` if out of bounds or not a
+        Price.
+        """
         if not isinstance(price, Price):
             raise ValidationError(f"{self.id}: expected a Price, got {type(price).__name__}")
-        try:
-            price.quantize(self.price_tick, Rounding.EXACT)
-        except PrecisionError:
-            raise PrecisionError(
-                f"{self.id}: price {price} is not on the tick {self.price_tick}") from None
+        if not _on_increment(price, self.price_tick):
+            raise PrecisionError(f"{self.id}: price {price} is not on the tick {self.price_tick}")
+        if self.min_price is not None and price < self.min_price:
+            raise ValidationError(f"{self.id}: price {price} is below the minimum {self.min_price}")
+        if self.max_price is not None and price > self.max_price:
+            raise ValidationError(f"{self.id}: price {price} is above the maximum {self.max_price}")
         return price
 
-    def check_qty(self, qty: Quantity) -> Quantity:
-        """Return ``qty`` if it is on the step and within [min_qty, max_qty], else raise."""
+    def check_qty(self, qty: Quantity, *, market: bool = False) -> Quantity:
+        """Return ``qty`` if it is > 0, a whole number of steps (and of lots) and within the bounds.
+
+        The bounds are [min_qty, max_qty]; with ``market=True`` the upper bound is also
+        ``market_max_qty``. Raises :class:`PrecisionError` if off step or lot, :class:`ValidationError`
+        otherwise.
+        """
         if not isinstance(qty, Quantity):
             raise ValidationError(f"{self.id}: expected a Quantity, got {type(qty).__name__}")
-        try:
-            qty.quantize(self.size_step, Rounding.EXACT)
-        except PrecisionError:
-            raise PrecisionError(f"{self.id}: quantity {qty} is not on the step {self.size_step}") from None
+        if qty.raw <= 0:
+            raise ValidationError(f"{self.id}: quantity must be > 0, got {qty}")
+        if not _on_increment(qty, self.size_step):
+            raise PrecisionError(f"{self.id}: quantity {qty} is not on the step {self.size_step}")
+        if self.lot_size != 1:
+            lot = Quantity.from_raw(self.size_step.raw * self.lot_size, self.size_step.precision)
+            if not _on_increment(qty, lot):
+                raise PrecisionError(
+                    f"{self.id}: quantity {qty} is not a whole number of lots of {self.lot_size} "
+                    f"(expected a multiple of {lot})")
         if self.min_qty is not None and qty < self.min_qty:
             raise ValidationError(f"{self.id}: quantity {qty} is below the minimum {self.min_qty}")
         if self.max_qty is not None and qty > self.max_qty:
             raise ValidationError(f"{self.id}: quantity {qty} is above the maximum {self.max_qty}")
+        if market and self.market_max_qty is not None and qty > self.market_max_qty:
+            raise ValidationError(
+                f"{self.id}: market order quantity {qty} is above the maximum {self.market_max_qty}")
         return qty
 
     def notional(self, price: Price, qty: Quantity, rounding: Rounding = Rounding.HALF_EVEN) -> Money:
-        """price × qty × multiplier in the quote currency, at the quote currency's precision.
+        """The value of ``qty`` at ``price`` in the quote currency, at the quote currency's precision.
 
-        Computed exactly in integers and rounded once with ``rounding``.
+        Linear: price × qty × multiplier. Inverse: qty × multiplier (the contracts' face value; the
+        price does not enter). Computed exactly in integers and rounded once with ``rounding``;
+        ``Rounding.EXACT`` raises :class:`PrecisionError` if the value does not fit the precision.
         """
+        num, scale = self._exact_notional(price, qty)
         cur = self.quote_currency
-        mult = self.multiplier
-        num = price.raw * qty.raw * mult.raw  # Python ints: exact
-        scale = price.precision + qty.precision + mult.precision
         target = cur.precision
         if target >= scale:
             raw = num * 10 ** (target - scale)
         else:
-            q, r = divmod(num, 10 ** (scale - target))
-            raw = q
-            if r:
-                raw = int(Decimal(num).scaleb(target - scale).to_integral_value(_DECIMAL_ROUNDING[rounding]))
-                if rounding is Rounding.EXACT:
-                    raise PrecisionError(f"{self.id}: notional {price} x {qty} is not exact at precision {target}")
+            raw = _round_div(num, 10 ** (scale - target), rounding)
+            if raw is None:
+                raise PrecisionError(
+                    f"{self.id}: notional of {qty} at {price} is not exact at {cur.code} precision {target}; "
+                    f"pass a rounding mode")
         return Money.from_raw(raw, target, cur)
 
-    def check_notional(self, price: Price, qty: Quantity) -> Money:
-        """Return the notional if it is at least ``min_notional``, else raise :class:`ValidationError`."""
-        notional = Money.from_raw(
-            price.raw * qty.raw * self.multiplier.raw,
-            price.precision + qty.precision + self.multiplier.precision,
-        ) if (price.precision + qty.precision + self.multiplier.precision) <= 18 and abs(
-            price.raw * qty.raw * self.multiplier.raw) < 2**63 else None
-        if notional is None:
-            notional = self.notional(price, qty).with_currency(None)
-        if self.min_notional is not None and notional < self.min_notional.with_currency(None):
+    def check_notional(self, price: Price, qty: Quantity, rounding: Rounding = Rounding.HALF_EVEN) -> Money:
+        """Return :meth:`notional` if the exact notional is within [min_notional, max_notional].
+
+        The comparison uses the exact (unrounded) value; out of bounds raises :class:`ValidationError`.
+        """
+        num, scale = self._exact_notional(price, qty)
+        if self.min_notional is not None and _cmp_ratio(num, scale, self.min_notional) < 0:
             raise ValidationError(
-                f"{self.id}: notional {notional} is below the minimum {self.min_notional}")
-        return notional.with_currency(self.quote_currency)
+                f"{self.id}: notional of {qty} at {price} ({_fmt_ratio(num, scale)} {self.quote}) "
+                f"is below the minimum {self.min_notional}")
+        if self.max_notional is not None and _cmp_ratio(num, scale, self.max_notional) > 0:
+            raise ValidationError(
+                f"{self.id}: notional of {qty} at {price} ({_fmt_ratio(num, scale)} {self.quote}) "
+                f"is above the maximum {self.max_notional}")
+        return self.notional(price, qty, rounding)
+
+    def check_order(self, price: Price, qty: Quantity, rounding: Rounding = Rounding.HALF_EVEN) -> Money:
+        """Check a limit order against every venue rule; return its notional (as :meth:`notional`).
+
+        Runs :meth:`check_price`, :meth:`check_qty` and :meth:`check_notional`; an index (not
+        tradable) raises :class:`InstrumentError`.
+        """
+        if self.kind is InstrumentKind.INDEX:
+            raise InstrumentError(f"{self.id}: an index is not tradable")
+        self.check_price(price)
+        self.check_qty(qty)
+        return self.check_notional(price, qty, rounding)
+
+    def _exact_notional(self, price: Price, qty: Quantity) -> tuple[int, int]:
+        """(num, scale) with notional = num / 10**scale exactly."""
+        if not isinstance(price, Price):
+            raise ValidationError(f"{self.id}: expected a Price, got {type(price).__name__}")
+        if not isinstance(qty, Quantity):
+            raise ValidationError(f"{self.id}: expected a Quantity, got {type(qty).__name__}")
+        mult = self.multiplier
+        if self.inverse:
+            return qty.raw * mult.raw, qty.precision + mult.precision
+        return price.raw * qty.raw * mult.raw, price.precision + qty.precision + mult.precision
 
 
-def _currency(code: str) -> Currency:
-    if not Currency.is_registered(code):
-        Currency.register(Currency(code, 8, "crypto"))
-    return Currency.of(code)
+# ---------------------------------------------------------------------------------------------- helpers
+
+def _normalized[F: (Price, Quantity)](value: F) -> F:
+    """The same value with trailing fractional zeros dropped (smallest exact precision)."""
+    raw, p = value.raw, value.precision
+    while p > 0 and raw % 10 == 0:
+        raw //= 10
+        p -= 1
+    return value if p == value.precision else type(value).from_raw(raw, p)
 
 
-_DECIMAL_ROUNDING = {
-    Rounding.HALF_EVEN: "ROUND_HALF_EVEN",
-    Rounding.HALF_UP: "ROUND_HALF_UP",
-    Rounding.HALF_DOWN: "ROUND_HALF_DOWN",
-    Rounding.DOWN: "ROUND_DOWN",
-    Rounding.UP: "ROUND_UP",
-    Rounding.FLOOR: "ROUND_FLOOR",
-    Rounding.CEILING: "ROUND_CEILING",
-    Rounding.EXACT: "ROUND_HALF_EVEN",
-}
+def _on_increment(value: Price | Quantity, increment: Price | Quantity) -> bool:
+    """True if ``value`` is an exact multiple of ``increment`` (> 0)."""
+    p = max(value.precision, increment.precision)
+    return (value.raw * 10 ** (p - value.precision)) % (increment.raw * 10 ** (p - increment.precision)) == 0
+
+
+def _cmp(a: Price | Quantity | Money, b: Price | Quantity | Money) -> int:
+    """Exact comparison of two fixed-point values whatever their type or currency: -1, 0 or 1."""
+    p = max(a.precision, b.precision)
+    x, y = a.raw * 10 ** (p - a.precision), b.raw * 10 ** (p - b.precision)
+    return (x > y) - (x < y)
+
+
+def _cmp_ratio(num: int, scale: int, bound: Money) -> int:
+    """Compare num / 10**scale with ``bound`` exactly: -1, 0 or 1."""
+    p = max(scale, bound.precision)
+    x, y = num * 10 ** (p - scale), bound.raw * 10 ** (p - bound.precision)
+    return (x > y) - (x < y)
+
+
+def _fmt_ratio(num: int, scale: int) -> str:
+    """num / 10**scale as an exact decimal string (for messages)."""
+    sign, digits = ("-" if num < 0 else ""), str(abs(num)).rjust(scale + 1, "0")
+    if scale == 0:
+        return sign + digits
+    return f"{sign}{digits[:-scale]}.{digits[-scale:]}".rstrip("0").rstrip(".")
+
+
+def _round_div(n: int, d: int, rounding: Rounding) -> int | None:
+    """n / d (d > 0) rounded to an integer with ``rounding``; None if inexact and ``rounding`` is EXACT."""
+    q, r = divmod(n, d)  # floor division: q = floor(n / d), 0 <= r < d
+    if r == 0:
+        return q
+    if rounding is Rounding.EXACT:
+        return None
+    if rounding is Rounding.FLOOR:
+        return q
+    if rounding is Rounding.CEILING:
+        return q + 1
+    away = q + 1 if n >= 0 else q  # away from zero
+    toward = q if n >= 0 else q + 1  # toward zero
+    if rounding is Rounding.DOWN:
+        return toward
+    if rounding is Rounding.UP:
+        return away
+    twice = 2 * r
+    if twice != d:  # not a tie: nearest
+        return q + 1 if twice > d else q
+    if rounding is Rounding.HALF_UP:
+        return away
+    if rounding is Rounding.HALF_DOWN:
+        return toward
+    if rounding is Rounding.HALF_EVEN:
+        return q if q % 2 == 0 else q + 1
+    raise ValidationError(f"rounding must be a Rounding member, got {rounding!r}")
+
+
+def _round_to(num: int, scale: int, inc: Price | Quantity, rounding: Rounding, iid: str, what: str) -> int:
+    """Raw (at ``inc.precision``) of num / 10**scale rounded once to a multiple of ``inc``."""
+    top = num * 10 ** max(inc.precision - scale, 0)
+    bottom = inc.raw * 10 ** max(scale - inc.precision, 0)
+    n = _round_div(top, bottom, Rounding(rounding))
+    if n is None:
+        raise PrecisionError(
+            f"{iid}: {what} {_fmt_ratio(num, scale)} is not a multiple of {inc}; pass a rounding mode to round it")
+    return n * inc.raw
+
+
+def _float_ratio(value: float, what: str) -> tuple[int, int]:
+    """(num, scale) of a float's shortest repr: value == num / 10**scale as a person typed it."""
+    try:
+        d = Decimal(repr(value))
+    except InvalidOperation:  # pragma: no cover - repr of a float always parses
+        raise ValidationError(f"cannot read {what} {value!r}") from None
+    if not d.is_finite():
+        raise ValidationError(f"{what} cannot be {value!r}: expected a finite number")
+    sign, digits, exp = d.as_tuple()
+    num = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    assert isinstance(exp, int)
+    if exp >= 0:
+        return num * 10**exp, 0
+    return num, -exp
+
+
+def _build[F: (Price, Quantity)](cls: type[F], value: object, what: str) -> F:
+    """``cls(value)`` with a TypeError (unsupported input type) reported as :class:`ValidationError`."""
+    try:
+        return cls(value)  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ValidationError(f"cannot make a {what} from {value!r}: {exc}") from None
