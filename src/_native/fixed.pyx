@@ -44,6 +44,11 @@ cdef extern from "sq_fixed.h" nogil:
     int sq_format(int64_t raw, int p, char *buf)
     int sq_div_round_i64(int64_t n, int64_t d, int mode, int64_t *out)
 
+cdef extern from *:
+    bint __builtin_add_overflow(int64_t a, int64_t b, int64_t *r) nogil
+    bint __builtin_sub_overflow(int64_t a, int64_t b, int64_t *r) nogil
+    bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t *r) nogil
+
 cdef extern from "Python.h":
     char *PyOS_double_to_string(double val, char format_code, int precision, int flags, int *ptype) except NULL
     void PyMem_Free(void *p)
@@ -296,9 +301,6 @@ cdef inline object _addsub(FixedPoint a, FixedPoint b, int negate):
     return _new_like(a, raw, p)
 
 
-cdef extern from *:
-    bint __builtin_add_overflow(int64_t a, int64_t b, int64_t *r) nogil
-    bint __builtin_sub_overflow(int64_t a, int64_t b, int64_t *r) nogil
 
 
 cdef int _overflow(FixedPoint a, FixedPoint b, str op) except -1:
@@ -351,6 +353,19 @@ cdef object _notional(FixedPoint price, FixedPoint qty, object precision, object
     out.precision = p
     out.currency = _check_currency(currency)
     return out
+
+
+cdef inline object _mul(FixedPoint price, FixedPoint qty):
+    """Exact price × quantity; the common case (p+q <= 18, product fits) without leaving C."""
+    cdef int p = price.precision + qty.precision
+    cdef int64_t raw
+    cdef Money out
+    if p <= SQ_MAX_PRECISION and not __builtin_mul_overflow(price.raw, qty.raw, &raw) and raw != SQ_RAW_NULL:
+        out = Money.__new__(Money)
+        out.raw = raw
+        out.precision = p
+        return out
+    return _notional(price, qty, None, Rounding.EXACT, None)
 
 
 @cython.final
@@ -422,7 +437,7 @@ cdef class Price(FixedPoint):
 
     def __mul__(self, other):
         if type(other) is Quantity:
-            return _notional(<FixedPoint>self, <FixedPoint>other, None, Rounding.EXACT, None)
+            return _mul(<FixedPoint>self, <FixedPoint>other)
         return NotImplemented
 
     def __neg__(self) -> Price:
@@ -520,7 +535,7 @@ cdef class Quantity(FixedPoint):
 
     def __mul__(self, other):
         if type(other) is Price:
-            return _notional(<FixedPoint>other, <FixedPoint>self, None, Rounding.EXACT, None)
+            return _mul(<FixedPoint>other, <FixedPoint>self)
         return NotImplemented
 
     def __richcmp__(self, other, int op):
@@ -767,8 +782,6 @@ cdef object _quantize(FixedPoint value, FixedPoint increment, object rounding):
     return _new_like(value, res, increment.precision)
 
 
-cdef extern from *:
-    bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t *r) nogil
 
 
 cdef int64_t _div_round_i64(int64_t a, int64_t t, int mode, object value, object increment) except? -1:

@@ -13,6 +13,7 @@ compared against it without rounding, and the result is rounded once, with the c
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 import msgspec
 
@@ -21,6 +22,8 @@ from shrivenquant.core.enums import InstrumentKind, OptionRight
 from shrivenquant.errors import InstrumentError, PrecisionError, ValidationError
 
 __all__ = ["Instrument", "currency_for"]
+
+_F = TypeVar("_F", Price, Quantity)
 
 
 def currency_for(code: str) -> Currency:
@@ -91,7 +94,8 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         if not self.venue or not self.symbol:
-            raise InstrumentError(f"instrument needs a venue and a symbol, got {self.venue!r} {self.symbol!r}")
+            raise InstrumentError(
+                f"instrument needs a venue and a symbol, got {self.venue!r} {self.symbol!r}")
         if not self.quote:
             raise InstrumentError(f"{self.id}: quote currency code must not be empty")
         if self.price_tick.raw <= 0:
@@ -136,7 +140,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         return currency_for(self.quote)
 
     # ------------------------------------------------------------------ construction helpers
-    def make_price(self, value: str | int | float | Decimal | Price, rounding: Rounding = Rounding.EXACT) -> Price:
+    def make_price(
+        self, value: str | int | float | Decimal | Price, rounding: Rounding = Rounding.EXACT
+    ) -> Price:
         """A Price on this instrument's tick, at its price precision.
 
         ``rounding`` (default EXACT: raise :class:`PrecisionError` if off tick) rounds to a multiple of
@@ -145,7 +151,11 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         tick = _normalized(self.price_tick)
         if isinstance(value, float):
             num, scale = _float_ratio(value, "price")
-            return Price.from_raw(_round_to(num, scale, tick, rounding, self.id, "price"), tick.precision)
+            raw = _round_to(num, scale, tick, rounding)
+            if raw is None:
+                raise PrecisionError(f"{self.id}: price {value!r} is not on the tick {tick}; "
+                                     f"pass a rounding mode to round it")
+            return Price.from_raw(raw, tick.precision)
         if not isinstance(value, Price):
             value = _build(Price, value, "price")
         try:
@@ -155,15 +165,20 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
                 f"{self.id}: price {value} is not on the tick {tick}; pass a rounding mode to round it"
             ) from None
 
-    def make_qty(self, value: str | int | float | Decimal | Quantity, rounding: Rounding = Rounding.EXACT) -> Quantity:
-        """A Quantity on this instrument's step at its size precision (``rounding`` as for :meth:`make_price`).
+    def make_qty(
+        self, value: str | int | float | Decimal | Quantity, rounding: Rounding = Rounding.EXACT
+    ) -> Quantity:
+        """A Quantity on this instrument's step, at its size precision (``rounding`` as for make_price).
 
         Only the step is applied here; bounds and lots are checked by :meth:`check_qty`.
         """
         step = _normalized(self.size_step)
         if isinstance(value, float):
             num, scale = _float_ratio(value, "quantity")
-            raw = _round_to(num, scale, step, rounding, self.id, "quantity")
+            raw = _round_to(num, scale, step, rounding)
+            if raw is None:
+                raise PrecisionError(f"{self.id}: quantity {value!r} is not on the step {step}; "
+                                     f"pass a rounding mode to round it")
             if raw < 0:
                 raise ValidationError(f"{self.id}: quantity must be >= 0, got {value!r}")
             return Quantity.from_raw(raw, step.precision)
@@ -234,7 +249,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         if target >= scale:
             raw = num * 10 ** (target - scale)
         else:
-            raw = _round_div(num, 10 ** (scale - target), rounding)
+            raw = _round_div(num, 10 ** (scale - target), _mode(rounding))
             if raw is None:
                 raise PrecisionError(
                     f"{self.id}: notional of {qty} at {price} is not exact at {cur.code} precision {target}; "
@@ -283,7 +298,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 
 # ---------------------------------------------------------------------------------------------- helpers
 
-def _normalized[F: (Price, Quantity)](value: F) -> F:
+def _normalized(value: _F) -> _F:
     """The same value with trailing fractional zeros dropped (smallest exact precision)."""
     raw, p = value.raw, value.precision
     while p > 0 and raw % 10 == 0:
@@ -320,6 +335,14 @@ def _fmt_ratio(num: int, scale: int) -> str:
     return f"{sign}{digits[:-scale]}.{digits[-scale:]}".rstrip("0").rstrip(".")
 
 
+def _mode(rounding: Rounding | int) -> Rounding:
+    """``rounding`` as a :class:`Rounding` member, else :class:`ValidationError`."""
+    try:
+        return Rounding(rounding)
+    except (ValueError, TypeError):
+        raise ValidationError(f"rounding must be a Rounding member, got {rounding!r}") from None
+
+
 def _round_div(n: int, d: int, rounding: Rounding) -> int | None:
     """n / d (d > 0) rounded to an integer with ``rounding``; None if inexact and ``rounding`` is EXACT."""
     q, r = divmod(n, d)  # floor division: q = floor(n / d), 0 <= r < d
@@ -344,20 +367,18 @@ def _round_div(n: int, d: int, rounding: Rounding) -> int | None:
         return away
     if rounding is Rounding.HALF_DOWN:
         return toward
-    if rounding is Rounding.HALF_EVEN:
-        return q if q % 2 == 0 else q + 1
-    raise ValidationError(f"rounding must be a Rounding member, got {rounding!r}")
+    return q if q % 2 == 0 else q + 1  # HALF_EVEN
 
 
-def _round_to(num: int, scale: int, inc: Price | Quantity, rounding: Rounding, iid: str, what: str) -> int:
-    """Raw (at ``inc.precision``) of num / 10**scale rounded once to a multiple of ``inc``."""
+def _round_to(num: int, scale: int, inc: Price | Quantity, rounding: Rounding) -> int | None:
+    """Raw (at ``inc.precision``) of num / 10**scale rounded once to a multiple of ``inc``.
+
+    None if inexact and ``rounding`` is EXACT.
+    """
     top = num * 10 ** max(inc.precision - scale, 0)
     bottom = inc.raw * 10 ** max(scale - inc.precision, 0)
-    n = _round_div(top, bottom, Rounding(rounding))
-    if n is None:
-        raise PrecisionError(
-            f"{iid}: {what} {_fmt_ratio(num, scale)} is not a multiple of {inc}; pass a rounding mode to round it")
-    return n * inc.raw
+    n = _round_div(top, bottom, _mode(rounding))
+    return None if n is None else n * inc.raw
 
 
 def _float_ratio(value: float, what: str) -> tuple[int, int]:
@@ -370,13 +391,14 @@ def _float_ratio(value: float, what: str) -> tuple[int, int]:
         raise ValidationError(f"{what} cannot be {value!r}: expected a finite number")
     sign, digits, exp = d.as_tuple()
     num = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
-    assert isinstance(exp, int)
+    if not isinstance(exp, int):  # pragma: no cover - finite decimals have an int exponent
+        raise ValidationError(f"cannot read {what} {value!r}")
     if exp >= 0:
         return num * 10**exp, 0
     return num, -exp
 
 
-def _build[F: (Price, Quantity)](cls: type[F], value: object, what: str) -> F:
+def _build(cls: type[_F], value: object, what: str) -> _F:
     """``cls(value)`` with a TypeError (unsupported input type) reported as :class:`ValidationError`."""
     try:
         return cls(value)  # type: ignore[arg-type]

@@ -54,11 +54,13 @@ class QuoteTick(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         if self.bid_price.precision != self.ask_price.precision:
             raise ValidationError(
                 f"QuoteTick.bid_price and ask_price must have the same precision, got "
-                f"{self.bid_price.precision} ({self.bid_price}) and {self.ask_price.precision} ({self.ask_price})")
+                f"{self.bid_price.precision} ({self.bid_price}) and "
+                f"{self.ask_price.precision} ({self.ask_price})")
         if self.bid_size.precision != self.ask_size.precision:
             raise ValidationError(
                 f"QuoteTick.bid_size and ask_size must have the same precision, got "
-                f"{self.bid_size.precision} ({self.bid_size}) and {self.ask_size.precision} ({self.ask_size})")
+                f"{self.bid_size.precision} ({self.bid_size}) and "
+                f"{self.ask_size.precision} ({self.ask_size})")
         _check_ts(owner, "ts_event", self.ts_event)
         _check_ts(owner, "ts_local", self.ts_local)
 

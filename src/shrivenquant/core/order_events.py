@@ -71,7 +71,8 @@ class OrderEventBase(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag_fi
 
     def _require_venue_order_id(self) -> None:
         if self.venue_order_id is None:
-            raise ValidationError(f"{type(self).__name__}.venue_order_id is required: expected the venue's order id")
+            raise ValidationError(
+                f"{type(self).__name__}.venue_order_id is required: expected the venue's order id, got None")
 
 
 class OrderSubmitted(OrderEventBase, frozen=True, kw_only=True, gc=False):

@@ -51,14 +51,18 @@ _IMMEDIATE_TIFS = (TimeInForce.IOC, TimeInForce.FOK)
 # Field checks shared by the order, order-event and market-data structs (messages name the field).
 # ---------------------------------------------------------------------------------------------------
 
+def _a(name: str) -> str:
+    return f"an {name}" if name[0] in "AEIOU" else f"a {name}"
+
+
 def _check_type(owner: str, name: str, value: Any, expected: type) -> None:
     if type(value) is not expected:
-        raise ValidationError(f"{owner}.{name} must be a {expected.__name__}, got {value!r}")
+        raise ValidationError(f"{owner}.{name} must be {_a(expected.__name__)}, got {value!r}")
 
 
 def _check_optional_type(owner: str, name: str, value: Any, expected: type) -> None:
     if value is not None and type(value) is not expected:
-        raise ValidationError(f"{owner}.{name} must be a {expected.__name__} or None, got {value!r}")
+        raise ValidationError(f"{owner}.{name} must be {_a(expected.__name__)} or None, got {value!r}")
 
 
 def _check_bool(owner: str, name: str, value: Any) -> None:
@@ -172,7 +176,8 @@ class Order(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         # price: limit types only
         if otype in _LIMIT_TYPES:
             if self.price is None:
-                raise ValidationError(f"Order.price is required for a {kind} order: expected a Price, got None")
+                raise ValidationError(
+                    f"Order.price is required for a {kind} order: expected a Price, got None")
             _check_type(owner, "price", self.price, Price)
         elif self.price is not None:
             raise ValidationError(f"Order.price must be None for a {kind} order, got {self.price}")
@@ -183,13 +188,16 @@ class Order(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     f"Order.trigger_price is required for a {kind} order: expected a Price, got None")
             _check_type(owner, "trigger_price", self.trigger_price, Price)
         elif self.trigger_price is not None:
-            raise ValidationError(f"Order.trigger_price must be None for a {kind} order, got {self.trigger_price}")
+            raise ValidationError(
+                f"Order.trigger_price must be None for a {kind} order, got {self.trigger_price}")
         # time in force and expiry
         if otype is OrderType.MARKET and tif is TimeInForce.GTD:
-            raise ValidationError("Order.time_in_force GTD is not allowed for a MARKET order: use GTC, IOC, FOK or DAY")
+            raise ValidationError(
+                "Order.time_in_force GTD is not allowed for a MARKET order: use GTC, IOC, FOK or DAY")
         if tif is TimeInForce.GTD:
             if self.expire_time_ns is None:
-                raise ValidationError("Order.expire_time_ns is required with time_in_force GTD: expected int ns UTC")
+                raise ValidationError(
+                    "Order.expire_time_ns is required with time_in_force GTD: expected int ns UTC, got None")
             _check_ts(owner, "expire_time_ns", self.expire_time_ns)
             if self.expire_time_ns <= self.ts_init:
                 raise ValidationError(

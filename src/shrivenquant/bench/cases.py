@@ -1,0 +1,101 @@
+"""The benchmark cases, each with same-run baselines. Later parts add their cases here.
+
+Peer variants (NautilusTrader 1.221) run when the ``bench`` extra is installed and are skipped
+otherwise; ``int`` and ``decimal`` baselines always run.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from shrivenquant.bench.harness import Case, Variant
+
+__all__ = ["all_cases"]
+
+
+def _sq() -> dict[str, Any]:
+    from shrivenquant._native.fixed import Price, Quantity
+
+    return {"a": Price("25012.34"), "b": Price("1.01"), "q": Quantity("0.500"), "Price": Price}
+
+
+def _ints() -> dict[str, Any]:
+    return {"a": 2501234, "b": 101}
+
+
+def _decimals() -> dict[str, Any]:
+    return {"a": Decimal("25012.34"), "b": Decimal("1.01"), "q": Decimal("0.500"), "Decimal": Decimal}
+
+
+def _nautilus() -> dict[str, Any]:
+    from nautilus_trader.model.objects import Price, Quantity
+
+    return {"a": Price.from_str("25012.34"), "b": Price.from_str("1.01"), "q": Quantity.from_str("0.500"),
+            "Price": Price}
+
+
+def _columns_sq() -> dict[str, Any]:
+    from shrivenquant._native.fixed import parse_decimals
+
+    return {"parse": parse_decimals, "texts": _column_texts()}
+
+
+def _columns_py() -> dict[str, Any]:
+    return {"texts": _column_texts(), "D": Decimal, "scale": Decimal(100)}
+
+
+def _column_texts() -> list[str]:
+    return [f"{61000 + (i * 37) % 2000}.{(i * 13) % 100:02d}" for i in range(10_000)]
+
+
+_NT = "nautilus_trader"
+
+
+def all_cases() -> list[Case]:
+    """Every benchmark case, in report order."""
+    return [
+        Case("price_add", "Price + Price", (
+            Variant("shrivenquant Price + Price", "a + b", _sq, role="target"),
+            Variant("int + int", "a + b", _ints),
+            Variant("Decimal + Decimal", "a + b", _decimals),
+            Variant("NautilusTrader 1.221 Price + Price", "a + b", _nautilus, requires=_NT),
+        ), budget_ns=60.0),
+        Case("price_lt", "Price < Price", (
+            Variant("shrivenquant Price < Price", "a < b", _sq, role="target"),
+            Variant("int < int", "a < b", _ints),
+            Variant("Decimal < Decimal", "a < b", _decimals),
+            Variant("NautilusTrader 1.221 Price < Price", "a < b", _nautilus, requires=_NT),
+        ), budget_ns=60.0),
+        Case("price_eq", "Price == Price", (
+            Variant("shrivenquant Price == Price", "a == b", _sq, role="target"),
+            Variant("int == int", "a == b", _ints),
+            Variant("Decimal == Decimal", "a == b", _decimals),
+            Variant("NautilusTrader 1.221 Price == Price", "a == b", _nautilus, requires=_NT),
+        ), budget_ns=60.0),
+        Case("price_from_str", "Price from str", (
+            Variant('shrivenquant Price("25012.34")', 'Price("25012.34")', _sq, role="target"),
+            Variant('Decimal("25012.34")', 'Decimal("25012.34")', _decimals),
+            Variant('NautilusTrader 1.221 Price.from_str("25012.34")', 'Price.from_str("25012.34")',
+                    _nautilus, requires=_NT),
+        ), budget_ns=300.0),
+        Case("price_mul_qty", "Price * Quantity (exact notional)", (
+            Variant("shrivenquant Price * Quantity -> Money", "a * q", _sq, role="target"),
+            Variant("Decimal * Decimal", "a * q", _decimals),
+            Variant("NautilusTrader 1.221 Price * Quantity", "a * q", _nautilus, requires=_NT),
+        )),
+        Case("parse_column", "decimal strings -> raw int64 column (10k)", (
+            Variant("shrivenquant parse_decimals(texts, 2)", "parse(texts, 2)", _columns_sq, role="target"),
+            Variant("[int(Decimal(t) * 100) for t in texts]", "[int(D(t) * scale) for t in texts]", _columns_py),
+        ), ops_per_stmt=10_000, loops=40, unit="ns/value"),
+        Case("import", "import time (fresh interpreter, -X importtime cumulative)", (
+            Variant("import shrivenquant", "import shrivenquant", role="target", kind="import",
+                    module="shrivenquant"),
+            Variant("import shrivenquant.core (types, instruments, events, numpy, msgspec)",
+                    "import shrivenquant.core", role="target", kind="import", module="shrivenquant.core"),
+            Variant("import numpy", "import numpy", kind="import", module="numpy"),
+            Variant("NautilusTrader 1.221 from nautilus_trader.model.objects import Price",
+                    "from nautilus_trader.model.objects import Price", kind="import",
+                    module="nautilus_trader.model.objects", requires=_NT),
+        ), budget_ns=150.0, unit="ms"),
+    ]

@@ -1,0 +1,149 @@
+"""Benchmark harness: cases with same-run baselines, timed as compiled loops.
+
+A :class:`Case` is one thing being measured, with :class:`Variant`s: the shrivenquant implementation
+and one or more baselines (plain ints, ``decimal``, a peer library). Every variant's statement is
+compiled into the same loop shape (``for _ in range(n): <stmt>``) so loop overhead is identical, and
+the reported figure is CPU time per operation, loop included. Ratios are target / baseline, measured
+in the same process run. Subprocess variants (import time) run fresh interpreters instead.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Case", "Measurement", "Variant", "compile_loop", "measure_variant"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One implementation of a case.
+
+    Attributes:
+        label: what is timed, e.g. ``"Price + Price"``.
+        stmt: the Python statement timed once per operation (loop variants), or the code a fresh
+            interpreter runs (``kind="import"``).
+        setup: returns the globals the statement needs (built once, outside the timing).
+        role: ``"target"`` (shrivenquant) or ``"baseline"``.
+        requires: a module that must be importable, else the variant is reported as skipped.
+        kind: ``"loop"`` or ``"import"`` (``-X importtime`` cumulative µs of ``module``).
+        module: for ``kind="import"``, the module whose cumulative import time is reported.
+    """
+
+    label: str
+    stmt: str
+    setup: Callable[[], dict[str, Any]] = dict
+    role: str = "baseline"
+    requires: str | None = None
+    kind: str = "loop"
+    module: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """A measured operation with its variants; ``budget_ns`` is the goal for the target, if any."""
+
+    name: str
+    title: str
+    variants: tuple[Variant, ...]
+    ops_per_stmt: int = 1
+    budget_ns: float | None = None
+    unit: str = "ns/op"
+    loops: int = 200_000
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass
+class Measurement:
+    """Result of one variant: per-op CPU time (best and median over repeats) or import time."""
+
+    case: str
+    label: str
+    role: str
+    best: float | None
+    median: float | None
+    unit: str
+    skipped: str | None = None
+
+
+def available(module: str | None) -> bool:
+    """True if ``module`` can be imported (without importing it)."""
+    if module is None:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def compile_loop(stmt: str, env: dict[str, Any]) -> Callable[[int], None]:
+    """A function ``f(n)`` running ``stmt`` n times with ``env``'s names as fast locals."""
+    names = sorted(env)
+    unpack = "".join(f"    {k} = __env[{k!r}]\n" for k in names)
+    src = f"def __make(__env):\n{unpack}    def __loop(__n):\n"
+    src += f"        for __i in range(__n):\n            {stmt}\n    return __loop\n"
+    ns: dict[str, Any] = {}
+    exec(compile(src, f"<bench {stmt!r}>", "exec"), ns)  # noqa: S102 - benchmark statements are ours
+    return ns["__make"](env)
+
+
+def _time_loop(fn: Callable[[int], None], n: int, repeat: int) -> list[float]:
+    out = []
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        fn(min(n, 1000))  # warm up
+        for _ in range(repeat):
+            t0 = time.thread_time_ns()
+            fn(n)
+            out.append((time.thread_time_ns() - t0) / n)
+    finally:
+        if gc_was:
+            gc.enable()
+    return out
+
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|\s+(\s*)(\S+)")
+
+
+def import_time_us(code: str, module: str) -> float:
+    """Cumulative ``-X importtime`` µs of ``module`` when a fresh interpreter runs ``code``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"import benchmark failed: {proc.stderr[-2000:]}")
+    cumulative = None
+    for line in proc.stderr.splitlines():
+        m = _IMPORTTIME.match(line)
+        if m and m.group(4) == module:
+            cumulative = float(m.group(2))
+    if cumulative is None:
+        raise RuntimeError(f"{module} not found in -X importtime output of {code!r}")
+    return cumulative
+
+
+def measure_variant(case: Case, variant: Variant, *, scale: float = 1.0, repeat: int = 7) -> Measurement:
+    """Measure one variant; a missing optional dependency gives a skipped measurement."""
+    if not available(variant.requires):
+        return Measurement(case.name, variant.label, variant.role, None, None, case.unit,
+                           skipped=f"{variant.requires} not installed")
+    if variant.kind == "import":
+        samples = [import_time_us(variant.stmt, variant.module or variant.stmt) / 1000.0
+                   for _ in range(max(3, repeat // 2))]
+        return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), "ms")
+    env = variant.setup()
+    fn = compile_loop(variant.stmt, env)
+    n = max(1000, int(case.loops * scale))
+    samples = [s / case.ops_per_stmt for s in _time_loop(fn, n, repeat)]
+    return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), case.unit)
