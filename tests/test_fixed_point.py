@@ -149,14 +149,15 @@ def test_bad_strings_raise_validation_error(text: str) -> None:
     st.integers(-30, 30),
     st.sampled_from(["e", "E"]),
     st.integers(0, 12),
-    st.sampled_from(list(DEC_MODE) + [Rounding.EXACT]),
+    st.sampled_from([*DEC_MODE, Rounding.EXACT]),
 )
 def test_parse_decimal_with_exponent_matches_decimal(mant: int, exp: int, e: str, p: int, mode: Rounding) -> None:
     text = f"{mant}{e}{exp}"
     value = Decimal(text)
     q = Decimal(1).scaleb(-p)
     if mode is Rounding.EXACT:
-        rounded = value.quantize(q, context=CTX) if exact_raw(value, p) == exact_raw(value, p).to_integral_value() else None
+        scaled = exact_raw(value, p)
+        rounded = value.quantize(q, context=CTX) if scaled == scaled.to_integral_value() else None
     else:
         rounded = value.quantize(q, rounding=DEC_MODE[mode], context=CTX)
     if rounded is None:

@@ -27,7 +27,20 @@ _LAZY: dict[str, str] = {
     "core": "shrivenquant.core",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "EVENT_DTYPE",
+    "Currency",
+    "EventFlag",
+    "EventKind",
+    "Instrument",
+    "Money",
+    "Price",
+    "Quantity",
+    "Rounding",
+    "__version__",
+    "core",
+    "errors",
+]
 
 if TYPE_CHECKING:
     from shrivenquant import core, errors

@@ -5,10 +5,9 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any, final
 
-from typing_extensions import disjoint_base
-
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 MAX_PRECISION: int
 RAW_NULL: int
@@ -24,7 +23,7 @@ class Rounding(IntEnum):
     CEILING = 6
     EXACT = 7
 
-_Value = str | bytes | int | float | Decimal | FixedPoint
+_Value = str | bytes | int | float | Decimal | "FixedPoint"
 
 @disjoint_base
 class FixedPoint:

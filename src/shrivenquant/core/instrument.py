@@ -243,13 +243,14 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         price does not enter). Computed exactly in integers and rounded once with ``rounding``;
         ``Rounding.EXACT`` raises :class:`PrecisionError` if the value does not fit the precision.
         """
+        mode = _mode(rounding)
         num, scale = self._exact_notional(price, qty)
         cur = self.quote_currency
         target = cur.precision
         if target >= scale:
             raw = num * 10 ** (target - scale)
         else:
-            raw = _round_div(num, 10 ** (scale - target), _mode(rounding))
+            raw = _round_div(num, 10 ** (scale - target), mode)
             if raw is None:
                 raise PrecisionError(
                     f"{self.id}: notional of {qty} at {price} is not exact at {cur.code} precision {target}; "

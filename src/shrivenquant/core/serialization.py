@@ -7,12 +7,12 @@ through the same exact constructors, so a round trip is bit-identical (raw and p
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import msgspec
 
 from shrivenquant._native.fixed import Currency, Money, Price, Quantity
-from shrivenquant.errors import ValidationError
+from shrivenquant.errors import FixedPointOverflowError, ValidationError
 
 __all__ = [
     "dec_hook",
@@ -42,7 +42,10 @@ def dec_hook(type_: type, obj: Any) -> Any:
     if type_ in _FIXED:
         if not isinstance(obj, str):
             raise ValidationError(f"expected a decimal string for {type_.__name__}, got {type(obj).__name__}")
-        return type_(obj)
+        try:
+            return type_(obj)
+        except FixedPointOverflowError as exc:  # msgspec wraps ValueError/TypeError only
+            raise ValidationError(str(exc)) from exc
     if type_ is Currency:
         if not isinstance(obj, str):
             raise ValidationError(f"expected a currency code string, got {type(obj).__name__}")
@@ -66,23 +69,33 @@ def to_msgpack(obj: Any) -> bytes:
     return _msgpack_encoder.encode(obj)
 
 
-def from_json(data: bytes | str, type_: type[T]) -> T:
-    """Decode JSON into ``type_``; bad input raises :class:`ValidationError`."""
+@overload
+def from_json(data: bytes | str, type_: type[T]) -> T: ...
+@overload
+def from_json(data: bytes | str, type_: Any) -> Any: ...
+def from_json(data: bytes | str, type_: Any) -> Any:
+    """Decode JSON into ``type_`` (a type or a union alias); bad input raises :class:`ValidationError`."""
     dec = _json_decoders.get(type_)
     if dec is None:
         dec = _json_decoders[type_] = msgspec.json.Decoder(type_, dec_hook=dec_hook)
     try:
         return dec.decode(data)
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"cannot decode {getattr(type_, '__name__', type_)} from JSON: {exc}") from exc
+        name = getattr(type_, "__name__", type_)
+        raise ValidationError(f"cannot decode {name} from JSON: {exc}") from exc
 
 
-def from_msgpack(data: bytes, type_: type[T]) -> T:
-    """Decode msgpack into ``type_``; bad input raises :class:`ValidationError`."""
+@overload
+def from_msgpack(data: bytes, type_: type[T]) -> T: ...
+@overload
+def from_msgpack(data: bytes, type_: Any) -> Any: ...
+def from_msgpack(data: bytes, type_: Any) -> Any:
+    """Decode msgpack into ``type_`` (a type or a union alias); bad input raises :class:`ValidationError`."""
     dec = _msgpack_decoders.get(type_)
     if dec is None:
         dec = _msgpack_decoders[type_] = msgspec.msgpack.Decoder(type_, dec_hook=dec_hook)
     try:
         return dec.decode(data)
     except msgspec.DecodeError as exc:
-        raise ValidationError(f"cannot decode {getattr(type_, '__name__', type_)} from msgpack: {exc}") from exc
+        name = getattr(type_, "__name__", type_)
+        raise ValidationError(f"cannot decode {name} from msgpack: {exc}") from exc

@@ -146,7 +146,7 @@ def parse_exchange_info(
             inst = _instrument(sym, market, venue_code)
         except InstrumentError:
             raise
-        except (ValidationError, FixedPointOverflowError) as exc:
+        except ValidationError as exc:
             raise DecodeError(f"Binance exchangeInfo symbol {sym.symbol!r}: {exc}") from exc
         if inst is not None:
             out.append(inst)
@@ -246,10 +246,12 @@ def _instrument(sym: _Symbol, market: str, venue: str) -> Instrument | None:
     if market != _SPOT:
         kind, expiry_ns = _contract_kind(sym)
     if market == _COINM:
-        if sym.contract_size is None:
-            raise DecodeError(f"COIN-M symbol {sym.symbol!r} has no contractSize")
         size = sym.contract_size
-        multiplier = Quantity(_trim(repr(size) if isinstance(size, float) else str(size)))
+        if size is None:
+            raise ValidationError("a COIN-M contract needs a contractSize")
+        multiplier = _dec(Quantity, repr(size) if isinstance(size, float) else str(size), "contractSize")
+        if multiplier is None:
+            raise ValidationError(f"contractSize must be > 0, got {size!r}")
 
     return Instrument(
         venue=venue,
@@ -282,9 +284,8 @@ def _contract_kind(sym: _Symbol) -> tuple[InstrumentKind, int | None]:
         return InstrumentKind.FUTURE, delivery * 1_000_000
     if not ct:  # not trading yet (e.g. PENDING_TRADING) and no delivery: a perpetual listing
         return InstrumentKind.PERPETUAL, None
-    raise DecodeError(
-        f"futures symbol {sym.symbol!r}: contractType {ct!r} needs a deliveryDate in ms before "
-        f"{PERPETUAL_DELIVERY_MS}, got {delivery!r}")
+    raise ValidationError(
+        f"contractType {ct!r} needs a deliveryDate in ms before {PERPETUAL_DELIVERY_MS}, got {delivery!r}")
 
 
 def _trim(text: str) -> str:
@@ -302,10 +303,10 @@ def _dec(cls: type[_F], text: str | None, field: str) -> _F | None:
         return None
     try:
         value = cls(_trim(text))
-    except ValidationError as exc:
-        raise DecodeError(f"bad {field} {text!r}: {exc}") from exc
+    except (ValidationError, FixedPointOverflowError) as exc:
+        raise ValidationError(f"bad {field} {text!r}: {exc}") from None
     if value.raw < 0:
-        raise DecodeError(f"bad {field} {text!r}: expected a decimal >= 0")
+        raise ValidationError(f"bad {field} {text!r}: expected a decimal >= 0")
     return value if value.raw else None
 
 

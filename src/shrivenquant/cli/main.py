@@ -1,0 +1,93 @@
+"""Entry point of the ``shrivenquant`` command: ``demo`` (the main job) and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from shrivenquant import __version__
+from shrivenquant.errors import ShrivenQuantError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="shrivenquant",
+        description="Low-latency trading library: replay recorded Binance data, run the benchmark suite.",
+    )
+    parser.add_argument("--version", action="version", version=f"shrivenquant {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="replay a recorded Binance stream (or a generated one) and print a summary",
+        description="Load instruments, decode a recorded Binance market-data stream into event records "
+        "with exact fixed-point conversion, and print a summary. Without --data, a stream generated "
+        "by the project (Binance wire format, seeded) is used.",
+    )
+    demo.add_argument("--data", type=Path, action="append",
+                      help="recording (hftbacktest '<ts> <json>' lines or a cryptofeed ws capture, "
+                      ".gz or plain); repeat to concatenate day files in order")
+    demo.add_argument("--exchange-info", type=Path,
+                      help="Binance exchangeInfo (JSON, or a cryptofeed capture such as BINANCE_FUTURES.0.gz) "
+                      "for tick and lot sizes; without it, precisions are read off the stream's decimals")
+    demo.add_argument("--messages", type=int, default=20_000,
+                      help="messages in the generated stream when --data is not given (default 20000)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the generated stream (default 7)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    bench = sub.add_parser(
+        "bench",
+        help="run the benchmark suite and print figures beside same-run baselines",
+        description="Time every benchmark case (shrivenquant targets and their baselines: int, decimal, "
+        "pure-Python, and peer libraries when installed) in this process and print a table with ratios.",
+    )
+    bench.add_argument("--quick", action="store_true", help="short loops (a smoke run)")
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    bench.add_argument("cases", nargs="*", help="only cases whose name contains one of these")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "demo":
+            from shrivenquant.cli.demo import run_demo
+
+            return run_demo(args)
+        if args.command == "bench":
+            return _bench(args)
+    except ShrivenQuantError as exc:
+        print(f"shrivenquant {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"shrivenquant {args.command}: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import orjson
+
+    from shrivenquant.bench import format_table, run_cases, select_cases
+
+    cases = select_cases(args.cases)
+    if not cases:
+        print(f"shrivenquant bench: error: no case matches {args.cases}", file=sys.stderr)
+        return 2
+    report = run_cases(cases, quick=args.quick)
+    if args.json:
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(format_table(report))
+    return 0
