@@ -99,6 +99,8 @@ def test_currency_for_rejects_a_bad_code() -> None:
     ({"min_qty": Quantity("2"), "max_qty": Quantity("1")}, "max_qty 1 < min_qty 2"),
     ({"min_price": Price("2"), "max_price": Price("1.5")}, "max_price 1.5 < min_price 2"),
     ({"min_notional": Money("10", "USDT"), "max_notional": Money("5", "USDT")}, "max_notional"),
+    ({"min_notional": Money("10", "USD")}, "notional bound 10 USD must be in the quote currency USDT"),
+    ({"max_notional": Money("10", "BTC")}, "must be in the quote currency USDT"),
     ({"kind": InstrumentKind.OPTION, "expiry_ns": 1}, "option needs a strike"),
     ({"kind": InstrumentKind.OPTION, "strike": Price("1"), "option_right": OptionRight.PUT}, "needs an expiry"),
     ({"kind": InstrumentKind.FUTURE}, "future needs an expiry"),
@@ -366,7 +368,7 @@ def test_every_error_is_a_library_error() -> None:
         lambda: inst.check_price(Price("0.001")),
         lambda: inst.check_qty(Quantity("0")),
         lambda: inst.check_notional(Price("1"), Quantity("1")),
-        lambda: inst.notional(Price("0.01"), Quantity("0.00001"), Rounding.HALF_UP + 40),  # type: ignore[operator]
+        lambda: inst.notional(Price("0.01"), Quantity("0.00001"), 99),  # type: ignore[arg-type]
     ):
         with pytest.raises(ShrivenQuantError):
             call()

@@ -153,7 +153,7 @@ def test_infy_future_and_index_rows() -> None:
     infy = rows["INFY"]
     assert (infy.venue_token, infy.venue, infy.kind, infy.price_tick) == (408065, "NSE", InstrumentKind.EQUITY,
                                                                          Price("0.05"))
-    assert infy.venue_token >> 8 == 1594
+    assert infy.venue_token is not None and infy.venue_token >> 8 == 1594
     fut = rows["NIFTY24AUGFUT"]
     assert (fut.kind, fut.lot_size, fut.underlying, fut.strike) == (InstrumentKind.FUTURE, 25, "NIFTY", None)
     assert fut.expiry_ns == ist_1530_ns("2024-08-29")
@@ -167,8 +167,8 @@ def test_infy_future_and_index_rows() -> None:
 
 def test_header_order_extra_columns_bom_and_blank_lines() -> None:
     cols = [*reversed(KITE_COLUMNS), "extra"]
-    infy = ["408065", "1594", "INFY", "INFOSYS", "0.0", "", "0.0", "0.05", "1", "EQ", "NSE", "NSE"]
-    values = dict(zip(KITE_COLUMNS, infy, strict=True))
+    fields = ["408065", "1594", "INFY", "INFOSYS", "0.0", "", "0.0", "0.05", "1", "EQ", "NSE", "NSE"]
+    values = dict(zip(KITE_COLUMNS, fields, strict=True))
     values["extra"] = "x"
     text = "\ufeff" + ",".join(cols) + "\r\n\r\n" + ",".join(values[c] for c in cols) + "\r\n"
     (infy,) = parse_kite_instruments(text)

@@ -20,6 +20,10 @@ _LAZY: dict[str, str] = {
     "Currency": "shrivenquant._native.fixed",
     "Rounding": "shrivenquant._native.fixed",
     "Instrument": "shrivenquant.core.instrument",
+    "Bar": "shrivenquant.core.market",
+    "TradeTick": "shrivenquant.core.market",
+    "QuoteTick": "shrivenquant.core.market",
+    "Order": "shrivenquant.core.orders",
     "EVENT_DTYPE": "shrivenquant.core.events",
     "EventKind": "shrivenquant.core.events",
     "EventFlag": "shrivenquant.core.events",
@@ -29,14 +33,18 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "EVENT_DTYPE",
+    "Bar",
     "Currency",
     "EventFlag",
     "EventKind",
     "Instrument",
     "Money",
+    "Order",
     "Price",
     "Quantity",
+    "QuoteTick",
     "Rounding",
+    "TradeTick",
     "__version__",
     "core",
     "errors",
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
     from shrivenquant._native.fixed import Currency, Money, Price, Quantity, Rounding
     from shrivenquant.core.events import EVENT_DTYPE, EventFlag, EventKind
     from shrivenquant.core.instrument import Instrument
+    from shrivenquant.core.market import Bar, QuoteTick, TradeTick
+    from shrivenquant.core.orders import Order
 
 
 def __getattr__(name: str) -> object:

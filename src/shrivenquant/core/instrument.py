@@ -106,6 +106,10 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
             raise InstrumentError(f"{self.id}: lot_size must be >= 1, got {self.lot_size}")
         if self.multiplier.raw <= 0:
             raise InstrumentError(f"{self.id}: multiplier must be > 0, got {self.multiplier}")
+        for bound in (self.min_notional, self.max_notional):
+            if bound is not None and bound.currency is not None and bound.currency.code != self.quote:
+                raise InstrumentError(
+                    f"{self.id}: notional bound {bound} must be in the quote currency {self.quote}")
         for lo, hi, what in (
             (self.min_qty, self.max_qty, "qty"),
             (self.min_price, self.max_price, "price"),

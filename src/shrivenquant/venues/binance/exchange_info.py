@@ -249,9 +249,10 @@ def _instrument(sym: _Symbol, market: str, venue: str) -> Instrument | None:
         size = sym.contract_size
         if size is None:
             raise ValidationError("a COIN-M contract needs a contractSize")
-        multiplier = _dec(Quantity, repr(size) if isinstance(size, float) else str(size), "contractSize")
-        if multiplier is None:
+        contract = _dec(Quantity, repr(size) if isinstance(size, float) else str(size), "contractSize")
+        if contract is None:
             raise ValidationError(f"contractSize must be > 0, got {size!r}")
+        multiplier = contract
 
     return Instrument(
         venue=venue,
