@@ -1,0 +1,238 @@
+"""``shrivenquant demo``: the main job.
+
+Loads instruments (Binance exchangeInfo), decodes a recorded Binance stream (or a generated one) into
+event records with exact fixed-point conversion, and prints a summary: instruments, events by kind,
+time span and rates, and per symbol the trade and top-of-book statistics (price range, VWAP, spreads in
+ticks and basis points, feed latency). Statistics are computed on the raw int64 columns; prices are
+printed exactly at the instrument's precision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from shrivenquant._native.events import count_kinds
+from shrivenquant._native.fixed import RAW_NULL, format_raw
+from shrivenquant.core.events import EVENT_DTYPE, EventFlag, EventKind
+from shrivenquant.core.instrument import Instrument
+from shrivenquant.errors import ValidationError
+
+__all__ = ["run_demo", "summarize_events"]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo from parsed arguments; prints the summary and returns the exit code."""
+    import orjson
+
+    from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, read_recording
+
+    t0 = time.perf_counter()
+    instruments: list[Instrument] = []
+    source_info = "generated"
+    if args.exchange_info is not None:
+        from shrivenquant.venues.binance.exchange_info import load_exchange_info
+
+        instruments = load_exchange_info(args.exchange_info)
+    decoder_instruments: dict[str, Instrument] = {i.symbol: i for i in instruments}
+    if args.data:
+        decoder = BinanceRecordingDecoder(decoder_instruments)
+        for path in args.data:
+            decoder.decode_lines(read_recording(path))
+        source_info = ", ".join(str(p) for p in args.data)
+    else:
+        from shrivenquant.venues.binance.recording import read_hftbacktest
+        from shrivenquant.venues.binance.synthetic import generate_stream
+
+        if args.messages < 1:
+            raise ValidationError(f"--messages must be >= 1, got {args.messages}")
+        generated, lines = generate_stream(args.messages, seed=args.seed)
+        if generated.symbol not in decoder_instruments:
+            decoder_instruments[generated.symbol] = generated
+            instruments.append(generated)
+        decoder = BinanceRecordingDecoder(decoder_instruments)
+        decoder.decode_lines(read_hftbacktest(lines))
+        source_info = f"generated stream ({args.messages} messages, seed {args.seed})"
+    events = decoder.flush()
+    decode_s = time.perf_counter() - t0
+    stats = decoder.stats
+    by_symbol = {i.symbol: i for i in instruments}
+    summary = summarize_events(events, stats, by_symbol)
+    summary["source"] = source_info
+    summary["instruments_loaded"] = _instrument_counts(instruments)
+    summary["wall_seconds"] = round(decode_s, 3)
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def _instrument_counts(instruments: Sequence[Instrument]) -> dict[str, Any]:
+    kinds = Counter(f"{i.venue} {i.kind.name.lower()}" for i in instruments)
+    return {"total": len(instruments), "by_venue_kind": dict(sorted(kinds.items()))}
+
+
+def _iso(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _pct(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else float("nan")
+
+
+def summarize_events(events: np.ndarray, stats: Any, instruments: dict[str, Instrument]) -> dict[str, Any]:
+    """Summary statistics of a decoded event array (EVENT_DTYPE), as a JSON-ready dict.
+
+    ``stats`` is the decoder's :class:`~shrivenquant.venues.binance.recording.DecodeStats`;
+    ``instruments`` maps symbol -> Instrument for ticks (when absent, one raw unit is the tick).
+    """
+    if events.dtype != EVENT_DTYPE:
+        raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
+    counts = count_kinds(np.ascontiguousarray(events).view(np.uint8))
+    first, last = stats.first_ts_local, stats.last_ts_local
+    span_s = (last - first) / 1e9 if first is not None and last is not None and last > first else 0.0
+    messages = sum(stats.messages.values())
+    out: dict[str, Any] = {
+        "lines": stats.lines,
+        "messages": dict(sorted(stats.messages.items())),
+        "skipped": dict(sorted(stats.skipped.items())),
+        "events": {EventKind(k).name: c for k, c in enumerate(counts) if c},
+        "records": int(events.size),
+        "level_updates": stats.level_updates,
+        "snapshot_levels": stats.snapshot_levels,
+        "first_ts_local": _iso(first),
+        "last_ts_local": _iso(last),
+        "span_seconds": round(span_s, 3),
+        "messages_per_second": round(messages / span_s, 1) if span_s else None,
+        "level_updates_per_second": round(stats.level_updates / span_s, 1) if span_s else None,
+        "symbols": {},
+    }
+    for symbol, info in stats.symbols.items():
+        sel = events[events["instrument_id"] == info.instrument_id]
+        if not sel.size:
+            continue  # a loaded instrument the stream never mentions
+        out["symbols"][symbol] = _symbol_summary(sel, info, instruments.get(symbol))
+    return out
+
+
+def _symbol_summary(ev: np.ndarray, info: Any, instrument: Instrument | None) -> dict[str, Any]:
+    pp = info.price_precision if info.price_precision is not None else 0
+    sp = info.size_precision if info.size_precision is not None else 0
+    tick_raw = instrument.price_tick.raw_at(pp) if instrument is not None else 1
+    res: dict[str, Any] = {
+        "instrument_id": info.instrument_id,
+        "precisions": {"price": pp, "size": sp, "source": "the stream's decimals" if info.inferred
+                       else "exchangeInfo"},
+        "tick": format_raw(tick_raw, pp),
+    }
+    # ---- trades
+    tr = ev[ev["kind"] == EventKind.TRADE]
+    if tr.size:
+        px, qty = tr["price"], tr["qty"]
+        volume = int(qty.sum(dtype=np.int64))
+        turnover = int(np.dot(px.astype(object), qty.astype(object)))  # exact (Python ints)
+        vwap_raw = _div_round_half_even(turnover, volume) if volume else RAW_NULL
+        buys = int((tr["side"] == 1).sum())
+        res["trades"] = {
+            "count": int(tr.size),
+            "volume": format_raw(volume, sp),
+            "buyer_initiated": buys,
+            "seller_initiated": int(tr.size) - buys,
+            "price_min": format_raw(int(px.min()), pp),
+            "price_max": format_raw(int(px.max()), pp),
+            "first": format_raw(int(px[0]), pp),
+            "last": format_raw(int(px[-1]), pp),
+            "vwap": format_raw(vwap_raw, pp) if volume else None,
+        }
+    # ---- top of book (BBO pairs: a bid record followed by its ask record)
+    bbo = ev[ev["kind"] == EventKind.BBO]
+    if bbo.size >= 2:
+        bid_idx = np.flatnonzero((bbo["side"][:-1] == 1) & (bbo["side"][1:] == 2))
+        bid, ask = bbo["price"][bid_idx], bbo["price"][bid_idx + 1]
+        spread = ask - bid
+        spread_ticks = spread / tick_raw
+        mid2 = bid + ask  # 2 × mid, raw
+        bps = np.where(mid2 > 0, spread * 20_000.0 / np.where(mid2 > 0, mid2, 1), np.nan)
+        res["top_of_book"] = {
+            "updates": int(bid_idx.size),
+            "bid_min": format_raw(int(bid.min()), pp),
+            "ask_max": format_raw(int(ask.max()), pp),
+            "spread_ticks": {
+                "mean": round(float(spread_ticks.mean()), 4),
+                "median": _pct(spread_ticks, 50),
+                "p99": _pct(spread_ticks, 99),
+                "max": float(spread_ticks.max()),
+            },
+            "spread_min": format_raw(int(spread.min()), pp),
+            "spread_max": format_raw(int(spread.max()), pp),
+            "spread_bps_mean": round(float(np.nanmean(bps)), 4),
+            "crossed": int((spread < 0).sum()),
+            "locked": int((spread == 0).sum()),
+        }
+    # ---- feed latency (local receive - venue time), records with a venue timestamp
+    good = ev[(ev["flags"] & EventFlag.BAD_TS) == 0]
+    good = good[good["ts_event"] > 0]
+    if good.size:
+        lat_us = (good["ts_local"] - good["ts_event"]) / 1_000.0
+        res["feed_latency_us"] = {"median": round(_pct(lat_us, 50), 1), "p99": round(_pct(lat_us, 99), 1),
+                                  "min": round(float(lat_us.min()), 1)}
+    res["level_updates"] = int(((ev["kind"] == EventKind.LEVEL) & ((ev["flags"] & EventFlag.SNAPSHOT) == 0)).sum())
+    return res
+
+
+def _div_round_half_even(num: int, den: int) -> int:
+    q, r = divmod(num, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q % 2 == 1):
+        q += 1
+    return q
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """The summary as readable text."""
+    lines = ["shrivenquant demo", f"  source        {s['source']}"]
+    inst = s["instruments_loaded"]
+    kinds = ", ".join(f"{k}: {v}" for k, v in inst["by_venue_kind"].items())
+    lines.append(f"  instruments   {inst['total']} ({kinds})")
+    lines.append(f"  lines         {s['lines']:,}   records {s['records']:,}   decoded in {s['wall_seconds']} s")
+    lines.append("  messages      " + ", ".join(f"{k} {v:,}" for k, v in s["messages"].items()))
+    if s["skipped"]:
+        lines.append("  skipped       " + ", ".join(f"{k} {v:,}" for k, v in s["skipped"].items()))
+    lines.append("  events        " + ", ".join(f"{k} {v:,}" for k, v in s["events"].items()))
+    lines.append(f"  time (UTC)    {s['first_ts_local']} -> {s['last_ts_local']} ({s['span_seconds']} s)")
+    if s["messages_per_second"]:
+        lines.append(f"  rates         {s['messages_per_second']:,} messages/s, "
+                     f"{s['level_updates_per_second']:,} level updates/s")
+    for sym, d in s["symbols"].items():
+        p = d["precisions"]
+        lines.append("")
+        lines.append(f"  {sym}  (id {d['instrument_id']}, tick {d['tick']}, price/size precision "
+                     f"{p['price']}/{p['size']} from {p['source']})")
+        lines.append(f"    level updates  {d['level_updates']:,}")
+        if "trades" in d:
+            t = d["trades"]
+            lines.append(f"    trades         {t['count']:,} (buyer-initiated {t['buyer_initiated']:,}, "
+                         f"seller-initiated {t['seller_initiated']:,}), volume {t['volume']}")
+            lines.append(f"    trade prices   {t['price_min']} .. {t['price_max']}, first {t['first']}, "
+                         f"last {t['last']}, VWAP {t['vwap']}")
+        if "top_of_book" in d:
+            b = d["top_of_book"]
+            st = b["spread_ticks"]
+            lines.append(f"    top of book    {b['updates']:,} updates, bid min {b['bid_min']}, ask max {b['ask_max']}")
+            lines.append(f"    spread         mean {st['mean']:.3f} ticks, median {st['median']:g}, p99 {st['p99']:g}, "
+                         f"max {st['max']:g} ({b['spread_min']} .. {b['spread_max']}); "
+                         f"mean {b['spread_bps_mean']:.3f} bps; crossed {b['crossed']}, locked {b['locked']}")
+        if "feed_latency_us" in d:
+            f = d["feed_latency_us"]
+            lines.append(f"    feed latency   median {f['median']:,} us, p99 {f['p99']:,} us (local receive - venue time; includes the recorder's clock offset)")
+    return "\n".join(lines)
