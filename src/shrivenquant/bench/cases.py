@@ -49,6 +49,58 @@ def _column_texts() -> list[str]:
     return [f"{61000 + (i * 37) % 2000}.{(i * 13) % 100:02d}" for i in range(10_000)]
 
 
+def _stream() -> tuple[Any, list[bytes]]:
+    from shrivenquant.venues.binance.synthetic import generate_stream
+
+    return generate_stream(20_000, seed=7)
+
+
+def _decode_sq() -> dict[str, Any]:
+    from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, read_hftbacktest
+
+    instrument, lines = _stream()
+
+    def decode() -> int:
+        dec = BinanceRecordingDecoder([instrument])
+        dec.decode_lines(read_hftbacktest(lines))
+        return dec.flush().size
+
+    return {"decode": decode}
+
+
+def _decode_py() -> dict[str, Any]:
+    """What a user writes without the library: orjson, then Decimal per decimal string, into tuples."""
+    import orjson
+
+    _, lines = _stream()
+    scale_p, scale_q = Decimal(10), Decimal(1000)
+
+    def decode() -> int:
+        out: list[tuple[int, ...]] = []
+        append = out.append
+        for line in lines:
+            ts, _, payload = line.partition(b" ")
+            msg = orjson.loads(payload)
+            data = msg.get("data", msg)
+            local = int(ts)
+            if "b" in data and "U" in data:
+                for side, levels in ((1, data["b"]), (2, data["a"])):
+                    for p, q in levels:
+                        append((local, data["T"], int(Decimal(p) * scale_p), int(Decimal(q) * scale_q), side))
+            elif "lastUpdateId" in data:
+                for side, levels in ((1, data["bids"]), (2, data["asks"])):
+                    for p, q in levels:
+                        append((local, 0, int(Decimal(p) * scale_p), int(Decimal(q) * scale_q), side))
+            elif data.get("e") == "trade":
+                append((local, data["T"], int(Decimal(data["p"]) * scale_p), int(Decimal(data["q"]) * scale_q), 0))
+            else:
+                append((local, data["T"], int(Decimal(data["b"]) * scale_p), int(Decimal(data["B"]) * scale_q), 1))
+                append((local, data["T"], int(Decimal(data["a"]) * scale_p), int(Decimal(data["A"]) * scale_q), 2))
+        return len(out)
+
+    return {"decode": decode}
+
+
 _NT = "nautilus_trader"
 
 
@@ -88,6 +140,10 @@ def all_cases() -> list[Case]:
             Variant("shrivenquant parse_decimals(texts, 2)", "parse(texts, 2)", _columns_sq, role="target"),
             Variant("[int(Decimal(t) * 100) for t in texts]", "[int(D(t) * scale) for t in texts]", _columns_py),
         ), ops_per_stmt=10_000, loops=40, unit="ns/value"),
+        Case("decode_binance", "Binance recording -> event records (20k generated USD-M messages)", (
+            Variant("shrivenquant BinanceRecordingDecoder", "decode()", _decode_sq, role="target"),
+            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()", _decode_py),
+        ), ops_per_stmt=20_000, loops=3, unit="ns/message"),
         Case("import", "import time (fresh interpreter, -X importtime cumulative)", (
             Variant("import shrivenquant", "import shrivenquant", role="target", kind="import",
                     module="shrivenquant"),

@@ -234,5 +234,6 @@ def format_summary(s: dict[str, Any]) -> str:
                          f"mean {b['spread_bps_mean']:.3f} bps; crossed {b['crossed']}, locked {b['locked']}")
         if "feed_latency_us" in d:
             f = d["feed_latency_us"]
-            lines.append(f"    feed latency   median {f['median']:,} us, p99 {f['p99']:,} us (local receive - venue time; includes the recorder's clock offset)")
+            lines.append(f"    feed latency   median {f['median']:,} us, p99 {f['p99']:,} us "
+                         "(local receive - venue time; includes the recorder's clock offset)")
     return "\n".join(lines)

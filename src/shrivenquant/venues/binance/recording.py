@@ -20,36 +20,33 @@ JSON is decoded with typed ``msgspec`` structs; decimal strings go to raw int64 
 :func:`~shrivenquant._native.fixed.parse_decimals` / ``parse_decimal``.
 
 Record mapping (all timestamps ns UTC; ``ms -> ns`` is ``* 1_000_000``; ``ts_local`` is the line's
-local receive time; prices / quantities raw at the symbol's price / size precision):
+local receive time; prices / quantities raw at the symbol's price / size precision; fields not named
+are 0):
 
-=================  ==========================================================================
-message            records
-=================  ==========================================================================
-``depthUpdate``    one ``LEVEL`` per entry, bids (side 1) then asks (side 2), in message order:
-                   ``price``/``qty`` = level price / new size (0 deletes), ``seq`` = ``u`` (last
-                   update id), ``aux`` = ``U`` (first update id), ``order_id`` = ``pu`` (previous
-                   message's ``u``; futures only, 0 on spot), ``ts_event`` = ``T`` (matching-engine
-                   time, futures) else ``E`` (event time, spot). Flags ``MBP``; ``LAST`` on the final
-                   record. A message with no levels gives one ``NONE`` record (side 0, price/qty
-                   null) with the same ids and ``MBP|LAST`` so that ``U``/``u``/``pu`` chains stay whole.
-REST snapshot      one ``CLEAR`` (side 0, price/qty null) then one ``LEVEL`` per bid then ask, all with
-                   ``seq`` = ``lastUpdateId``, ``aux`` = 0, flags ``SNAPSHOT|MBP`` and ``LAST`` on the
-                   final record; ``ts_event`` = ``T`` (futures) else ``E``; spot snapshots have
-                   neither: ``ts_event`` = ``ts_local`` and ``BAD_TS``.
-``trade``          one ``TRADE``: ``price`` = ``p``, ``qty`` = ``q``, ``seq`` = ``t`` (trade id),
-                   ``side`` = aggressor (``m`` true, buyer is maker -> 2 sell aggressor; else 1),
-                   ``ts_event`` = ``T`` (trade time), flags ``LAST``.
-``aggTrade``       as ``trade`` with ``seq`` = ``a`` (aggregate trade id), ``aux`` = ``f`` (first
-                   trade id).
-``bookTicker``     two ``BBO`` records: bid (side 1, ``b``/``B``) then ask (side 2, ``a``/``A``);
-                   ``seq`` = ``u``; flags ``TOB``, ``LAST`` on the ask; ``ts_event`` = ``T`` (futures)
-                   else ``E``; spot bookTicker has neither: ``ts_event`` = ``ts_local`` and ``BAD_TS``.
-``markPriceUpdate`` one ``MARK``: ``price`` = mark price ``p``, ``aux`` = index price ``i`` (RAW_NULL if
-                   absent), ``qty`` null, ``seq`` 0, ``ts_event`` = ``E`` (its ``T`` is the next funding
-                   time). Binance sends mark/index prices with 8 decimals whatever the tick: they are
-                   rounded to the price precision with ``mark_rounding`` (default HALF_EVEN; ``None``
-                   = exact or raise). The only rounding on the path. ``P``/``r`` are dropped.
-=================  ==========================================================================
+* ``depthUpdate`` -> one ``LEVEL`` per entry, bids (side 1) then asks (side 2), in message order:
+  ``price``/``qty`` = level price / new size (0 deletes), ``seq`` = ``u`` (last update id), ``aux`` =
+  ``U`` (first update id), ``order_id`` = ``pu`` (previous message's ``u``; futures only, 0 on spot),
+  ``ts_event`` = ``T`` (matching-engine time, futures) else ``E`` (event time, spot). Flags ``MBP``,
+  plus ``LAST`` on the final record. A message with no levels gives one ``NONE`` record (side 0,
+  price/qty null) with the same ids and ``MBP|LAST``, so that ``U``/``u``/``pu`` chains stay whole.
+* REST snapshot -> one ``CLEAR`` (side 0, price/qty null) then one ``LEVEL`` per bid then per ask, all
+  with ``seq`` = ``lastUpdateId``, flags ``SNAPSHOT|MBP``, ``LAST`` on the final record; ``ts_event``
+  = ``T`` (futures) else ``E``; spot snapshots have neither: ``ts_event`` = ``ts_local`` and ``BAD_TS``.
+* ``trade`` -> one ``TRADE``: ``price`` = ``p``, ``qty`` = ``q``, ``seq`` = ``t`` (trade id), ``side`` =
+  aggressor (``m`` true, i.e. the buyer is the maker -> 2, the seller hit the bid; else 1),
+  ``ts_event`` = ``T`` (trade time), flags ``LAST``.
+* ``aggTrade`` -> as ``trade`` with ``seq`` = ``a`` (aggregate trade id), ``aux`` = ``f`` (first trade id).
+* ``bookTicker`` -> two ``BBO`` records, bid (side 1, ``b``/``B``) then ask (side 2, ``a``/``A``), both
+  with ``seq`` = ``u``, flags ``TOB`` and ``LAST`` on the ask; ``ts_event`` = ``T`` (futures) else
+  ``E``; spot bookTicker has neither: ``ts_event`` = ``ts_local`` and ``BAD_TS``.
+* ``markPriceUpdate`` -> one ``MARK``: ``price`` = mark price ``p``, ``aux`` = index price ``i``
+  (RAW_NULL if absent), ``qty`` null, ``ts_event`` = ``E`` (its ``T`` is the next funding time).
+  Binance sends mark/index prices with 8 decimals whatever the tick, so they are rounded to the price
+  precision with ``mark_rounding`` (default HALF_EVEN; ``None``: exact or raise) -- the only rounding
+  on the path. ``P`` (estimated settle price) and ``r`` (funding rate) are dropped.
+
+Bare stream payloads (``/ws/<stream>`` recordings) are dispatched on their ``e``; ``{"result": ..}``
+subscription answers are counted as skipped ``response``.
 
 ``instrument_id`` is the index of the symbol's instrument in the ``instruments`` given (a sequence, or
 a mapping ``symbol -> Instrument`` in its iteration order). Symbols not given get the next ids in
@@ -77,8 +74,9 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -104,8 +102,10 @@ __all__ = [
 #: symbol known from the line itself such as a cryptofeed REST URL, else None).
 RecordedLine = tuple[int, int, bytes, str | None]
 
-#: handler(json, ts_local_ns, symbol from the stream name, line number)
-_Handler = Callable[[bytes, int, "str | None", int], None]
+#: handler(decoded payload struct, ts_local_ns, symbol from the stream name, line number)
+_Handler = Callable[[Any, int, "str | None", int], None]
+#: (message type or skip key, symbol from the stream name, payload decoder, envelope decoder, handler)
+_StreamEntry = tuple[str, "str | None", Any, Any, "_Handler | None"]
 
 RecordingFormat = Literal["auto", "hftbacktest", "cryptofeed"]
 
@@ -140,7 +140,7 @@ _NO_RAW = msgspec.Raw()
 
 
 # ---------------------------------------------------------------------------------------------- wire structs
-class _Top(msgspec.Struct):
+class _Top(msgspec.Struct, gc=False):
     """Top level of a line: a combined-stream envelope, a REST depth snapshot, or a bare event."""
 
     stream: str | None = None
@@ -155,7 +155,7 @@ class _Top(msgspec.Struct):
     result: msgspec.Raw = _NO_RAW
 
 
-class _Depth(msgspec.Struct):
+class _Depth(msgspec.Struct, gc=False):
     first_id: _Id = msgspec.field(name="U")
     last_id: _Id = msgspec.field(name="u")
     bids: _Levels = msgspec.field(name="b")
@@ -166,7 +166,7 @@ class _Depth(msgspec.Struct):
     txn_time: _Ms | None = msgspec.field(name="T", default=None)
 
 
-class _Trade(msgspec.Struct):
+class _Trade(msgspec.Struct, gc=False):
     trade_id: _Id = msgspec.field(name="t")
     price: str = msgspec.field(name="p")
     qty: str = msgspec.field(name="q")
@@ -175,7 +175,7 @@ class _Trade(msgspec.Struct):
     symbol: str | None = msgspec.field(name="s", default=None)
 
 
-class _AggTrade(msgspec.Struct):
+class _AggTrade(msgspec.Struct, gc=False):
     agg_id: _Id = msgspec.field(name="a")
     price: str = msgspec.field(name="p")
     qty: str = msgspec.field(name="q")
@@ -185,7 +185,7 @@ class _AggTrade(msgspec.Struct):
     symbol: str | None = msgspec.field(name="s", default=None)
 
 
-class _BookTicker(msgspec.Struct):
+class _BookTicker(msgspec.Struct, gc=False):
     update_id: _Id = msgspec.field(name="u")
     bid: str = msgspec.field(name="b")
     bid_qty: str = msgspec.field(name="B")
@@ -196,11 +196,36 @@ class _BookTicker(msgspec.Struct):
     txn_time: _Ms | None = msgspec.field(name="T", default=None)
 
 
-class _MarkPrice(msgspec.Struct):
+class _MarkPrice(msgspec.Struct, gc=False):
     event_time: _Ms = msgspec.field(name="E")
     mark: str = msgspec.field(name="p")
     index: str | None = msgspec.field(name="i", default=None)
     symbol: str | None = msgspec.field(name="s", default=None)
+
+
+class _Skipped(msgspec.Struct, gc=False):
+    """Any JSON object (fields ignored): validates a line of a skipped stream."""
+
+
+# Envelopes typed by stream: one decode validates the whole line and yields the typed payload.
+class _DepthEnvelope(msgspec.Struct, gc=False):
+    data: _Depth
+
+
+class _TradeEnvelope(msgspec.Struct, gc=False):
+    data: _Trade
+
+
+class _AggTradeEnvelope(msgspec.Struct, gc=False):
+    data: _AggTrade
+
+
+class _BookTickerEnvelope(msgspec.Struct, gc=False):
+    data: _BookTicker
+
+
+class _MarkPriceEnvelope(msgspec.Struct, gc=False):
+    data: _MarkPrice
 
 
 _EXPECTED = {
@@ -246,14 +271,15 @@ class DecodeStats:
     Attributes:
         lines: non-blank lines decoded.
         messages: decoded messages by type (``depthUpdate``, ``snapshot``, ``trade``, ``aggTrade``,
-            ``bookTicker``, ``markPriceUpdate``).
+            ``bookTicker``, ``markPriceUpdate``), those of skipped symbols included.
         skipped: messages without records by reason: unknown stream type (``kline_1m``,
             ``depth20@100ms``, ..), ``response`` (``{"result":..,"id":..}``), ``symbol <S>``
             (``unknown_symbols="skip"``).
         records: event records written.
         level_updates: ``LEVEL`` records from ``depthUpdate`` messages.
         snapshot_levels: ``LEVEL`` records from REST snapshots.
-        symbols: instrument id and precisions used per symbol.
+        symbols: instrument id and precisions used per symbol (refreshed by ``decode_lines`` and
+            ``flush``; :attr:`BinanceRecordingDecoder.symbols` is always current).
         first_ts_local, last_ts_local: local receive time of the first / last decoded line, ns UTC.
     """
 
@@ -278,12 +304,6 @@ class _Sym:
         self.sp = sp  # size precision, -1 until inferred
         self.inferred = inferred
         self.seen = False  # met in a message yet
-
-
-def _nonneg(raw: int) -> int:
-    if raw < 0:
-        raise ValidationError(f"quantity must be >= 0, got raw {raw}")
-    return raw
 
 
 def _decimals(text: str) -> int:
@@ -351,26 +371,27 @@ class BinanceRecordingDecoder:
         self._capacity0 = capacity
         self._buf = np.empty(capacity, dtype=EVENT_DTYPE)
         self._w = self._buf.view(np.int64).reshape(-1, 8)  # the same bytes as 8 int64 words per record
+        self._mv = self._buf.view(np.uint8).data  # the same bytes for struct.pack_into
         self._cap = capacity
         self._n = 0
         self.stats = DecodeStats()
         self._counts = self.stats.messages
         self._skipped = self.stats.skipped
         self._dec_top = msgspec.json.Decoder(_Top)
-        self._dec_depth = msgspec.json.Decoder(_Depth)
-        self._dec_trade = msgspec.json.Decoder(_Trade)
-        self._dec_agg = msgspec.json.Decoder(_AggTrade)
-        self._dec_bt = msgspec.json.Decoder(_BookTicker)
-        self._dec_mark = msgspec.json.Decoder(_MarkPrice)
-        # stream name (str and bytes) -> (handler or None, message type or skip key, symbol from the name)
-        self._streams: dict[str | bytes, tuple[_Handler | None, str, str | None]] = {}
-        self._by_event: dict[str, _Handler] = {
-            "depthUpdate": self._depth,
-            "trade": self._trade,
-            "aggTrade": self._agg_trade,
-            "bookTicker": self._book_ticker,
-            "markPriceUpdate": self._mark,
+        self._dec_skip = msgspec.json.Decoder(_Skipped)
+        # message type -> (payload decoder, envelope decoder, handler)
+        self._kinds: dict[str, tuple[msgspec.json.Decoder[Any], msgspec.json.Decoder[Any], _Handler]] = {
+            "depthUpdate": (msgspec.json.Decoder(_Depth), msgspec.json.Decoder(_DepthEnvelope), self._depth),
+            "trade": (msgspec.json.Decoder(_Trade), msgspec.json.Decoder(_TradeEnvelope), self._trade),
+            "aggTrade": (msgspec.json.Decoder(_AggTrade), msgspec.json.Decoder(_AggTradeEnvelope), self._trade),
+            "bookTicker": (msgspec.json.Decoder(_BookTicker), msgspec.json.Decoder(_BookTickerEnvelope),
+                           self._book_ticker),
+            "markPriceUpdate": (msgspec.json.Decoder(_MarkPrice), msgspec.json.Decoder(_MarkPriceEnvelope),
+                                self._mark),
         }
+        # stream name (str, and bytes for the fast path) -> (message type or skip key, symbol from the
+        # name, payload decoder, envelope decoder, handler); decoders/handler None for skipped streams
+        self._streams: dict[str | bytes, _StreamEntry] = {}
 
     # ------------------------------------------------------------------ output buffer
     def __len__(self) -> int:
@@ -383,6 +404,7 @@ class BinanceRecordingDecoder:
         new[:n] = self._buf[:n]
         self._buf = new
         self._w = new.view(np.int64).reshape(-1, 8)
+        self._mv = new.view(np.uint8).data
         self._cap = new.shape[0]
 
     def flush(self) -> np.ndarray:
@@ -391,6 +413,7 @@ class BinanceRecordingDecoder:
         out = self._buf if n == self._cap else self._buf[:n].copy()
         self._buf = np.empty(self._capacity0, dtype=EVENT_DTYPE)
         self._w = self._buf.view(np.int64).reshape(-1, 8)
+        self._mv = self._buf.view(np.uint8).data
         self._cap = self._capacity0
         self._n = 0
         self.stats.symbols = self.symbols
@@ -461,12 +484,13 @@ class BinanceRecordingDecoder:
         n0 = self._n
         one = self._decode_one
         count = 0
-        ts_local = first = None
+        first = last = None
         try:
             for line, ts_local, payload, symbol in lines:
                 one(payload, ts_local, line, symbol)
                 if first is None:
                     first = ts_local
+                last = ts_local
                 count += 1
         finally:
             st = self.stats
@@ -474,7 +498,7 @@ class BinanceRecordingDecoder:
                 st.lines += count
                 if st.first_ts_local is None:
                     st.first_ts_local = first
-                st.last_ts_local = ts_local
+                st.last_ts_local = last
             st.records += self._n - n0
             st.symbols = self.symbols
         return self._n - n0
@@ -482,45 +506,40 @@ class BinanceRecordingDecoder:
     def _decode_one(self, payload: bytes, ts_local: int, line: int, symbol: str | None) -> None:
         what = "line"
         try:
-            # Fast path for the compact envelope Binance sends: {"stream":"<name>","data":{...}}.
-            # Anything unusual (spaces, other keys, trailing keys) fails over to the full decode.
-            if payload[:11] == b'{"stream":"':
-                j = payload.find(b'","data":{', 11)
-                if j > 0 and payload[-2:] == b"}}":
-                    entry = self._streams.get(payload[11:j])
-                    if entry is None:
-                        entry = self._classify_bytes(payload[11:j])
-                    if entry is not None:
-                        handler, what, sym = entry
-                        if handler is None:
-                            self._skipped[what] = self._skipped.get(what, 0) + 1
-                            return
-                        try:
-                            handler(memoryview(payload)[j + 9:-1], ts_local, sym, line)
-                            return
-                        except msgspec.DecodeError:
-                            pass  # not the compact form after all (e.g. a key after "data"): full decode
+            # Fast path: a line starting {"stream":"<name>" goes straight to the envelope decoder of
+            # that stream type, which validates the whole line in one pass.
+            j = payload.find(b'"', 11) if payload[:11] == b'{"stream":"' else -1
+            if j > 11:
+                name = payload[11:j]
+                entry = self._streams.get(name) or self._classify_bytes(name)
+                if entry is not None:
+                    what, sym, _, env_dec, handler = entry
+                    if handler is None:
+                        self._dec_skip.decode(payload)  # still a whole, valid JSON object
+                        self._skipped[what] = self._skipped.get(what, 0) + 1
+                    else:
+                        handler(env_dec.decode(payload).data, ts_local, sym, line)  # type: ignore[union-attr]
+                    return
             top = self._dec_top.decode(payload)
             stream = top.stream
             if stream is not None:
-                entry = self._streams.get(stream) or self._classify(stream)
-                handler, what, sym = entry
+                what, sym, dec, _, handler = self._streams.get(stream) or self._classify(stream)
                 if handler is None:
                     self._skipped[what] = self._skipped.get(what, 0) + 1
                 elif not top.data:
                     raise DecodeError(f"line {line}: stream {stream!r} without a 'data' object")
                 else:
-                    handler(top.data, ts_local, sym, line)
+                    handler(dec.decode(top.data), ts_local, sym, line)  # type: ignore[union-attr]
             elif top.last_update_id is not None:
                 what = "snapshot"
-                self._snapshot(top, ts_local, symbol, line)
+                self._snapshot(top, top.last_update_id, ts_local, symbol, line)
             elif top.event is not None:
                 what = top.event
-                handler = self._by_event.get(what)
-                if handler is None:
+                kind = self._kinds.get(what)
+                if kind is None:
                     self._skipped[what] = self._skipped.get(what, 0) + 1
                 else:
-                    handler(payload, ts_local, None, line)
+                    kind[2](kind[0].decode(payload), ts_local, None, line)
             elif top.result:
                 self._skipped["response"] = self._skipped.get("response", 0) + 1
             else:
@@ -532,74 +551,76 @@ class BinanceRecordingDecoder:
             hint = f" (expected {expected})" if expected else ""
             raise DecodeError(f"line {line}: cannot decode {what} message: {exc}{hint}") from exc
 
-    def _classify_bytes(self, name: bytes) -> tuple[_Handler | None, str, str | None] | None:
-        """Classify a stream name taken from raw bytes; None if it is not a plain name (use the full decode)."""
-        if not name or not name.isascii() or b"\\" in name or b'"' in name:
+    def _classify_bytes(self, name: bytes) -> _StreamEntry | None:
+        """Classify a stream name read from raw bytes; None if it is not plain ASCII (use the full decode)."""
+        if not name or not name.isascii() or b"\\" in name:
             return None
         entry = self._classify(name.decode("ascii"))
         self._streams[name] = entry
         return entry
 
-    def _classify(self, stream: str) -> tuple[_Handler | None, str, str | None]:
+    def _classify(self, stream: str) -> _StreamEntry:
         if stream.startswith("!"):
             sym, kind = None, stream[1:]
         else:
             at = stream.find("@")
             sym, kind = (stream[:at].upper() or None, stream[at + 1:]) if at >= 0 else (None, stream)
-        handler: _Handler | None
         if kind == "depth" or kind.startswith("depth@"):
-            handler, what = self._depth, "depthUpdate"
-        elif kind == "trade":
-            handler, what = self._trade, "trade"
-        elif kind == "aggTrade":
-            handler, what = self._agg_trade, "aggTrade"
-        elif kind == "bookTicker":
-            handler, what = self._book_ticker, "bookTicker"
+            what = "depthUpdate"
+        elif kind in ("trade", "aggTrade", "bookTicker"):
+            what = kind
         elif kind == "markPrice" or (kind.startswith("markPrice@") and "arr" not in kind):
-            handler, what = self._mark, "markPriceUpdate"
+            what = "markPriceUpdate"
         else:
-            handler, what = None, kind
-        entry = (handler, what, sym)
+            what = kind
+        k = self._kinds.get(what)
+        entry: _StreamEntry = (what, sym, None, None, None) if k is None else (what, sym, *k)
         self._streams[stream] = entry
         return entry
 
     # ------------------------------------------------------------------ handlers
-    # Each handler parses everything first and commits (advances self._n, counts) last, so a failure
-    # leaves no partial message behind.
-    def _write_levels(self, n: int, levels: list[tuple[str, str]], kb: int, st: _Sym, *, t: int,
-                      ts_local: int, ids: tuple[int, int, int], flags: int, what: str) -> int:
-        """Write ``levels`` (``kb`` bids then asks) as LEVEL records from index ``n``; returns the count."""
-        k = len(levels)
+    # Each handler parses everything first and commits last (advances self._n, fixes inferred
+    # precisions, counts), so a message that fails leaves no records and no state behind.
+    def _sym_state(self, symbol: str | None, line: int, what: str) -> _Sym | None:
+        st = self._syms.get(symbol) if symbol else None  # type: ignore[arg-type]
+        if st is None or not st.seen:
+            st = self._symbol(symbol, line)
+            if st is None:
+                self._counts[what] = self._counts.get(what, 0) + 1
+        return st
+
+    def _write_levels(self, n: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]], st: _Sym, *,
+                      t: int, ts_local: int, ids: tuple[int, int, int], flags: int) -> int:
+        """Write LEVEL records (bids then asks) from index ``n``; returns the count."""
+        kb = len(bids)
+        k = kb + len(asks)
         if n + k > self._cap:
             self._grow(k)
-        if st.pp < 0:
-            st.pp = _decimals(levels[0][0])
-        if st.sp < 0:
-            st.sp = _decimals(levels[0][1])
-        prices = parse_decimals([lv[0] for lv in levels], st.pp)
-        qtys = parse_decimals([lv[1] for lv in levels], st.sp)
-        if qtys.min() < 0:
-            raise ValidationError(f"{what} {st.symbol}: negative quantity at level {int(np.argmin(qtys))}")
+        first = bids[0] if kb else asks[0]
+        pp = st.pp if st.pp >= 0 else _decimals(first[0])
+        sp = st.sp if st.sp >= 0 else _decimals(first[1])
+        raw_p = parse_decimals([lv[0] for lv in chain(bids, asks)], pp)
+        qtys = [lv[1] for lv in chain(bids, asks)]
+        raw_q = parse_decimals(qtys, sp)
+        if "-" in "".join(qtys) and raw_q.min() < 0:  # the join is cheaper than a NumPy reduction
+            raise ValidationError(f"{st.symbol}: negative quantity at level {int(np.argmin(raw_q))}")
         w = self._w[n:n + k]
         w[:, 0:2] = (t, ts_local)
-        w[:, 2] = prices
-        w[:, 3] = qtys
+        w[:, 2] = raw_p
+        w[:, 3] = raw_q
         w[:, 4:7] = ids
         mb = _meta(st.iid, _LEVEL, _BID, flags)
         ma = _meta(st.iid, _LEVEL, _ASK, flags)
         w[:kb, 7] = mb
         w[kb:, 7] = ma
         w[k - 1, 7] = (ma if k > kb else mb) | (_F_LAST << 48)
+        st.pp, st.sp = pp, sp
         return k
 
-    def _depth(self, data: bytes, ts_local: int, sym: str | None, line: int) -> None:
-        m = self._dec_depth.decode(data)
-        st = self._syms.get(m.symbol or sym)  # type: ignore[arg-type]
-        if st is None or not st.seen:
-            st = self._symbol(m.symbol or sym, line)
-            if st is None:
-                self._counts["depthUpdate"] = self._counts.get("depthUpdate", 0) + 1
-                return
+    def _depth(self, m: _Depth, ts_local: int, sym: str | None, line: int) -> None:
+        st = self._sym_state(m.symbol or sym, line, "depthUpdate")
+        if st is None:
+            return
         t = m.txn_time if m.txn_time is not None else m.event_time
         flags = _F_MBP
         if t is None:
@@ -607,23 +628,22 @@ class BinanceRecordingDecoder:
         else:
             t *= _MS
         pu = m.prev_id or 0
-        bids, asks = m.bids, m.asks
         n = self._n
-        if bids or asks:
-            k = self._write_levels(n, bids + asks if bids and asks else bids or asks, len(bids), st, t=t,
-                                   ts_local=ts_local, ids=(pu, m.last_id, m.first_id), flags=flags,
-                                   what="depthUpdate")
+        if m.bids or m.asks:
+            k = self._write_levels(n, m.bids, m.asks, st, t=t, ts_local=ts_local,
+                                   ids=(pu, m.last_id, m.first_id), flags=flags)
             self.stats.level_updates += k
-        else:
+        else:  # no levels: one NONE record keeps the U/u/pu chain
             if n + 1 > self._cap:
                 self._grow(1)
-            _REC.pack_into(self._buf, n * 64, t, ts_local, RAW_NULL, RAW_NULL, pu, m.last_id, m.first_id,
+            _REC.pack_into(self._mv, n * 64, t, ts_local, RAW_NULL, RAW_NULL, pu, m.last_id, m.first_id,
                            st.iid, _NONE, 0, flags | _F_LAST, 0)
             k = 1
         self._n = n + k
         self._counts["depthUpdate"] = self._counts.get("depthUpdate", 0) + 1
 
-    def _snapshot(self, top: _Top, ts_local: int, line_symbol: str | None, line: int) -> None:
+    def _snapshot(self, top: _Top, last_update_id: int, ts_local: int, line_symbol: str | None,
+                  line: int) -> None:
         if top.bids is None or top.asks is None:
             raise DecodeError(f"line {line}: REST depth snapshot without 'bids' and 'asks' "
                               f"(expected {_EXPECTED['snapshot']})")
@@ -632,9 +652,8 @@ class BinanceRecordingDecoder:
             raise DecodeError(
                 f"line {line}: REST depth snapshot names no symbol and none can be inferred "
                 f"(symbols met: {self._seen or 'none'}); pass default_symbol=")
-        st = self._symbol(symbol, line)
+        st = self._sym_state(symbol, line, "snapshot")
         if st is None:
-            self._counts["snapshot"] = self._counts.get("snapshot", 0) + 1
             return
         t = top.txn_time if top.txn_time is not None else top.event_time
         flags = _F_SNAPSHOT | _F_MBP
@@ -642,112 +661,86 @@ class BinanceRecordingDecoder:
             t, flags = ts_local, flags | _F_BAD_TS
         else:
             t *= _MS
-        bids, asks = top.bids, top.asks
         n = self._n
         k = 0
-        if bids or asks:
-            k = self._write_levels(n + 1, bids + asks, len(bids), st, t=t, ts_local=ts_local,
-                                   ids=(0, top.last_update_id, 0), flags=flags, what="snapshot")
+        if top.bids or top.asks:
+            k = self._write_levels(n + 1, top.bids, top.asks, st, t=t, ts_local=ts_local,
+                                   ids=(0, last_update_id, 0), flags=flags)
         elif n + 1 > self._cap:
             self._grow(1)
-        _REC.pack_into(self._buf, n * 64, t, ts_local, RAW_NULL, RAW_NULL, 0, top.last_update_id, 0, st.iid,
+        _REC.pack_into(self._mv, n * 64, t, ts_local, RAW_NULL, RAW_NULL, 0, last_update_id, 0, st.iid,
                        _CLEAR, 0, flags | (_F_LAST if k == 0 else 0), 0)
         self._n = n + 1 + k
         self.stats.snapshot_levels += k
         self._counts["snapshot"] = self._counts.get("snapshot", 0) + 1
 
-    def _trade(self, data: bytes, ts_local: int, sym: str | None, line: int) -> None:
-        m = self._dec_trade.decode(data)
-        st = self._syms.get(m.symbol or sym)  # type: ignore[arg-type]
-        if st is None or not st.seen:
-            st = self._symbol(m.symbol or sym, line)
-            if st is None:
-                self._counts["trade"] = self._counts.get("trade", 0) + 1
-                return
-        if st.pp < 0:
-            st.pp = _decimals(m.price)
-        if st.sp < 0:
-            st.sp = _decimals(m.qty)
+    def _trade(self, m: _Trade | _AggTrade, ts_local: int, sym: str | None, line: int) -> None:
+        agg = type(m) is _AggTrade
+        what = "aggTrade" if agg else "trade"
+        st = self._sym_state(m.symbol or sym, line, what)
+        if st is None:
+            return
+        pp = st.pp if st.pp >= 0 else _decimals(m.price)
+        sp = st.sp if st.sp >= 0 else _decimals(m.qty)
+        price = parse_decimal(m.price, pp)
+        qty = parse_decimal(m.qty, sp)
+        if qty < 0:
+            raise ValidationError(f"{st.symbol}: negative trade quantity {m.qty!r}")
+        if agg:
+            seq, aux = m.agg_id, m.first_trade_id  # type: ignore[union-attr]
+        else:
+            seq, aux = m.trade_id, 0  # type: ignore[union-attr]
         n = self._n
         if n + 1 > self._cap:
             self._grow(1)
-        _REC.pack_into(self._buf, n * 64, m.txn_time * _MS, ts_local, parse_decimal(m.price, st.pp),
-                       _nonneg(parse_decimal(m.qty, st.sp)), 0, m.trade_id, 0, st.iid, _TRADE,
+        _REC.pack_into(self._mv, n * 64, m.txn_time * _MS, ts_local, price, qty, 0, seq, aux, st.iid, _TRADE,
                        _ASK if m.buyer_is_maker else _BID, _F_LAST, 0)
         self._n = n + 1
-        self._counts["trade"] = self._counts.get("trade", 0) + 1
+        st.pp, st.sp = pp, sp
+        self._counts[what] = self._counts.get(what, 0) + 1
 
-    def _agg_trade(self, data: bytes, ts_local: int, sym: str | None, line: int) -> None:
-        m = self._dec_agg.decode(data)
-        st = self._syms.get(m.symbol or sym)  # type: ignore[arg-type]
-        if st is None or not st.seen:
-            st = self._symbol(m.symbol or sym, line)
-            if st is None:
-                self._counts["aggTrade"] = self._counts.get("aggTrade", 0) + 1
-                return
-        if st.pp < 0:
-            st.pp = _decimals(m.price)
-        if st.sp < 0:
-            st.sp = _decimals(m.qty)
-        n = self._n
-        if n + 1 > self._cap:
-            self._grow(1)
-        _REC.pack_into(self._buf, n * 64, m.txn_time * _MS, ts_local, parse_decimal(m.price, st.pp),
-                       _nonneg(parse_decimal(m.qty, st.sp)), 0, m.agg_id, m.first_trade_id, st.iid, _TRADE,
-                       _ASK if m.buyer_is_maker else _BID, _F_LAST, 0)
-        self._n = n + 1
-        self._counts["aggTrade"] = self._counts.get("aggTrade", 0) + 1
-
-    def _book_ticker(self, data: bytes, ts_local: int, sym: str | None, line: int) -> None:
-        m = self._dec_bt.decode(data)
-        st = self._syms.get(m.symbol or sym)  # type: ignore[arg-type]
-        if st is None or not st.seen:
-            st = self._symbol(m.symbol or sym, line)
-            if st is None:
-                self._counts["bookTicker"] = self._counts.get("bookTicker", 0) + 1
-                return
+    def _book_ticker(self, m: _BookTicker, ts_local: int, sym: str | None, line: int) -> None:
+        st = self._sym_state(m.symbol or sym, line, "bookTicker")
+        if st is None:
+            return
         t = m.txn_time if m.txn_time is not None else m.event_time
         flags = _F_TOB
         if t is None:
             t, flags = ts_local, flags | _F_BAD_TS
         else:
             t *= _MS
-        if st.pp < 0:
-            st.pp = _decimals(m.bid)
-        if st.sp < 0:
-            st.sp = _decimals(m.bid_qty)
-        pp, sp = st.pp, st.sp
+        pp = st.pp if st.pp >= 0 else _decimals(m.bid)
+        sp = st.sp if st.sp >= 0 else _decimals(m.bid_qty)
+        bid_qty = parse_decimal(m.bid_qty, sp)
+        ask_qty = parse_decimal(m.ask_qty, sp)
+        if bid_qty < 0 or ask_qty < 0:
+            raise ValidationError(f"{st.symbol}: negative bookTicker quantity")
         u, iid = m.update_id, st.iid
         n = self._n
         if n + 2 > self._cap:
             self._grow(2)
         _REC2.pack_into(
-            self._buf, n * 64,
-            t, ts_local, parse_decimal(m.bid, pp), _nonneg(parse_decimal(m.bid_qty, sp)), 0, u, 0,
-            iid, _BBO, _BID, flags, 0,
-            t, ts_local, parse_decimal(m.ask, pp), _nonneg(parse_decimal(m.ask_qty, sp)), 0, u, 0,
-            iid, _BBO, _ASK, flags | _F_LAST, 0)
+            self._mv, n * 64,
+            t, ts_local, parse_decimal(m.bid, pp), bid_qty, 0, u, 0, iid, _BBO, _BID, flags, 0,
+            t, ts_local, parse_decimal(m.ask, pp), ask_qty, 0, u, 0, iid, _BBO, _ASK, flags | _F_LAST, 0)
         self._n = n + 2
+        st.pp, st.sp = pp, sp
         self._counts["bookTicker"] = self._counts.get("bookTicker", 0) + 1
 
-    def _mark(self, data: bytes, ts_local: int, sym: str | None, line: int) -> None:
-        m = self._dec_mark.decode(data)
-        st = self._syms.get(m.symbol or sym)  # type: ignore[arg-type]
-        if st is None or not st.seen:
-            st = self._symbol(m.symbol or sym, line)
-            if st is None:
-                self._counts["markPriceUpdate"] = self._counts.get("markPriceUpdate", 0) + 1
-                return
-        if st.pp < 0:
-            st.pp = _decimals(m.mark)
-        price = parse_decimal(m.mark, st.pp, self._mark_mode)
-        index = RAW_NULL if m.index is None else parse_decimal(m.index, st.pp, self._mark_mode)
+    def _mark(self, m: _MarkPrice, ts_local: int, sym: str | None, line: int) -> None:
+        st = self._sym_state(m.symbol or sym, line, "markPriceUpdate")
+        if st is None:
+            return
+        pp = st.pp if st.pp >= 0 else _decimals(m.mark)
+        price = parse_decimal(m.mark, pp, self._mark_mode)
+        index = RAW_NULL if m.index is None else parse_decimal(m.index, pp, self._mark_mode)
         n = self._n
         if n + 1 > self._cap:
             self._grow(1)
-        _REC.pack_into(self._buf, n * 64, m.event_time * _MS, ts_local, price, RAW_NULL, 0, 0, index,
+        _REC.pack_into(self._mv, n * 64, m.event_time * _MS, ts_local, price, RAW_NULL, 0, 0, index,
                        st.iid, _MARK, 0, _F_LAST, 0)
         self._n = n + 1
+        st.pp = pp
         self._counts["markPriceUpdate"] = self._counts.get("markPriceUpdate", 0) + 1
 
 
@@ -774,17 +767,18 @@ def read_hftbacktest(source: str | os.PathLike[str] | Iterable[bytes]) -> Iterat
     is ns, 16 digits µs and 13 digits ms (scaled to ns). Blank lines are skipped; anything else raises
     :class:`DecodeError` with the line number.
     """
+    scales = _TS_SCALE
     for lineno, raw in enumerate(_source_lines(source), 1):
-        line = raw.rstrip(b"\r\n")
-        if not line or line.isspace():
+        ts, sep, payload = raw.partition(b" ")
+        scale = scales.get(len(ts))
+        if scale is not None and sep and ts.isdigit():
+            yield lineno, int(ts) * scale, payload, None  # a trailing newline is JSON whitespace
             continue
-        ts, sep, payload = line.partition(b" ")
-        scale = _TS_SCALE.get(len(ts))
-        if not sep or scale is None or not ts.isdigit():
-            raise DecodeError(
-                f"line {lineno}: expected '<local_ts> <json>' with a 19-digit ns, 16-digit µs or "
-                f"13-digit ms timestamp, got {bytes(line[:48])!r}")
-        yield lineno, int(ts) * scale, payload, None
+        if not raw or raw.isspace():
+            continue
+        raise DecodeError(
+            f"line {lineno}: expected '<local_ts> <json>' with a 19-digit ns, 16-digit µs or "
+            f"13-digit ms timestamp, got {bytes(raw[:48])!r}")
 
 
 def _seconds_to_ns(text: bytes, lineno: int) -> int:
@@ -837,8 +831,8 @@ def detect_format(source: str | os.PathLike[str]) -> Literal["hftbacktest", "cry
             return "hftbacktest"
         if b"://" in head or head == b"configuration:" or head.rstrip(b":").replace(b".", b"", 1).isdigit():
             return "cryptofeed"
-        raise DecodeError(f"{source}: line 1 is neither '<ns_ts> <json>' (hftbacktest) nor a cryptofeed "
-                          f"raw-data line: {bytes(line[:48])!r}")
+        raise DecodeError(f"{source}: the first line is neither '<ns_ts> <json>' (hftbacktest) nor a "
+                          f"cryptofeed raw-data line: {bytes(line[:48])!r}")
     raise DecodeError(f"{source}: empty recording")
 
 
