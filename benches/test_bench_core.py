@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shrivenquant.bench.cases import all_cases
-from shrivenquant.bench.harness import available, compile_loop, import_time_us
+from shrivenquant.bench.harness import compile_loop, import_time_us, missing
 
 PARAMS = [
     pytest.param(case, variant, id=f"{case.name}-{i}-{variant.role}")
@@ -22,8 +22,9 @@ PARAMS = [
 
 @pytest.mark.parametrize(("case", "variant"), PARAMS)
 def test_case(benchmark: Any, request: pytest.FixtureRequest, case: Any, variant: Any) -> None:
-    if not available(variant.requires):
-        pytest.skip(f"{variant.requires} not installed (pip install .[bench])")
+    why = missing(variant)
+    if why is not None:
+        pytest.skip(why)
     quick = request.config.getoption("--bench-quick")
     benchmark.group = case.name
     benchmark.extra_info.update(label=variant.label, role=variant.role, unit=case.unit, kind=variant.kind)
@@ -33,7 +34,7 @@ def test_case(benchmark: Any, request: pytest.FixtureRequest, case: Any, variant
             import_time_us(variant.stmt, variant.module) for _ in range(2 if quick else 5)) / 1000.0
         assert ms > 0
         return
-    n = max(1000, case.loops // (20 if quick else 1))
+    n = max(1, case.loops // (20 if quick else 1))
     loop = compile_loop(variant.stmt, variant.setup())
     benchmark.extra_info["ops"] = n * case.ops_per_stmt
     benchmark.pedantic(loop, args=(n,), rounds=3 if quick else 9, warmup_rounds=1, iterations=1)

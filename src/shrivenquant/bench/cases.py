@@ -49,31 +49,54 @@ def _column_texts() -> list[str]:
     return [f"{61000 + (i * 37) % 2000}.{(i * 13) % 100:02d}" for i in range(10_000)]
 
 
-def _stream() -> tuple[Any, list[bytes]]:
+REAL_RECORDING = "binance-hftbacktest/usdm_btcusdt_20240808.gz"
+
+
+def _synthetic_stream() -> tuple[Any, list[bytes], int, int]:
     from shrivenquant.venues.binance.synthetic import generate_stream
 
-    return generate_stream(20_000, seed=7)
+    instrument, lines = generate_stream(20_000, seed=7)
+    return instrument, lines, instrument.price_precision, instrument.size_precision
 
 
-def _decode_sq() -> dict[str, Any]:
-    from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, read_hftbacktest
+def _real_stream() -> tuple[Any, list[bytes], int, int]:
+    """The recording's lines (read once, outside the timing); BTCUSDT USD-M: price 2 dp, size 3 dp."""
+    import gzip
 
-    instrument, lines = _stream()
+    from shrivenquant.bench.harness import shared_data_dir
 
-    def decode() -> int:
-        dec = BinanceRecordingDecoder([instrument])
-        dec.decode_lines(read_hftbacktest(lines))
-        return dec.flush().size
-
-    return {"decode": decode}
+    with gzip.open(shared_data_dir() / REAL_RECORDING, "rb") as fh:
+        lines = fh.read().splitlines()
+    return None, lines, 2, 3
 
 
-def _decode_py() -> dict[str, Any]:
+def _decode_sq(source: Any) -> Any:
+    def setup() -> dict[str, Any]:
+        from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, read_hftbacktest
+
+        instrument, lines, _, _ = source()
+
+        def decode() -> int:
+            dec = BinanceRecordingDecoder([instrument] if instrument is not None else None)
+            dec.decode_lines(read_hftbacktest(lines))
+            return dec.flush().size
+
+        return {"decode": decode}
+
+    return setup
+
+
+def _decode_py(source: Any) -> Any:
+    def setup() -> dict[str, Any]:
+        _, lines, pp, sp = source()
+        return {"decode": _python_decoder(lines, Decimal(10) ** pp, Decimal(10) ** sp)}
+
+    return setup
+
+
+def _python_decoder(lines: list[bytes], scale_p: Decimal, scale_q: Decimal) -> Any:
     """What a user writes without the library: orjson, then Decimal per decimal string, into tuples."""
     import orjson
-
-    _, lines = _stream()
-    scale_p, scale_q = Decimal(10), Decimal(1000)
 
     def decode() -> int:
         out: list[tuple[int, ...]] = []
@@ -87,18 +110,19 @@ def _decode_py() -> dict[str, Any]:
                 for side, levels in ((1, data["b"]), (2, data["a"])):
                     for p, q in levels:
                         append((local, data["T"], int(Decimal(p) * scale_p), int(Decimal(q) * scale_q), side))
-            elif "lastUpdateId" in data:
+            elif "lastUpdateId" in data and "bids" in data:
                 for side, levels in ((1, data["bids"]), (2, data["asks"])):
                     for p, q in levels:
                         append((local, 0, int(Decimal(p) * scale_p), int(Decimal(q) * scale_q), side))
             elif data.get("e") == "trade":
                 append((local, data["T"], int(Decimal(data["p"]) * scale_p), int(Decimal(data["q"]) * scale_q), 0))
             else:
-                append((local, data["T"], int(Decimal(data["b"]) * scale_p), int(Decimal(data["B"]) * scale_q), 1))
-                append((local, data["T"], int(Decimal(data["a"]) * scale_p), int(Decimal(data["A"]) * scale_q), 2))
+                t = data.get("T", local)
+                append((local, t, int(Decimal(data["b"]) * scale_p), int(Decimal(data["B"]) * scale_q), 1))
+                append((local, t, int(Decimal(data["a"]) * scale_p), int(Decimal(data["A"]) * scale_q), 2))
         return len(out)
 
-    return {"decode": decode}
+    return decode
 
 
 _NT = "nautilus_trader"
@@ -140,10 +164,19 @@ def all_cases() -> list[Case]:
             Variant("shrivenquant parse_decimals(texts, 2)", "parse(texts, 2)", _columns_sq, role="target"),
             Variant("[int(Decimal(t) * 100) for t in texts]", "[int(D(t) * scale) for t in texts]", _columns_py),
         ), ops_per_stmt=10_000, loops=40, unit="ns/value"),
-        Case("decode_binance", "Binance recording -> event records (20k generated USD-M messages)", (
-            Variant("shrivenquant BinanceRecordingDecoder", "decode()", _decode_sq, role="target"),
-            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()", _decode_py),
+        Case("decode_generated", "Binance stream -> event records (20k generated USD-M messages)", (
+            Variant("shrivenquant BinanceRecordingDecoder", "decode()", _decode_sq(_synthetic_stream),
+                    role="target"),
+            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()",
+                    _decode_py(_synthetic_stream)),
         ), ops_per_stmt=20_000, loops=3, unit="ns/message"),
+        Case("decode_real", "Binance recording -> event records (usdm_btcusdt_20240808: 93,954 messages, "
+             "443,521 level updates)", (
+            Variant("shrivenquant BinanceRecordingDecoder", "decode()", _decode_sq(_real_stream),
+                    role="target", data=REAL_RECORDING),
+            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()",
+                    _decode_py(_real_stream), data=REAL_RECORDING),
+        ), ops_per_stmt=93_954, loops=1, unit="ns/message"),
         Case("import", "import time (fresh interpreter, -X importtime cumulative)", (
             Variant("import shrivenquant", "import shrivenquant", role="target", kind="import",
                     module="shrivenquant"),

@@ -19,9 +19,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Case", "Measurement", "Variant", "compile_loop", "measure_variant"]
+__all__ = ["Case", "Measurement", "Variant", "compile_loop", "measure_variant", "missing", "shared_data_dir"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Variant:
         requires: a module that must be importable, else the variant is reported as skipped.
         kind: ``"loop"`` or ``"import"`` (``-X importtime`` cumulative µs of ``module``).
         module: for ``kind="import"``, the module whose cumulative import time is reported.
+        data: a path under the shared data folder (:func:`shared_data_dir`) the variant reads; the
+            variant is skipped when it is absent.
     """
 
     label: str
@@ -46,6 +49,7 @@ class Variant:
     requires: str | None = None
     kind: str = "loop"
     module: str | None = None
+    data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,21 @@ class Measurement:
     skipped: str | None = None
 
 
+def shared_data_dir() -> Path:
+    """The real-data folder: ``$SHRIVENQUANT_DATA``, else ``../shared/data`` from the working directory."""
+    env = os.environ.get("SHRIVENQUANT_DATA")
+    return Path(env) if env else Path.cwd().parent / "shared" / "data"
+
+
+def missing(variant: Variant) -> str | None:
+    """Why ``variant`` cannot run here (a missing module or data file), or None."""
+    if not available(variant.requires):
+        return f"{variant.requires} not installed"
+    if variant.data is not None and not (shared_data_dir() / variant.data).exists():
+        return f"data {variant.data} not found under {shared_data_dir()}"
+    return None
+
+
 def available(module: str | None) -> bool:
     """True if ``module`` can be imported (without importing it)."""
     if module is None:
@@ -101,7 +120,7 @@ def _time_loop(fn: Callable[[int], None], n: int, repeat: int) -> list[float]:
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        fn(min(n, 1000))  # warm up
+        fn(min(n, 1000))  # warm up (at most 1000 iterations)
         for _ in range(repeat):
             t0 = time.thread_time_ns()
             fn(n)
@@ -136,15 +155,15 @@ def import_time_us(code: str, module: str) -> float:
 
 def measure_variant(case: Case, variant: Variant, *, scale: float = 1.0, repeat: int = 7) -> Measurement:
     """Measure one variant; a missing optional dependency gives a skipped measurement."""
-    if not available(variant.requires):
-        return Measurement(case.name, variant.label, variant.role, None, None, case.unit,
-                           skipped=f"{variant.requires} not installed")
+    why = missing(variant)
+    if why is not None:
+        return Measurement(case.name, variant.label, variant.role, None, None, case.unit, skipped=why)
     if variant.kind == "import":
         samples = [import_time_us(variant.stmt, variant.module or variant.stmt) / 1000.0
                    for _ in range(max(3, repeat // 2))]
         return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), "ms")
     env = variant.setup()
     fn = compile_loop(variant.stmt, env)
-    n = max(1000, int(case.loops * scale))
+    n = max(1, int(case.loops * scale))
     samples = [s / case.ops_per_stmt for s in _time_loop(fn, n, repeat)]
     return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), case.unit)
