@@ -29,9 +29,9 @@ def test_case(benchmark: Any, request: pytest.FixtureRequest, case: Any, variant
     benchmark.group = case.name
     benchmark.extra_info.update(label=variant.label, role=variant.role, unit=case.unit, kind=variant.kind)
     if variant.kind == "import":
-        ms = benchmark.pedantic(import_time_us, args=(variant.stmt, variant.module), rounds=2 if quick else 5)
+        ms = benchmark.pedantic(import_time_us, args=(variant.stmt,), rounds=2 if quick else 5)
         benchmark.extra_info["import_ms"] = min(
-            import_time_us(variant.stmt, variant.module) for _ in range(2 if quick else 5)) / 1000.0
+            import_time_us(variant.stmt) for _ in range(2 if quick else 5)) / 1000.0
         assert ms > 0
         return
     n = max(1, case.loops // (20 if quick else 1))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -36,8 +35,7 @@ class Variant:
         setup: returns the globals the statement needs (built once, outside the timing).
         role: ``"target"`` (shrivenquant) or ``"baseline"``.
         requires: a module that must be importable, else the variant is reported as skipped.
-        kind: ``"loop"`` or ``"import"`` (``-X importtime`` cumulative µs of ``module``).
-        module: for ``kind="import"``, the module whose cumulative import time is reported.
+        kind: ``"loop"`` or ``"import"`` (wall time of ``stmt`` in a fresh interpreter).
         data: a path under the shared data folder (:func:`shared_data_dir`) the variant reads; the
             variant is skipped when it is absent.
     """
@@ -48,7 +46,6 @@ class Variant:
     role: str = "baseline"
     requires: str | None = None
     kind: str = "loop"
-    module: str | None = None
     data: str | None = None
 
 
@@ -131,26 +128,21 @@ def _time_loop(fn: Callable[[int], None], n: int, repeat: int) -> list[float]:
     return out
 
 
-_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|\s+(\s*)(\S+)")
+def import_time_us(code: str) -> float:
+    """Wall µs that a fresh interpreter spends running ``code`` (an import statement), children included.
 
-
-def import_time_us(code: str, module: str) -> float:
-    """Cumulative ``-X importtime`` µs of ``module`` when a fresh interpreter runs ``code``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPROFILEIMPORTTIME"}
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code],
-        check=False, capture_output=True, text=True, env=env, timeout=300,
+    Timed inside the child with ``perf_counter_ns`` around the statement, so interpreter start-up is
+    excluded: the same figure as ``-X importtime``'s cumulative column for the top-level module.
+    """
+    probe = (
+        "import time as __t\n__s = __t.perf_counter_ns()\n"
+        f"{code}\n"
+        "print((__t.perf_counter_ns() - __s) / 1000.0)\n"
     )
+    proc = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
-        raise RuntimeError(f"import benchmark failed: {proc.stderr[-2000:]}")
-    cumulative = None
-    for line in proc.stderr.splitlines():
-        m = _IMPORTTIME.match(line)
-        if m and m.group(4) == module:
-            cumulative = float(m.group(2))
-    if cumulative is None:
-        raise RuntimeError(f"{module} not found in -X importtime output of {code!r}")
-    return cumulative
+        raise RuntimeError(f"import benchmark {code!r} failed: {proc.stderr[-2000:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
 
 
 def measure_variant(case: Case, variant: Variant, *, scale: float = 1.0, repeat: int = 7) -> Measurement:
@@ -159,7 +151,7 @@ def measure_variant(case: Case, variant: Variant, *, scale: float = 1.0, repeat:
     if why is not None:
         return Measurement(case.name, variant.label, variant.role, None, None, case.unit, skipped=why)
     if variant.kind == "import":
-        samples = [import_time_us(variant.stmt, variant.module or variant.stmt) / 1000.0
+        samples = [import_time_us(variant.stmt) / 1000.0
                    for _ in range(max(3, repeat // 2))]
         return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), "ms")
     env = variant.setup()
