@@ -35,6 +35,7 @@ from shrivenquant.errors import (
     FixedPointOverflowError,
     PrecisionError,
     ShrivenQuantError,
+    ShrivenQuantTypeError,
     ValidationError,
 )
 
@@ -188,10 +189,13 @@ def test_natural_precision_keeps_trailing_zeros() -> None:
 
 
 def test_bad_types_and_precisions() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ShrivenQuantTypeError, match="bool"):
         Price(True)
-    with pytest.raises(TypeError):
+    with pytest.raises(ShrivenQuantTypeError, match="must be built from str"):
         Price([1])
+    with pytest.raises(ShrivenQuantTypeError, match="currency must be"):
+        Money("1", 5)
+    assert issubclass(ShrivenQuantTypeError, TypeError)
     with pytest.raises(ValidationError, match="precision"):
         Price("1", 19)
     with pytest.raises(ValidationError, match="precision"):

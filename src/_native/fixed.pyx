@@ -21,6 +21,7 @@ from shrivenquant.errors import (
     CurrencyMismatchError,
     FixedPointOverflowError,
     PrecisionError,
+    ShrivenQuantTypeError,
     ValidationError,
 )
 
@@ -130,7 +131,7 @@ cdef int _parse_text(object text, int precision, int mode, int64_t *raw, int *pr
         s = PyBytes_AS_STRING(text)
         n = PyBytes_GET_SIZE(text)
     else:
-        raise TypeError(f"expected str or bytes, got {type(text).__name__}")
+        raise ShrivenQuantTypeError(f"expected str or bytes, got {type(text).__name__}")
     st = sq_parse_decimal(s, n, precision, mode, raw, prec)
     if st != SQ_OK:
         _raise_status(st, what, text, precision if precision >= 0 else SQ_MAX_PRECISION)
@@ -188,13 +189,13 @@ cdef int _convert(object value, object precision, int64_t *raw, int *prec, objec
         _parse_text(str(value), p, SQ_ROUND_EXACT, raw, prec, what)
         return 0
     if isinstance(value, bool):
-        raise TypeError(f"{what} cannot be built from bool")
+        raise ShrivenQuantTypeError(f"{what} cannot be built from bool")
     if isinstance(value, int):
         _parse_text(str(int(value)), p if p >= 0 else 0, SQ_ROUND_EXACT, raw, prec, what)
         return 0
     if isinstance(value, float):
         return _convert(float(value), precision, raw, prec, what)
-    raise TypeError(
+    raise ShrivenQuantTypeError(
         f"{what} must be built from str, bytes, int, decimal.Decimal, float (with a precision) "
         f"or another fixed-point value, got {type(value).__name__}")
 
@@ -230,7 +231,7 @@ cdef class FixedPoint:
     """Number of decimal places, 0..18."""
 
     def __init__(self, *args, **kwargs):
-        raise TypeError("FixedPoint is abstract: build a Price, Quantity or Money")
+        raise ShrivenQuantTypeError("FixedPoint is abstract: build a Price, Quantity or Money")
 
     def __str__(self) -> str:
         return _format(self.raw, self.precision)
@@ -640,7 +641,7 @@ cdef object _check_currency(object currency):
         return currency
     if isinstance(currency, str):
         return Currency.of(currency)
-    raise TypeError(f"currency must be a Currency, a registered code or None, got {type(currency).__name__}")
+    raise ShrivenQuantTypeError(f"currency must be a Currency, a registered code or None, got {type(currency).__name__}")
 
 
 cdef int _same_currency(Money a, Money b, str op) except -1:
@@ -844,7 +845,7 @@ def to_raw_array(values, int precision):
     cdef int st
     for v in values:
         if not isinstance(v, FixedPoint):
-            raise TypeError(f"to_raw_array takes Price, Quantity or Money, got {type(v).__name__} at {i}")
+            raise ShrivenQuantTypeError(f"to_raw_array takes Price, Quantity or Money, got {type(v).__name__} at {i}")
         st = sq_rescale((<FixedPoint>v).raw, (<FixedPoint>v).precision, p, SQ_ROUND_EXACT, &r)
         if st != SQ_OK:
             _raise_status(st, f"value at index {i}", str(v), p)

@@ -12,6 +12,7 @@ Hierarchy::
     │   ├── PrecisionError                    a value does not fit the precision/tick/step asked for
     │   ├── CurrencyMismatchError             money of two different currencies combined
     │   └── InstrumentError                   unknown instrument, or an instrument definition is invalid
+    ├── ShrivenQuantTypeError (TypeError)     a value of an unsupported type was given to a constructor
     ├── FixedPointOverflowError (OverflowError)  a fixed-point result does not fit in int64
     ├── DecodeError (ValueError)              a venue message or recording could not be decoded
     ├── SequenceGapError                      a venue sequence number skipped: resync needed
@@ -32,6 +33,7 @@ __all__ = [
     "RiskRejectionError",
     "SequenceGapError",
     "ShrivenQuantError",
+    "ShrivenQuantTypeError",
     "ValidationError",
     "WalCorruptionError",
 ]
@@ -55,6 +57,14 @@ class CurrencyMismatchError(ValidationError):
 
 class InstrumentError(ValidationError):
     """An instrument is unknown, or its definition is invalid."""
+
+
+class ShrivenQuantTypeError(ShrivenQuantError, TypeError):
+    """A value of an unsupported type was given (e.g. ``Price([1])``).
+
+    Operators between types that make no sense (``Price + Quantity``) raise Python's own ``TypeError``,
+    as the built-in numbers do.
+    """
 
 
 class FixedPointOverflowError(ShrivenQuantError, OverflowError):
