@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from support import DEC_MODE
 
 from shrivenquant._native.fixed import (
     MAX_PRECISION,
@@ -41,15 +42,6 @@ from shrivenquant.errors import (
 
 CTX = decimal.Context(prec=120, Emax=999999, Emin=-999999)
 
-DEC_MODE = {
-    Rounding.HALF_EVEN: decimal.ROUND_HALF_EVEN,
-    Rounding.HALF_UP: decimal.ROUND_HALF_UP,
-    Rounding.HALF_DOWN: decimal.ROUND_HALF_DOWN,
-    Rounding.DOWN: decimal.ROUND_DOWN,
-    Rounding.UP: decimal.ROUND_UP,
-    Rounding.FLOOR: decimal.ROUND_FLOOR,
-    Rounding.CEILING: decimal.ROUND_CEILING,
-}
 
 precisions = st.integers(0, MAX_PRECISION)
 raws = st.one_of(

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import DEC_MODE
 
 from shrivenquant._native.fixed import Currency, Money, Price, Quantity, Rounding
 from shrivenquant.core.enums import InstrumentKind, OptionRight
@@ -22,15 +23,7 @@ from shrivenquant.errors import (
     ValidationError,
 )
 
-_DEC_ROUNDING = {
-    Rounding.HALF_EVEN: decimal.ROUND_HALF_EVEN,
-    Rounding.HALF_UP: decimal.ROUND_HALF_UP,
-    Rounding.HALF_DOWN: decimal.ROUND_HALF_DOWN,
-    Rounding.DOWN: decimal.ROUND_DOWN,
-    Rounding.UP: decimal.ROUND_UP,
-    Rounding.FLOOR: decimal.ROUND_FLOOR,
-    Rounding.CEILING: decimal.ROUND_CEILING,
-}
+_DEC_ROUNDING = DEC_MODE
 _INEXACT_MODES = list(_DEC_ROUNDING)
 
 

@@ -8,8 +8,9 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import assert_round_trips
 
-from shrivenquant._native.fixed import Money, Price, Quantity
+from shrivenquant._native.fixed import Price, Quantity
 from shrivenquant.core.enums import AggressorSide, OrderSide
 from shrivenquant.core.market import Bar, QuoteTick, TradeTick
 from shrivenquant.core.serialization import from_json, from_msgpack, to_json, to_msgpack
@@ -64,30 +65,6 @@ def bar(**overrides: Any) -> Bar:
     }
     kwargs.update(overrides)
     return Bar(**kwargs)
-
-
-def _key(v: Any) -> Any:
-    if isinstance(v, Money):
-        return ("Money", v.raw, v.precision, None if v.currency is None else v.currency.code)
-    if isinstance(v, Price | Quantity):
-        return (type(v).__name__, v.raw, v.precision)
-    return (type(v).__name__, v)
-
-
-def assert_identical(a: msgspec.Struct, b: msgspec.Struct) -> None:
-    assert type(a) is type(b)
-    assert a == b
-    assert hash(a) == hash(b)
-    for name in a.__struct_fields__:
-        assert _key(getattr(a, name)) == _key(getattr(b, name)), name
-
-
-def assert_round_trips(obj: msgspec.Struct) -> None:
-    for enc, dec in ((to_json, from_json), (to_msgpack, from_msgpack)):
-        data = enc(obj)
-        back = dec(data, type(obj))
-        assert_identical(obj, back)
-        assert enc(back) == data
 
 
 def json_with(obj: msgspec.Struct, **overrides: Any) -> bytes:

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import assert_round_trips
 
 from shrivenquant._native.fixed import Money, Price, Quantity
 from shrivenquant.core.enums import OrderSide, OrderType, TimeInForce
@@ -17,33 +18,6 @@ from shrivenquant.errors import ValidationError
 
 INT64_MAX = 2**63 - 1
 IID = "BTCUSDT.BINANCE"
-
-
-def _key(v: Any) -> Any:
-    """Everything that makes a value bit-identical: type, raw, precision (and currency)."""
-    if isinstance(v, Money):
-        return ("Money", v.raw, v.precision, None if v.currency is None else v.currency.code)
-    if isinstance(v, Price | Quantity):
-        return (type(v).__name__, v.raw, v.precision)
-    if isinstance(v, tuple):
-        return tuple(_key(x) for x in v)
-    return (type(v).__name__, v)
-
-
-def assert_identical(a: msgspec.Struct, b: msgspec.Struct) -> None:
-    assert type(a) is type(b)
-    assert a == b
-    assert hash(a) == hash(b)
-    for name in a.__struct_fields__:
-        assert _key(getattr(a, name)) == _key(getattr(b, name)), name
-
-
-def assert_round_trips(obj: msgspec.Struct) -> None:
-    for enc, dec in ((to_json, from_json), (to_msgpack, from_msgpack)):
-        data = enc(obj)
-        back = dec(data, type(obj))
-        assert_identical(obj, back)
-        assert enc(back) == data
 
 
 def make(**overrides: Any) -> Order:
