@@ -336,6 +336,50 @@ def test_mixing_types_raises_type_error() -> None:
     assert p != "1.5"
 
 
+@given(st.integers(0, RAW_MAX), precisions, st.integers(0, RAW_MAX), precisions, st.booleans())
+def test_quantity_add_sub_match_decimal(ra: int, pa: int, rb: int, pb: int, subtract: bool) -> None:
+    a, b = Quantity.from_raw(ra, pa), Quantity.from_raw(rb, pb)
+    exact = CTX.subtract(dec(ra, pa), dec(rb, pb)) if subtract else CTX.add(dec(ra, pa), dec(rb, pb))
+    p = max(pa, pb)
+    if abs(exact_raw(exact, p)) > RAW_MAX:
+        with pytest.raises(FixedPointOverflowError):
+            _ = a - b if subtract else a + b
+    elif exact < 0:
+        with pytest.raises(ValidationError, match="negative"):
+            _ = a - b
+    else:
+        out = a - b if subtract else a + b
+        assert type(out) is Quantity
+        assert (out.as_decimal(), out.precision) == (exact, p)
+        assert (a < b) is (dec(ra, pa) < dec(rb, pb))
+
+
+@given(raws, precisions, raws, precisions, st.sampled_from(["USD", "USDT", "INR", None]))
+def test_money_add_sub_compare_match_decimal(ra: int, pa: int, rb: int, pb: int, code: str | None) -> None:
+    a, b = Money.from_raw(ra, pa, code), Money.from_raw(rb, pb, code)
+    da, db = dec(ra, pa), dec(rb, pb)
+    for op, exact in (("+", CTX.add(da, db)), ("-", CTX.subtract(da, db))):
+        if abs(exact_raw(exact, max(pa, pb))) > RAW_MAX:
+            with pytest.raises(FixedPointOverflowError):
+                _ = a + b if op == "+" else a - b
+            continue
+        out = a + b if op == "+" else a - b
+        assert out.as_decimal() == exact
+        assert out.currency == a.currency
+    assert (a < b) is (da < db)
+    assert (a == b) is (da == db)
+    assert (-a).as_decimal() == -da
+    assert abs(a).as_decimal() == abs(da)
+
+
+def test_numpy_scalars_convert_exactly() -> None:
+    assert Price(np.int64(5), 2) == Price("5.00")
+    assert Quantity(np.uint32(7)) == Quantity("7")
+    assert Price(np.float64(1.5), 1) == Price("1.5")
+    with pytest.raises(ValidationError, match="explicit precision"):
+        Price(np.float64(1.5))
+
+
 def test_quantity_cannot_go_negative() -> None:
     assert Quantity("2") - Quantity("0.5") == Quantity("1.5")
     with pytest.raises(ValidationError, match="negative"):

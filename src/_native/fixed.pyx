@@ -15,6 +15,7 @@ from libc.stdint cimport int64_t
 from libc.math cimport NAN, isfinite
 
 import decimal
+import operator
 from enum import IntEnum
 
 from shrivenquant.errors import (
@@ -195,8 +196,10 @@ cdef int _convert(object value, object precision, int64_t *raw, int *prec, objec
         return 0
     if isinstance(value, float):
         return _convert(float(value), precision, raw, prec, what)
+    if hasattr(type(value), "__index__"):  # NumPy and other exact integer types
+        return _convert(operator.index(value), precision, raw, prec, what)
     raise ShrivenQuantTypeError(
-        f"{what} must be built from str, bytes, int, decimal.Decimal, float (with a precision) "
+        f"{what} must be built from str, bytes, an integer, decimal.Decimal, float (with a precision) "
         f"or another fixed-point value, got {type(value).__name__}")
 
 
