@@ -22,8 +22,13 @@ def _extensions() -> list[Extension]:
     compile_args = ["-O3", "-fno-strict-aliasing"] if sys.platform != "win32" else ["/O2"]
     if os.environ.get("SHRIVENQUANT_NATIVE_ARCH"):
         compile_args.append(f"-march={os.environ['SHRIVENQUANT_NATIVE_ARCH']}")
+    # SHRIVENQUANT_BUILD_ONLY=book,events builds just those modules (with `build_ext --inplace`, for
+    # quick rebuilds while developing one module); unset, every module is built.
+    only = {m for m in os.environ.get("SHRIVENQUANT_BUILD_ONLY", "").split(",") if m}
     exts = []
     for pyx in sorted((HERE / NATIVE).glob("*.pyx")):
+        if only and pyx.stem not in only:
+            continue
         exts.append(
             Extension(
                 name=f"shrivenquant._native.{pyx.stem}",
