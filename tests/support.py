@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from shrivenquant._native.fixed import Money, Price, Quantity, Rounding
+from shrivenquant._native.fixed import RAW_NULL, Money, Price, Quantity, Rounding
 from shrivenquant.core.serialization import from_json, from_msgpack, to_json, to_msgpack
 
 #: shrivenquant rounding modes and their decimal-module equivalents (EXACT has none).
@@ -50,3 +50,53 @@ def assert_round_trips(obj: msgspec.Struct, *targets: Any) -> None:
             back = dec(data, target)
             assert_identical(obj, back)
             assert enc(back) == data
+
+
+class ReferenceL2Book:
+    """A deliberately simple L2 book (a dict per side, sorted on query): the reference model."""
+
+    def __init__(self) -> None:
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+
+    def apply(self, side: int, price: int, qty: int) -> None:
+        levels = self.bids if side == 1 else self.asks
+        if qty == 0:
+            levels.pop(price, None)
+        else:
+            levels[price] = qty
+
+    def apply_events(self, records: Any) -> int:
+        n = 0
+        for rec in records.tolist():  # EVENT_DTYPE fields in order
+            kind, side = rec[8], rec[9]
+            if kind == 1:
+                self.apply(side, rec[2], rec[3])
+                n += 1
+            elif kind == 2:
+                if side in (0, 1):
+                    self.bids.clear()
+                if side in (0, 2):
+                    self.asks.clear()
+                n += 1
+        return n
+
+    def clear(self) -> None:
+        self.bids.clear()
+        self.asks.clear()
+
+    @property
+    def best_bid_price_raw(self) -> int:
+        return max(self.bids) if self.bids else RAW_NULL
+
+    @property
+    def best_ask_price_raw(self) -> int:
+        return min(self.asks) if self.asks else RAW_NULL
+
+    @property
+    def best_bid_qty_raw(self) -> int:
+        return self.bids[max(self.bids)] if self.bids else RAW_NULL
+
+    @property
+    def best_ask_qty_raw(self) -> int:
+        return self.asks[min(self.asks)] if self.asks else RAW_NULL
