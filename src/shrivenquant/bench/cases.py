@@ -187,4 +187,100 @@ def all_cases() -> list[Case]:
             Variant("NautilusTrader 1.221 from nautilus_trader.model.objects import Price",
                     "from nautilus_trader.model.objects import Price", kind="import", requires=_NT),
         ), budget_ns=150.0, unit="ms"),
+        *_wire_cases(),
     ]
+
+
+# ---------------------------------------------------------------------------------------------- native wire decoder
+def _wire_buffer(depth_only: bool = False) -> bytes:
+    """The recording un-gzipped in memory (gzip is not timed); optionally only its depthUpdate lines."""
+    import gzip
+
+    from shrivenquant.bench.harness import shared_data_dir
+
+    data = gzip.decompress((shared_data_dir() / REAL_RECORDING).read_bytes())
+    if depth_only:
+        data = b"".join(line for line in data.splitlines(keepends=True) if b"@depth@" in line[:60])
+    return data
+
+
+def _wire_scan(depth_only: bool) -> Any:
+    def setup() -> dict[str, Any]:
+        import numpy as np
+
+        from shrivenquant._native.binance_wire import DONE, BinanceWireDecoder
+        from shrivenquant.core.events import EVENT_DTYPE
+
+        data = _wire_buffer(depth_only)
+        dec = BinanceWireDecoder({"BTCUSDT": (0, 2, 3)}, default_symbol="BTCUSDT")
+        out = np.empty(len(data) // 20, dtype=EVENT_DTYPE)  # preallocated: page faults are not timed
+
+        def scan() -> int:
+            status, _, _, n = dec.scan_hftbacktest(data, 0, 0, out, 0)
+            if status != DONE:
+                raise RuntimeError(dec.last_error or dec.last_unhandled)
+            return n
+
+        return {"scan": scan}
+
+    return setup
+
+
+def _wire_recording(native: bool, depth_only: bool = False) -> Any:
+    def setup() -> dict[str, Any]:
+        from shrivenquant.venues.binance.recording import BinanceRecordingDecoder
+
+        data = _wire_buffer(depth_only)
+
+        def decode() -> int:
+            dec = BinanceRecordingDecoder(native=native, capacity=1 << 20)
+            dec.decode_hftbacktest_buffer(data)
+            return dec.flush().size
+
+        return {"decode": decode}
+
+    return setup
+
+
+def _wire_py(depth_only: bool) -> Any:
+    def setup() -> dict[str, Any]:
+        lines = _wire_buffer(depth_only).splitlines()
+        return {"decode": _python_decoder(lines, Decimal(100), Decimal(1000))}
+
+    return setup
+
+
+def _wire_cases() -> list[Case]:
+    """Raw Binance bytes -> event records with the native scanner, against the msgspec decoder and a
+    pure-Python orjson + Decimal decoder, on the real USD-M recording held un-gzipped in memory."""
+    data = REAL_RECORDING
+    return [
+        Case("wire_decode_real", "Binance bytes -> event records, native wire scanner (usdm_btcusdt_20240808 "
+             "un-gzipped in memory: 93,954 messages, 443,521 level updates)", (
+            Variant("shrivenquant BinanceWireDecoder.scan_hftbacktest (whole buffer, preallocated records)",
+                    "scan()", _wire_scan(False), role="target", data=data),
+            Variant("shrivenquant BinanceRecordingDecoder.decode_hftbacktest_buffer (native, allocating)",
+                    "decode()", _wire_recording(True), role="target", data=data),
+            Variant("shrivenquant BinanceRecordingDecoder(native=False): msgspec + parse_decimals",
+                    "decode()", _wire_recording(False), data=data),
+            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()", _wire_py(False),
+                    data=data),
+        ), ops_per_stmt=93_954, loops=1, unit="ns/message"),
+        Case("wire_decode_depth", "Binance depthUpdate bytes -> LEVEL records, native wire scanner "
+             "(the 6,551 depth messages of usdm_btcusdt_20240808: 443,521 level updates)", (
+            Variant("shrivenquant BinanceWireDecoder.scan_hftbacktest (preallocated records)", "scan()",
+                    _wire_scan(True), role="target", data=data),
+            Variant("shrivenquant BinanceRecordingDecoder(native=False): msgspec + parse_decimals",
+                    "decode()", _wire_recording(False, True), data=data),
+            Variant("orjson + Decimal per string into tuples (pure Python)", "decode()", _wire_py(True),
+                    data=data),
+        ), ops_per_stmt=443_521, loops=1, unit="ns/level update"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- L2 order book
+#: Level updates and messages in the book streams below (snapshot included); checked when they are built.
+_BOOK_REAL = (445_262, 6_548)
+_BOOK_GENERATED = (25_916, 7_039)
+_OB = "order_book"  # bmoscon's order-book (GPL-3.0): a benchmark-only baseline, never a dependency
+_SC = "sortedcontainers"

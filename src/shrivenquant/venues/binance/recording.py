@@ -65,16 +65,28 @@ field (COIN-M), ``default_symbol``, the only instrument given, or the only symbo
 Records come out in file order; Binance's sync rule (drop diffs older than the snapshot) is the
 book's job. Partial-depth (``depth5``...), kline and other unknown streams are counted in
 :attr:`DecodeStats.skipped` by stream type and produce no records.
+
+**Native path.** When the compiled :mod:`shrivenquant._native.binance_wire` scanner is available (and
+``native`` is not False), messages go through it: ``depthUpdate``, ``trade``, ``aggTrade``,
+``bookTicker``, ``markPriceUpdate`` and REST snapshots of symbols whose precisions are already fixed are
+decoded straight from the bytes into the same records, in batches (:meth:`BinanceRecordingDecoder.decode_lines`)
+or over a whole hftbacktest file's content (:meth:`BinanceRecordingDecoder.decode_hftbacktest_buffer`,
+used by :func:`decode_file`). Every other line -- a symbol's first message (which registers it and
+fixes inferred precisions), skipped streams and responses, cryptofeed REST lines, and any line the strict
+scanner rejects -- goes through the msgspec path above, so records, statistics and error messages are
+the same with or without the native path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import os
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -85,6 +97,11 @@ from shrivenquant._native.fixed import RAW_NULL, Rounding, parse_decimal, parse_
 from shrivenquant.core.events import EVENT_DTYPE, EventFlag, EventKind
 from shrivenquant.core.instrument import Instrument
 from shrivenquant.errors import DecodeError, FixedPointOverflowError, ValidationError
+
+try:  # the compiled wire scanner; without it every message takes the msgspec path
+    from shrivenquant._native import binance_wire as _wire
+except ImportError:  # pragma: no cover - only when the extension was not built
+    _wire = None  # type: ignore[assignment]
 
 __all__ = [
     "BinanceRecordingDecoder",
@@ -132,6 +149,8 @@ assert _REC.size == EVENT_DTYPE.itemsize == 64
 
 #: local-timestamp digit count -> factor to ns
 _TS_SCALE = {19: 1, 16: 1_000, 13: 1_000_000}
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+_NATIVE_CHUNK = 4096  # lines per native batch in decode_lines
 
 _INT64_MAX = 2**63 - 1
 _Id = Annotated[int, msgspec.Meta(ge=0, le=_INT64_MAX)]  # update / trade ids (stored in u64 fields)
@@ -330,9 +349,13 @@ class BinanceRecordingDecoder:
             (see the module docstring), ``"skip"`` its messages (counted), or raise (``"error"``).
         mark_rounding: rounding of mark/index prices to the price precision; None: exact or raise.
         capacity: initial record capacity of the output buffer (it doubles when full).
+        native: use the compiled wire scanner for the messages it handles (same records, statistics and
+            errors; see the module docstring): None (default) when it is built, True to require it,
+            False for the msgspec path only.
 
-    Feed messages with :meth:`decode` or :meth:`decode_lines`; take the records with :meth:`flush`.
-    A message that fails to decode raises :class:`DecodeError` and adds nothing. Not thread-safe.
+    Feed messages with :meth:`decode`, :meth:`decode_lines` or :meth:`decode_hftbacktest_buffer`; take
+    the records with :meth:`flush`. A message that fails to decode raises :class:`DecodeError` and adds
+    nothing. Not thread-safe.
     """
 
     def __init__(
@@ -343,6 +366,7 @@ class BinanceRecordingDecoder:
         unknown_symbols: Literal["infer", "skip", "error"] = "infer",
         mark_rounding: Rounding | None = Rounding.HALF_EVEN,
         capacity: int = 1 << 16,
+        native: bool | None = None,
     ) -> None:
         if unknown_symbols not in ("infer", "skip", "error"):
             raise ValidationError(
@@ -393,6 +417,17 @@ class BinanceRecordingDecoder:
         # stream name (str, and bytes for the fast path) -> (message type or skip key, symbol from the
         # name, payload decoder, envelope decoder, handler); decoders/handler None for skipped streams
         self._streams: dict[str | bytes, _StreamEntry] = {}
+        if native and _wire is None:
+            raise ValidationError("native=True but shrivenquant._native.binance_wire is not built")
+        # the native scanner knows a symbol once it is seen and both its precisions are fixed
+        self._wire = _wire.BinanceWireDecoder(mark_rounding=self._mark_mode) if (
+            _wire is not None and native is not False) else None
+        self._wire_synced: set[str] = set()
+
+    @property
+    def native(self) -> bool:
+        """Whether messages go through the compiled wire scanner (see the module docstring)."""
+        return self._wire is not None
 
     # ------------------------------------------------------------------ output buffer
     def __len__(self) -> int:
@@ -467,6 +502,21 @@ class BinanceRecordingDecoder:
         :class:`DecodeError` (with the line number and what was expected) and adds nothing on failure.
         """
         n0 = self._n
+        wire = self._wire
+        if wire is not None and symbol is None and type(payload) is bytes and type(ts_local) is int and (
+                _I64_MIN <= ts_local <= _I64_MAX):
+            need = len(payload) // 9 + 2  # a level takes >= 9 bytes: enough room for any message
+            if n0 + need > self._cap:
+                self._grow(need)
+            try:
+                k = wire.decode_into(payload, ts_local, self._buf, n0)
+            except DecodeError:
+                k = -1  # the msgspec path gives the canonical error (or decodes what the scanner refused)
+            if k >= 0:
+                self._n = n0 + k
+                self._merge_wire()
+                self.stats.records += k
+                return k
         self._decode_one(payload, ts_local, line, symbol)
         st = self.stats
         st.lines += 1
@@ -475,6 +525,8 @@ class BinanceRecordingDecoder:
         st.last_ts_local = ts_local
         k = self._n - n0
         st.records += k
+        if wire is not None:
+            self._wire_sync()
         return k
 
     def decode_lines(self, lines: Iterable[RecordedLine]) -> int:
@@ -482,6 +534,8 @@ class BinanceRecordingDecoder:
 
         On a :class:`DecodeError` the lines before the bad one stay decoded.
         """
+        if self._wire is not None:
+            return self._decode_lines_native(lines)
         n0 = self._n
         one = self._decode_one
         count = 0
@@ -503,6 +557,114 @@ class BinanceRecordingDecoder:
             st.records += self._n - n0
             st.symbols = self.symbols
         return self._n - n0
+
+    def decode_hftbacktest_buffer(self, data: bytes) -> int:
+        """Decode the whole (un-gzipped) content of an hftbacktest recording; returns the records added.
+
+        The same as ``decode_lines(read_hftbacktest(io.BytesIO(data)))``, with the line splitting and
+        timestamps done natively too when the wire scanner is available.
+        """
+        wire = self._wire
+        if wire is None:
+            return self.decode_lines(read_hftbacktest(io.BytesIO(data)))
+        n0 = self._n
+        off = line = 0
+        size = len(data)
+        try:
+            while True:
+                status, off, line, self._n = wire.scan_hftbacktest(data, off, line, self._buf, self._n)
+                self._merge_wire()
+                if status == _wire.DONE:
+                    break
+                if status == _wire.FULL:
+                    self._grow(wire.records_needed)
+                    continue
+                # a line for the msgspec path: the first of a symbol, a skipped stream, or one the scanner refused
+                end = data.find(b"\n", off)
+                end = size if end < 0 else end + 1
+                line += 1
+                rec = _hftbacktest_line(line, data[off:end])
+                if rec is not None:
+                    self._decode_one(rec[2], rec[1], line, None)
+                    self._count_line(rec[1])
+                    self._wire_sync()
+                off = end
+        finally:
+            self.stats.records += self._n - n0
+            self.stats.symbols = self.symbols
+        return self._n - n0
+
+    # ------------------------------------------------------------------ native path
+    def _decode_lines_native(self, lines: Iterable[RecordedLine]) -> int:
+        wire = self._wire
+        assert wire is not None
+        n0 = self._n
+        one = self._decode_one
+        it = iter(lines)
+        try:
+            while chunk := list(islice(it, _NATIVE_CHUNK)):
+                payloads: list[bytes | None] = []
+                stamps: list[int] = []
+                for _, t, p, s in chunk:  # lines the scanner must not take are None: reported unhandled
+                    ok = s is None and type(t) is int and _I64_MIN <= t <= _I64_MAX
+                    payloads.append(p if ok else None)
+                    stamps.append(t if ok else 0)
+                ts = np.array(stamps, dtype=np.int64)
+                i, k = 0, len(chunk)
+                while i < k:
+                    status, i, self._n = wire.decode_batch(payloads, ts, i, self._buf, self._n)
+                    self._merge_wire()
+                    if status == _wire.DONE:
+                        break
+                    if status == _wire.FULL:
+                        self._grow(wire.records_needed)
+                        continue
+                    line, ts_local, payload, symbol = chunk[i]
+                    one(payload, ts_local, line, symbol)
+                    self._count_line(ts_local)
+                    self._wire_sync()
+                    i += 1
+        finally:
+            self.stats.records += self._n - n0
+            self.stats.symbols = self.symbols
+        return self._n - n0
+
+    def _count_line(self, ts_local: int) -> None:
+        st = self.stats
+        st.lines += 1
+        if st.first_ts_local is None:
+            st.first_ts_local = ts_local
+        st.last_ts_local = ts_local
+
+    def _merge_wire(self) -> None:
+        """Add the native scanner's counters (lines, messages, levels, times) to :attr:`stats`."""
+        assert self._wire is not None
+        got = self._wire.take_stats()
+        if not got["lines"]:
+            return
+        st = self.stats
+        st.lines += got["lines"]
+        if st.first_ts_local is None:
+            st.first_ts_local = got["first_ts_local"]
+        st.last_ts_local = got["last_ts_local"]
+        counts = self._counts
+        for what, n in got["messages"].items():
+            counts[what] = counts.get(what, 0) + n
+        st.level_updates += got["level_updates"]
+        st.snapshot_levels += got["snapshot_levels"]
+
+    def _wire_sync(self) -> None:
+        """Give the scanner the symbols seen with fixed precisions, and the snapshot symbol fallback."""
+        wire = self._wire
+        assert wire is not None
+        synced = self._wire_synced
+        if len(synced) < len(self._syms):
+            for st in self._syms.values():
+                if st.seen and st.pp >= 0 and st.sp >= 0 and st.symbol not in synced:
+                    synced.add(st.symbol)
+                    with contextlib.suppress(ValidationError):  # e.g. a name too long for the scanner
+                        wire.add_symbol(st.symbol, st.iid, st.pp, st.sp)
+        wire.default_symbol = self._snapshot_symbol(self._default_symbol)
 
     def _decode_one(self, payload: bytes, ts_local: int, line: int, symbol: str | None) -> None:
         what = "line"
@@ -773,6 +935,23 @@ def _source_lines(source: str | os.PathLike[str] | Iterable[bytes]) -> Iterator[
     return iter(source)
 
 
+def _bad_hftbacktest_line(lineno: int, raw: bytes) -> DecodeError:
+    return DecodeError(
+        f"line {lineno}: expected '<local_ts> <json>' with a 19-digit ns, 16-digit µs or "
+        f"13-digit ms timestamp, got {bytes(raw[:48])!r}")
+
+
+def _hftbacktest_line(lineno: int, raw: bytes) -> RecordedLine | None:
+    """One hftbacktest line as :func:`read_hftbacktest` yields it (None: blank)."""
+    ts, sep, payload = raw.partition(b" ")
+    scale = _TS_SCALE.get(len(ts))
+    if scale is not None and sep and ts.isdigit():
+        return lineno, int(ts) * scale, payload, None
+    if not raw or raw.isspace():
+        return None
+    raise _bad_hftbacktest_line(lineno, raw)
+
+
 def read_hftbacktest(source: str | os.PathLike[str] | Iterable[bytes]) -> Iterator[RecordedLine]:
     """Lines of an hftbacktest recording (path, gzip or plain, or an iterable of byte lines).
 
@@ -789,9 +968,7 @@ def read_hftbacktest(source: str | os.PathLike[str] | Iterable[bytes]) -> Iterat
             continue
         if not raw or raw.isspace():
             continue
-        raise DecodeError(
-            f"line {lineno}: expected '<local_ts> <json>' with a 19-digit ns, 16-digit µs or "
-            f"13-digit ms timestamp, got {bytes(raw[:48])!r}")
+        raise _bad_hftbacktest_line(lineno, raw)
 
 
 def _seconds_to_ns(text: bytes, lineno: int) -> int:
@@ -868,13 +1045,27 @@ def decode_file(
     default_symbol: str | None = None,
     unknown_symbols: Literal["infer", "skip", "error"] = "infer",
     mark_rounding: Rounding | None = Rounding.HALF_EVEN,
+    native: bool | None = None,
 ) -> tuple[np.ndarray, DecodeStats]:
     """Decode a whole recording file into one EVENT_DTYPE array and its :class:`DecodeStats`.
 
-    Options as for :class:`BinanceRecordingDecoder`. Day files that continue each other can go through
-    one decoder (``decode_lines`` per file, one ``flush``) to keep instrument ids and precisions.
+    Options as for :class:`BinanceRecordingDecoder` (``native``: the compiled scanner, by default when
+    built; an hftbacktest file is then read whole and scanned natively). Day files that continue each
+    other can go through one decoder (``decode_lines`` per file, one ``flush``) to keep instrument ids
+    and precisions.
     """
     dec = BinanceRecordingDecoder(instruments, default_symbol=default_symbol, unknown_symbols=unknown_symbols,
-                                  mark_rounding=mark_rounding, capacity=1 << 18)
-    dec.decode_lines(read_recording(path, fmt))
+                                  mark_rounding=mark_rounding, capacity=1 << 18, native=native)
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if dec.native and fmt == "hftbacktest":
+        dec.decode_hftbacktest_buffer(_read_all(path))
+    else:
+        dec.decode_lines(read_recording(path, fmt))
     return dec.flush(), dec.stats
+
+
+def _read_all(source: str | os.PathLike[str]) -> bytes:
+    """A recording file's whole content (gunzipped if it is gzip)."""
+    data = Path(source).read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
