@@ -9,15 +9,11 @@ import numpy as np
 import pytest
 from support import ReferenceL2Book
 
+from shrivenquant.book import OrderBook
 from shrivenquant.book.sync import BinanceBookSync, iter_messages, replay_binance
 from shrivenquant.core.events import EventFlag, EventKind, empty_events
 from shrivenquant.errors import SequenceGapError, ValidationError
 from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, read_recording
-
-try:
-    from shrivenquant.book import OrderBook
-except ImportError:  # the native L2 book is built by its own module
-    OrderBook = None
 
 
 def depth(first: int, last: int, levels: list[tuple[int, int, int]], prev: int = 0) -> np.ndarray:
@@ -169,8 +165,8 @@ def _decode(shared_data: Path, files: list[str]) -> np.ndarray:
     return events[events["instrument_id"] == 0]
 
 
-def _book() -> object:
-    return OrderBook(8, 8) if OrderBook is not None else ReferenceL2Book()
+def _book() -> OrderBook:
+    return OrderBook(8, 8)  # raw values stay at the decoder's (inferred) precisions
 
 
 @pytest.mark.parametrize("name", list(STREAMS))

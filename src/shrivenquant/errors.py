@@ -11,7 +11,9 @@ Hierarchy::
     ├── ValidationError (ValueError)          bad input: malformed, out of range, inconsistent
     │   ├── PrecisionError                    a value does not fit the precision/tick/step asked for
     │   ├── CurrencyMismatchError             money of two different currencies combined
-    │   └── InstrumentError                   unknown instrument, or an instrument definition is invalid
+    │   ├── InstrumentError                   unknown instrument, or an instrument definition is invalid
+    │   └── BookError                         an order-book update refers to an unknown or duplicate order, or
+    │                                         executes / cancels more than rests (``index``: the record)
     ├── ShrivenQuantTypeError (TypeError)     a value of an unsupported type was given to a constructor
     ├── FixedPointOverflowError (OverflowError)  a fixed-point result does not fit in int64
     ├── DecodeError (ValueError)              a venue message or recording could not be decoded
@@ -24,6 +26,7 @@ Hierarchy::
 from __future__ import annotations
 
 __all__ = [
+    "BookError",
     "ConnectorError",
     "CurrencyMismatchError",
     "DecodeError",
@@ -57,6 +60,21 @@ class CurrencyMismatchError(ValidationError):
 
 class InstrumentError(ValidationError):
     """An instrument is unknown, or its definition is invalid."""
+
+
+class BookError(ValidationError):
+    """An order-book update that does not fit the book: an unknown order id, a duplicate add, an execute
+    or cancel of more than the resting size, or a malformed update (bad side, missing price, size <= 0).
+
+    Attributes:
+        index: the failing record's index in a batch (``apply_events``), else None.
+        order_id: the order the update referred to, if any.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, order_id: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.order_id = order_id
 
 
 class ShrivenQuantTypeError(ShrivenQuantError, TypeError):

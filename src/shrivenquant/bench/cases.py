@@ -6,6 +6,7 @@ otherwise; ``int`` and ``decimal`` baselines always run.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -188,6 +189,8 @@ def all_cases() -> list[Case]:
                     "from nautilus_trader.model.objects import Price", kind="import", requires=_NT),
         ), budget_ns=150.0, unit="ms"),
         *_wire_cases(),
+        *_book_cases(),
+        *_book_l3_cases(),
     ]
 
 
@@ -284,3 +287,392 @@ _BOOK_REAL = (445_262, 6_548)
 _BOOK_GENERATED = (25_916, 7_039)
 _OB = "order_book"  # bmoscon's order-book (GPL-3.0): a benchmark-only baseline, never a dependency
 _SC = "sortedcontainers"
+
+
+@functools.lru_cache(maxsize=2)
+def _book_stream(source: str) -> tuple[Any, list[tuple[int, int]], int, int, int]:
+    """(records, message bounds, price precision, size precision, tick_raw): the REST snapshot (CLEAR + its
+    levels), then every depth message Binance's futures rule keeps (those streamed before the snapshot line
+    with ``u >= lastUpdateId`` included), in order, as one contiguous array of LEVEL / CLEAR records."""
+    import numpy as np
+
+    from shrivenquant.core.events import EventFlag, EventKind
+    from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, decode_file, read_hftbacktest
+
+    if source == "real":
+        from shrivenquant.bench.harness import shared_data_dir
+
+        ev, _ = decode_file(shared_data_dir() / REAL_RECORDING)
+        pp, sp, tick, want = 2, 3, 10, _BOOK_REAL  # BTCUSDT USD-M: tick 0.10 at 2 dp
+    else:
+        from shrivenquant.venues.binance.synthetic import generate_stream
+
+        instrument, lines = generate_stream(20_000, seed=7)
+        dec = BinanceRecordingDecoder([instrument])
+        dec.decode_lines(read_hftbacktest(lines))
+        ev = dec.flush()
+        pp, sp = instrument.price_precision, instrument.size_precision
+        tick, want = instrument.price_tick.raw_at(pp), _BOOK_GENERATED
+    ends = np.flatnonzero(ev["flags"] & int(EventFlag.LAST)) + 1
+    kind, seq = ev["kind"].tolist(), ev["seq"].tolist()
+    snapshot: int | None = None
+    buffered: list[tuple[int, int]] = []
+    order: list[tuple[int, int]] = []
+    for a, b in zip([0, *ends[:-1].tolist()], ends.tolist(), strict=True):
+        if kind[a] == EventKind.CLEAR:
+            snapshot = seq[a]
+            order += [(a, b), *[m for m in buffered if seq[m[0]] >= snapshot]]
+        elif kind[a] in (EventKind.LEVEL, EventKind.NONE):
+            if snapshot is None:
+                buffered.append((a, b))
+            elif seq[a] >= snapshot:
+                order.append((a, b))
+    recs = ev[np.concatenate([np.arange(a, b) for a, b in order])]
+    msg = np.concatenate([np.full(b - a, i) for i, (a, b) in enumerate(order)])
+    keep = (recs["kind"] == EventKind.LEVEL) | (recs["kind"] == EventKind.CLEAR)
+    recs, msg = np.ascontiguousarray(recs[keep]), msg[keep]
+    cuts = (np.flatnonzero(np.diff(msg)) + 1).tolist()
+    bounds = list(zip([0, *cuts], [*cuts, len(recs)], strict=True))
+    got = (int((recs["kind"] == EventKind.LEVEL).sum()), len(bounds))
+    if got != want:
+        raise RuntimeError(f"book stream {source!r}: {got} (level updates, messages), expected {want}")
+    return recs, bounds, pp, sp, tick
+
+
+def _book_rows(source: str) -> tuple[list[tuple[int, int, int]], list[list[tuple[int, int, int]]]]:
+    """The stream's level updates as Python (side, price_raw, qty_raw) tuples, flat and per message (the
+    snapshot's CLEAR is where each replay starts: every variant starts from an empty book)."""
+    recs, bounds, *_ = _book_stream(source)
+    rows = list(zip(recs["side"].tolist(), recs["price"].tolist(), recs["qty"].tolist(), strict=True))
+    level = (recs["kind"] == 1).tolist()
+    per_msg = [[r for r, lv in zip(rows[a:b], level[a:b], strict=True) if lv] for a, b in bounds]
+    return [r for r, lv in zip(rows, level, strict=True) if lv], per_msg
+
+
+def _sq_book(source: str, mode: str) -> Any:
+    def setup() -> dict[str, Any]:
+        from shrivenquant.book import OrderBook
+
+        recs, bounds, pp, sp, tick = _book_stream(source)
+        book = OrderBook(pp, sp, tick)
+        rows, _ = _book_rows(source)
+        apply, top, clear = book.apply, book.top_raw, book.clear
+        apply_range, apply_events = book.apply_events_range, book.apply_events
+
+        def per_update() -> None:
+            clear()
+            for s, p, q in rows:
+                apply(s, p, q)
+
+        def per_update_top() -> None:
+            clear()
+            for s, p, q in rows:
+                apply(s, p, q)
+                top()
+
+        def batch() -> None:
+            apply_events(recs)
+
+        def msg_top() -> None:
+            for a, b in bounds:
+                apply_range(recs, a, b)
+                top()
+
+        def msg_top_slices() -> None:
+            for a, b in bounds:
+                apply_events(recs[a:b])
+                top()
+
+        fns = {"update": per_update, "update_top": per_update_top, "batch": batch, "msg_top": msg_top,
+               "msg_top_slices": msg_top_slices}
+        return {"run": fns[mode]}
+
+    return setup
+
+
+def _sorted_book(source: str, mode: str) -> Any:
+    """The pure-Python baseline: a SortedDict per side (a dict plus sorted keys; bids keyed by -price)."""
+    def setup() -> dict[str, Any]:
+        from sortedcontainers import SortedDict
+
+        rows, per_msg = _book_rows(source)
+        bids: Any = SortedDict()
+        asks: Any = SortedDict()
+
+        def per_update() -> None:
+            bids.clear()
+            asks.clear()
+            for s, p, q in rows:
+                if s == 1:
+                    if q:
+                        bids[-p] = q
+                    else:
+                        bids.pop(-p, None)
+                elif q:
+                    asks[p] = q
+                else:
+                    asks.pop(p, None)
+
+        def per_update_top() -> None:
+            bids.clear()
+            asks.clear()
+            for s, p, q in rows:
+                if s == 1:
+                    if q:
+                        bids[-p] = q
+                    else:
+                        bids.pop(-p, None)
+                elif q:
+                    asks[p] = q
+                else:
+                    asks.pop(p, None)
+                if bids and asks:
+                    bids.peekitem(0)
+                    asks.peekitem(0)
+
+        def msg_top() -> None:
+            bids.clear()
+            asks.clear()
+            for msg in per_msg:
+                for s, p, q in msg:
+                    if s == 1:
+                        if q:
+                            bids[-p] = q
+                        else:
+                            bids.pop(-p, None)
+                    elif q:
+                        asks[p] = q
+                    else:
+                        asks.pop(p, None)
+                if bids and asks:
+                    bids.peekitem(0)
+                    asks.peekitem(0)
+
+        return {"run": {"update": per_update, "update_top": per_update_top, "msg_top": msg_top}[mode]}
+
+    return setup
+
+
+def _bmoscon_book(source: str, mode: str) -> Any:
+    """bmoscon's C ``order_book.OrderBook`` with int keys (it sorts lazily: the first top read after a level
+    is added or removed re-sorts that side)."""
+    def setup() -> dict[str, Any]:
+        from order_book import OrderBook as BmosconBook
+
+        rows, per_msg = _book_rows(source)
+        state = {"ob": BmosconBook()}
+
+        def apply_rows(ob: Any, items: list[tuple[int, int, int]]) -> None:
+            bids, asks = ob.bids, ob.asks
+            for s, p, q in items:
+                d = bids if s == 1 else asks
+                if q:
+                    d[p] = q
+                elif p in d:
+                    del d[p]
+
+        def per_update() -> None:
+            state["ob"] = ob = BmosconBook()
+            apply_rows(ob, rows)
+
+        def msg_top() -> None:
+            state["ob"] = ob = BmosconBook()
+            for msg in per_msg:
+                apply_rows(ob, msg)
+                if len(ob.bids) and len(ob.asks):
+                    ob.bids.index(0)
+                    ob.asks.index(0)
+
+        return {"run": {"update": per_update, "msg_top": msg_top}[mode]}
+
+    return setup
+
+
+def _book_cases() -> list[Case]:
+    """The native L2 book (per update from Python, batch, and apply-a-message-then-read-the-top) on the real
+    USD-M stream and on a generated one, beside a pure-Python SortedDict book and bmoscon's order-book."""
+    out = []
+    for source, (n, msgs), data, loops, name in (
+        ("real", _BOOK_REAL, REAL_RECORDING, 1, "usdm_btcusdt_20240808"),
+        ("generated", _BOOK_GENERATED, None, 10, "20k generated USD-M messages"),
+    ):
+        what = f"{name}: {n:,} level updates in {msgs:,} messages, snapshot included"
+        sorted_label = "pure Python: SortedDict per side (dict + sorted keys), int keys"
+        ob_label = "bmoscon order-book 0.6.1 (C, lazy sort), int keys"
+        out += [
+            Case(f"book_apply_{source}", f"L2 book, one update per call from Python ({what})", (
+                Variant("shrivenquant OrderBook.apply(side, price_raw, qty_raw)", "run()",
+                        _sq_book(source, "update"), role="target", data=data),
+                Variant("shrivenquant OrderBook.apply + top_raw() after every update", "run()",
+                        _sq_book(source, "update_top"), role="target", data=data),
+                Variant(sorted_label, "run()", _sorted_book(source, "update"), requires=_SC, data=data),
+                Variant(sorted_label + " + peekitem(0) per side after every update", "run()",
+                        _sorted_book(source, "update_top"), requires=_SC, data=data),
+                Variant(ob_label, "run()", _bmoscon_book(source, "update"), requires=_OB, data=data),
+            ), ops_per_stmt=n, loops=loops, unit="ns/update"),
+            Case(f"book_batch_{source}", f"L2 book, the whole stream in one call ({what})", (
+                Variant("shrivenquant OrderBook.apply_events(records) (one native call)", "run()",
+                        _sq_book(source, "batch"), role="target", data=data),
+                Variant(sorted_label + " (a Python loop over the updates)", "run()", _sorted_book(source, "update"),
+                        requires=_SC, data=data),
+                Variant(ob_label + " (a Python loop over the updates)", "run()", _bmoscon_book(source, "update"),
+                        requires=_OB, data=data),
+            ), ops_per_stmt=n, loops=loops, unit="ns/update"),
+            Case(f"book_msg_top_{source}", f"L2 book, apply one message then read the best bid and ask, every "
+                 f"message ({what})", (
+                Variant("shrivenquant apply_events_range(records, a, b) + top_raw()", "run()",
+                        _sq_book(source, "msg_top"), role="target", data=data),
+                Variant("shrivenquant apply_events(records[a:b]) + top_raw()", "run()",
+                        _sq_book(source, "msg_top_slices"), role="target", data=data),
+                Variant(sorted_label + " + peekitem(0) per side", "run()", _sorted_book(source, "msg_top"),
+                        requires=_SC, data=data),
+                Variant(ob_label + " + index(0) per side (re-sorts after changes)", "run()",
+                        _bmoscon_book(source, "msg_top"), requires=_OB, data=data),
+            ), ops_per_stmt=n, loops=loops, unit="ns/update"),
+        ]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- L3 book
+_L3_CME = "databento-mbo-cme/esh4-glbx-mdp3-20231225.mbo.csv.gz"
+_L3_EVENTS = 59_448  # the file's ADD / MODIFY / CANCEL records (its 9,344 TRADE / fill records change no book)
+
+
+def _l3_records() -> Any:
+    """The CME ESH4 day (snapshot + events) as event records, only those that change an L3 book."""
+    import numpy as np
+
+    from shrivenquant.bench.harness import shared_data_dir
+    from shrivenquant.venues.databento import load_mbo_csv
+
+    ev, _ = load_mbo_csv(shared_data_dir() / _L3_CME)
+    return ev[np.isin(ev["kind"], [2, 3, 4, 5, 6])]
+
+
+def _l3_rows() -> list[tuple[int, int, int, int, int]]:
+    ev = _l3_records()
+    return list(zip(ev["kind"].tolist(), ev["order_id"].tolist(), ev["side"].tolist(), ev["price"].tolist(),
+                    ev["qty"].tolist(), strict=True))
+
+
+def _l3_replay(book: Any, rows: list[tuple[int, int, int, int, int]]) -> Any:
+    """One replay of the day from an empty book: per-event method calls, dispatched in Python."""
+    add, cancel, modify, clear = book.add, book.cancel, book.modify, book.clear
+
+    def run() -> int:
+        clear()
+        for kind, oid, side, price, qty in rows:
+            if kind == 3:
+                add(oid, side, price, qty)
+            elif kind == 5:
+                cancel(oid, qty)
+            elif kind == 4:
+                modify(oid, price, qty)
+            else:
+                clear()
+        return len(rows)
+
+    return run
+
+
+class _PyL3Book:
+    """What a user writes without the library: a dict of orders, and per side a sortedcontainers
+    SortedDict of price -> OrderedDict(order_id -> qty) as the level's FIFO queue."""
+
+    def __init__(self) -> None:
+        from sortedcontainers import SortedDict
+
+        self.orders: dict[int, list[int]] = {}  # id -> [side, price, qty]
+        self.sides = {1: SortedDict(), 2: SortedDict()}
+
+    def add(self, oid: int, side: int, price: int, qty: int) -> None:
+        from collections import OrderedDict
+
+        if oid in self.orders or qty <= 0:
+            raise ValueError(f"bad add of order {oid}")
+        self.orders[oid] = [side, price, qty]
+        levels = self.sides[side]
+        level = levels.get(price)
+        if level is None:
+            level = levels[price] = OrderedDict()
+        level[oid] = qty
+
+    def _remove(self, oid: int, order: list[int]) -> None:
+        levels = self.sides[order[0]]
+        level = levels[order[1]]
+        del level[oid]
+        if not level:
+            del levels[order[1]]
+
+    def cancel(self, oid: int, qty: int | None = None) -> None:
+        order = self.orders[oid]
+        if qty is None or qty >= order[2]:
+            self._remove(oid, self.orders.pop(oid))
+        else:
+            order[2] -= qty
+            self.sides[order[0]][order[1]][oid] = order[2]
+
+    def modify(self, oid: int, price: int, qty: int) -> None:
+        order = self.orders[oid]
+        if price == order[1]:
+            level = self.sides[order[0]][price]
+            level[oid] = qty
+            if qty > order[2]:
+                level.move_to_end(oid)  # a larger size loses priority
+            order[2] = qty
+            return
+        self._remove(oid, order)
+        order[1], order[2] = price, qty
+        levels = self.sides[order[0]]
+        level = levels.get(price)
+        if level is None:
+            from collections import OrderedDict
+
+            level = levels[price] = OrderedDict()
+        level[oid] = qty
+
+    def clear(self) -> None:
+        self.orders.clear()
+        for levels in self.sides.values():
+            levels.clear()
+
+
+def _l3_sq(mode: str) -> Any:
+    def setup() -> dict[str, Any]:
+        from shrivenquant.book import OrderBookL3
+
+        book = OrderBookL3(2, 0)
+        if mode == "batch":
+            records = _l3_records()
+
+            def run() -> int:
+                book.clear()
+                return book.apply_events(records)
+
+            return {"run": run}
+        return {"run": _l3_replay(book, _l3_rows())}
+
+    return setup
+
+
+def _l3_py() -> dict[str, Any]:
+    return {"run": _l3_replay(_PyL3Book(), _l3_rows())}
+
+
+def _book_l3_cases() -> list[Case]:
+    what = f"CME ESH4 2023-12-25, Databento MBO: snapshot + a day, {_L3_EVENTS:,} order events from an empty book"
+    py_label = "pure-Python L3 book: dict of orders + SortedDict of price -> OrderedDict FIFO"
+    return [
+        Case("book_l3_per_event", f"L3 book, per-event Python calls ({what})", (
+            Variant("shrivenquant OrderBookL3.add / modify / cancel, a Python loop", "run()", _l3_sq("per_event"),
+                    role="target", data=_L3_CME),
+            Variant(py_label + ", the same loop", "run()", _l3_py, requires=_SC, data=_L3_CME),
+        ), ops_per_stmt=_L3_EVENTS, loops=3, budget_ns=200.0, unit="ns/event"),
+        Case("book_l3_batch", f"L3 book, the day in one call ({what})", (
+            Variant("shrivenquant OrderBookL3.apply_events(records) (one native call)", "run()", _l3_sq("batch"),
+                    role="target", data=_L3_CME),
+            Variant("shrivenquant OrderBookL3.add / modify / cancel, a Python loop", "run()", _l3_sq("per_event"),
+                    data=_L3_CME),
+            Variant(py_label + " (a Python loop)", "run()", _l3_py, requires=_SC, data=_L3_CME),
+        ), ops_per_stmt=_L3_EVENTS, loops=3, budget_ns=20.0, unit="ns/event"),
+    ]

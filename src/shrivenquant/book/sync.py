@@ -29,7 +29,7 @@ removes a level, and removing an unknown level is normal.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -236,13 +236,15 @@ def _top(book: object) -> tuple[int, int, int, int]:
 
 
 def replay_binance(events: np.ndarray, book: BookTarget, market: Market, *, instrument_id: int | None = None,
-                   check_bbo: bool = True) -> ReplayStats:
+                   check_bbo: bool = True,
+                   on_update: Callable[[BookTarget, np.ndarray], None] | None = None) -> ReplayStats:
     """Replay a decoded Binance recording through :class:`BinanceBookSync` into ``book``.
 
     ``events`` holds one symbol's messages in file order (or pass ``instrument_id`` to select one).
     With ``check_bbo``, whenever a ``bookTicker`` and the last applied depth message carry the same
     update id, the book's best bid/ask price and quantity must equal the ticker's; every comparison
     is counted in the stats (mismatches are reported, not raised). A sequence gap raises.
+    ``on_update(book, records)`` is called after every depth message applied to the synced book.
     """
     if instrument_id is not None:
         events = events[events["instrument_id"] == instrument_id]
@@ -267,6 +269,8 @@ def replay_binance(events: np.ndarray, book: BookTarget, market: Market, *, inst
         applied = sync.on_message(msg)
         if not was_synced and not sync.synced:
             stats.buffered_before_snapshot += 1
+        if applied and on_update is not None:
+            on_update(book, msg)
         if applied and check_bbo and tickers:
             exp = tickers.pop(sync.book_id, None)
             if exp is not None:

@@ -187,7 +187,77 @@ def _symbol_summary(ev: np.ndarray, info: Any, instrument: Instrument | None) ->
         res["feed_latency_us"] = {"median": round(_pct(lat_us, 50), 1), "p99": round(_pct(lat_us, 99), 1),
                                   "min": round(float(lat_us.min()), 1)}
     res["level_updates"] = int(((ev["kind"] == EventKind.LEVEL) & ((ev["flags"] & EventFlag.SNAPSHOT) == 0)).sum())
+    if (ev["flags"] & EventFlag.SNAPSHOT).any():
+        res["book"] = book_session_stats(ev, pp, sp, tick_raw)
     return res
+
+
+def book_session_stats(ev: np.ndarray, pp: int, sp: int, tick_raw: int, depth_levels: int = 10) -> dict[str, Any]:
+    """Replay one symbol's records through the synchronised native L2 book and sample it after every
+    applied depth message: spread, depth over ``depth_levels`` levels, microprice, imbalance.
+
+    The market (spot or futures sync rules) is read off the records: futures depth messages carry ``pu``.
+    """
+    from shrivenquant.book import OrderBook, replay_binance
+
+    depth_recs = ev[(ev["kind"] == EventKind.LEVEL) & ((ev["flags"] & EventFlag.SNAPSHOT) == 0)]
+    market = "futures" if (depth_recs["order_id"] != 0).any() else "spot"
+    book = OrderBook(pp, sp, tick_raw)
+    spreads: list[int] = []
+    bid_depth: list[int] = []
+    ask_depth: list[int] = []
+    micro_minus_mid: list[float] = []
+    imbalance: list[float] = []
+    scale = 10.0**pp
+
+    def sample(b: OrderBook, _records: np.ndarray) -> None:
+        bid, _, ask, _ = b.top_raw()
+        if RAW_NULL in (bid, ask):
+            return
+        spreads.append(ask - bid)
+        _, bq, _, aq = b.depth(depth_levels)
+        bid_depth.append(int(bq.sum()))
+        ask_depth.append(int(aq.sum()))
+        mp = b.microprice()  # in price units
+        if mp is not None:
+            micro_minus_mid.append(mp * scale - (bid + ask) / 2.0)  # raw units
+        imb = b.imbalance(depth_levels)
+        if imb is not None:
+            imbalance.append(imb)
+
+    t0 = time.perf_counter()
+    stats = replay_binance(ev, book, market, on_update=sample)
+    seconds = time.perf_counter() - t0
+    s = np.asarray(spreads, dtype=np.int64)
+    bd, ad = np.asarray(bid_depth, dtype=np.int64), np.asarray(ask_depth, dtype=np.int64)
+    mm, im = np.asarray(micro_minus_mid), np.asarray(imbalance)
+    out: dict[str, Any] = {
+        "market_rules": market,
+        "applied_messages": stats.applied_messages,
+        "dropped_before_sync": stats.dropped_messages,
+        "buffered_before_snapshot": stats.buffered_before_snapshot,
+        "bookticker_checks": stats.bbo_checks,
+        "bookticker_mismatches": stats.bbo_mismatches,
+        "final_levels": {"bid": book.bid_levels, "ask": book.ask_levels},
+        "memory_bytes": book.memory_bytes(),
+        "replay_seconds": round(seconds, 3),
+    }
+    if s.size:
+        out["spread_ticks"] = {"mean": round(float(s.mean()) / tick_raw, 4),
+                               "median": float(np.median(s)) / tick_raw, "max": int(s.max()) // tick_raw}
+        out[f"depth_{depth_levels}_levels"] = {
+            "bid_mean": format_raw(round(float(bd.mean())), sp),
+            "ask_mean": format_raw(round(float(ad.mean())), sp),
+        }
+        if mm.size:
+            out["microprice_minus_mid_ticks"] = {"mean": round(float(mm.mean()) / tick_raw, 4),
+                                                 "p5": round(float(np.percentile(mm, 5)) / tick_raw, 4),
+                                                 "p95": round(float(np.percentile(mm, 95)) / tick_raw, 4)}
+        if im.size:
+            out[f"imbalance_{depth_levels}_levels"] = {"mean": round(float(im.mean()), 4),
+                                                       "p5": round(float(np.percentile(im, 5)), 4),
+                                                       "p95": round(float(np.percentile(im, 95)), 4)}
+    return out
 
 
 def _div_round_half_even(num: int, den: int) -> int:
@@ -232,6 +302,25 @@ def format_summary(s: dict[str, Any]) -> str:
             lines.append(f"    spread         mean {st['mean']:.3f} ticks, median {st['median']:g}, p99 {st['p99']:g}, "
                          f"max {st['max']:g} ({b['spread_min']} .. {b['spread_max']}); "
                          f"mean {b['spread_bps_mean']:.3f} bps; crossed {b['crossed']}, locked {b['locked']}")
+        if "book" in d:
+            bk = d["book"]
+            lines.append(f"    synced book    {bk['market_rules']} rules: {bk['applied_messages']:,} depth messages "
+                         f"applied ({bk['buffered_before_snapshot']} before the snapshot, "
+                         f"{bk['dropped_before_sync']} dropped), bookTicker checks {bk['bookticker_checks']:,}, "
+                         f"mismatches {bk['bookticker_mismatches']}, replayed in {bk['replay_seconds']} s")
+            fl = bk["final_levels"]
+            lines.append(f"    book levels    {fl['bid']:,} bids / {fl['ask']:,} asks at the end, "
+                         f"{bk['memory_bytes']:,} bytes")
+            if "spread_ticks" in bk:
+                st, dp = bk["spread_ticks"], bk["depth_10_levels"]
+                lines.append(f"    book spread    mean {st['mean']:.3f} ticks, median {st['median']:g}, "
+                             f"max {st['max']:,}; depth over 10 levels: bid {dp['bid_mean']}, "
+                             f"ask {dp['ask_mean']} (mean)")
+            if "microprice_minus_mid_ticks" in bk and "imbalance_10_levels" in bk:
+                mm, im = bk["microprice_minus_mid_ticks"], bk["imbalance_10_levels"]
+                lines.append(f"    microprice     - mid: mean {mm['mean']:+.3f} ticks (p5 {mm['p5']:+.3f}, "
+                             f"p95 {mm['p95']:+.3f}); imbalance(10): mean {im['mean']:+.3f} "
+                             f"(p5 {im['p5']:+.3f}, p95 {im['p95']:+.3f})")
         if "feed_latency_us" in d:
             f = d["feed_latency_us"]
             lines.append(f"    feed latency   median {f['median']:,} us, p99 {f['p99']:,} us "
