@@ -191,6 +191,7 @@ def all_cases() -> list[Case]:
         *_wire_cases(),
         *_book_cases(),
         *_book_l3_cases(),
+        *_e2e_cases(),
     ]
 
 
@@ -675,4 +676,92 @@ def _book_l3_cases() -> list[Case]:
                     data=_L3_CME),
             Variant(py_label + " (a Python loop)", "run()", _l3_py, requires=_SC, data=_L3_CME),
         ), ops_per_stmt=_L3_EVENTS, loops=3, budget_ns=20.0, unit="ns/event"),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- wire -> book
+_E2E_LEVEL_UPDATES = 443_521  # depthUpdate level entries in REAL_RECORDING (the work both variants do)
+
+
+def _e2e_sq() -> dict[str, Any]:
+    """Raw recording bytes -> native decode -> Binance futures sync -> native L2 book."""
+    from shrivenquant._native.binance_wire import BinanceWireDecoder
+    from shrivenquant.book import OrderBook, replay_binance
+
+    data = _wire_buffer()
+
+    def run() -> int:
+        dec = BinanceWireDecoder({"BTCUSDT": (0, 2, 3)}, default_symbol="BTCUSDT")
+        records, _ = dec.decode_hftbacktest_buffer(data)
+        book = OrderBook(2, 3, 10)  # USD-M BTCUSDT: tick 0.10 = 10 raw at 2 dp
+        stats = replay_binance(records, book, "futures", check_bbo=False)
+        return stats.applied_messages
+
+    return {"run": run}
+
+
+def _e2e_py() -> dict[str, Any]:
+    """The same path in pure Python: orjson, exact Decimal -> int, the futures sync rule, SortedDict book."""
+    import orjson
+    from sortedcontainers import SortedDict
+
+    lines = _wire_buffer().splitlines()
+    hundred, thousand = Decimal(100), Decimal(1000)
+
+    def run() -> int:
+        bids, asks = SortedDict(), SortedDict()
+        buffered: list[dict[str, Any]] = []
+        last_u = None
+        applied = 0
+
+        def apply(levels: list[list[str]], side: SortedDict, sign: int) -> None:
+            for p, q in levels:
+                px, qty = int(Decimal(p) * hundred) * sign, int(Decimal(q) * thousand)
+                if qty:
+                    side[px] = qty
+                else:
+                    side.pop(px, None)
+
+        for line in lines:
+            msg = orjson.loads(line.partition(b" ")[2])
+            data = msg.get("data")
+            if data is None and "lastUpdateId" in msg:
+                snap_id = msg["lastUpdateId"]
+                bids.clear()
+                asks.clear()
+                apply(msg["bids"], bids, -1)
+                apply(msg["asks"], asks, 1)
+                last_u = snap_id
+                for d in buffered:
+                    if d["u"] >= snap_id:
+                        apply(d["b"], bids, -1)
+                        apply(d["a"], asks, 1)
+                        last_u = d["u"]
+                        applied += 1
+                continue
+            if data is None or data.get("e") != "depthUpdate":
+                continue
+            if last_u is None:
+                buffered.append(data)
+                continue
+            if data["pu"] != last_u:
+                raise RuntimeError("gap")
+            apply(data["b"], bids, -1)
+            apply(data["a"], asks, 1)
+            last_u = data["u"]
+            applied += 1
+        return applied
+
+    return {"run": run}
+
+
+def _e2e_cases() -> list[Case]:
+    return [
+        Case("wire_to_book", "raw recording bytes -> synchronised L2 book (usdm_btcusdt_20240808, "
+             "443,521 level updates; issue 3 goal >= 5 M/s = 200 ns/update)", (
+            Variant("shrivenquant native decode + BinanceBookSync + OrderBook", "run()", _e2e_sq, role="target",
+                    data=REAL_RECORDING),
+            Variant("orjson + Decimal + futures sync + SortedDict (pure Python)", "run()", _e2e_py,
+                    data=REAL_RECORDING, requires="sortedcontainers"),
+        ), ops_per_stmt=_E2E_LEVEL_UPDATES, loops=1, unit="ns/level update", budget_ns=200.0),
     ]

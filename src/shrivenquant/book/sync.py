@@ -119,7 +119,9 @@ class BinanceBookSync:
 
     def on_snapshot(self, records: np.ndarray) -> None:
         """A REST depth snapshot (CLEAR + SNAPSHOT LEVEL records, ``seq`` = lastUpdateId)."""
-        last_update_id = int(records[0]["seq"])
+        self._snapshot(int(records[0]["seq"]), records)
+
+    def _snapshot(self, last_update_id: int, records: np.ndarray) -> None:
         buffered = self._buffer
         if buffered and last_update_id < buffered[0].first_id and self.market == "spot":
             raise SequenceGapError(
@@ -148,7 +150,9 @@ class BinanceBookSync:
     def on_depth(self, records: np.ndarray) -> bool:
         """One ``depthUpdate`` message; returns True if it was applied (False: buffered or ignored)."""
         first = records[0]
-        msg = _Pending(int(first["aux"]), int(first["seq"]), int(first["order_id"]), records)
+        return self._depth(_Pending(int(first["aux"]), int(first["seq"]), int(first["order_id"]), records))
+
+    def _depth(self, msg: _Pending) -> bool:
         if not self.synced:
             self._buffer.append(msg)
             return False
@@ -248,30 +252,48 @@ def replay_binance(events: np.ndarray, book: BookTarget, market: Market, *, inst
     """
     if instrument_id is not None:
         events = events[events["instrument_id"] == instrument_id]
+    if events.dtype != EVENT_DTYPE:
+        raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
     sync = BinanceBookSync(book, market)
     stats = ReplayStats()
     tickers: dict[int, tuple[int, int, int, int]] = {}
-    for start, stop in iter_messages(events):
-        msg = events[start:stop]
-        head = msg[0]
-        kind = int(head["kind"])
+    # message boundaries and each message's head fields, once, vectorised
+    ends = np.flatnonzero(events["flags"] & _LAST) + 1
+    if (ends.size and ends[-1] != events.size) or (not ends.size and events.size):
+        raise ValidationError("the last records do not end with a LAST record: a truncated message")
+    starts = np.concatenate(([0], ends[:-1])) if ends.size else ends
+    heads = events[starts]
+    if not check_bbo:  # only depth messages and snapshots matter
+        keep = (heads["flags"] & _MBP) != 0
+        starts, ends, heads = starts[keep], ends[keep], heads[keep]
+    columns = (starts.tolist(), ends.tolist(), heads["kind"].tolist(), heads["flags"].tolist(),
+               heads["seq"].tolist(), heads["aux"].tolist(), heads["order_id"].tolist())
+    for start, stop, kind, flags, seq, aux, prev in zip(*columns, strict=True):
         if kind == _BBO:
-            if not check_bbo or stop - start != 2:
+            if stop - start != 2:
                 continue
-            u = int(head["seq"])
+            msg = events[start:stop]
             expected = (int(msg[0]["price"]), int(msg[0]["qty"]), int(msg[1]["price"]), int(msg[1]["qty"]))
-            if sync.synced and u == sync.book_id:
-                _check(stats, u, expected, _top(book))
-            elif not sync.synced or u > sync.book_id:
-                tickers[u] = expected  # compared when the depth message with this u is applied
+            if sync.synced and seq == sync.book_id:
+                _check(stats, seq, expected, _top(book))
+            elif not sync.synced or seq > sync.book_id:
+                tickers[seq] = expected  # compared when the depth message with this u is applied
+            continue
+        if not flags & _MBP:
             continue
         was_synced = sync.synced
-        applied = sync.on_message(msg)
+        if flags & _SNAPSHOT:
+            sync._snapshot(seq, events[start:stop])
+            applied = True
+        elif kind in (_LEVEL, _NONE):
+            applied = sync._depth(_Pending(aux, seq, prev, events[start:stop]))
+        else:
+            continue
         if not was_synced and not sync.synced:
             stats.buffered_before_snapshot += 1
         if applied and on_update is not None:
-            on_update(book, msg)
-        if applied and check_bbo and tickers:
+            on_update(book, events[start:stop])
+        if applied and tickers:
             exp = tickers.pop(sync.book_id, None)
             if exp is not None:
                 _check(stats, sync.book_id, exp, _top(book))
