@@ -672,16 +672,20 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
             if (iu * (uint64_t)bk->tick != off) return SQ_BK_ETICK;
             int64_t i = (int64_t)iu;
             int64_t p = sq_bk_slot(s, i);
-            int64_t old = s->wq[p];
-            if (i > s->best && s->nwin + 1 < s->grow_at && s->nwin > s->shrink_at) {
-                /* behind the top, no resize due: branch-free bookkeeping */
+            int64_t *restrict wq = s->wq;
+            int64_t old = wq[p], nwin = s->nwin;
+            if (i > s->best && nwin + 1 < s->grow_at && nwin > s->shrink_at) {
+                /* behind the top, no resize due: branch-free bookkeeping (every load before any store, so
+                 * that the stores, which could alias *s for the compiler, force no reloads) */
+                uint64_t *restrict wb = s->wb, *restrict ws = s->ws;
                 int64_t w = p >> 6;
                 uint64_t m = 1ULL << (p & 63), sm = 1ULL << (w & 63);
-                uint64_t v = qty ? (s->wb[w] | m) : (s->wb[w] & ~m);
-                s->wq[p] = qty;
-                s->wb[w] = v;
-                s->ws[w >> 6] = v ? (s->ws[w >> 6] | sm) : (s->ws[w >> 6] & ~sm);
-                s->nwin += (int64_t)(old == 0 && qty != 0) - (int64_t)(old != 0 && qty == 0);
+                uint64_t bw = wb[w], sw = ws[w >> 6];
+                uint64_t v = qty ? (bw | m) : (bw & ~m);
+                s->nwin = nwin + (int64_t)(old == 0 && qty != 0) - (int64_t)(old != 0 && qty == 0);
+                wq[p] = qty;
+                wb[w] = v;
+                ws[w >> 6] = v ? (sw | sm) : (sw & ~sm);
                 return SQ_BK_OK;
             }
             if (qty) {
