@@ -8,10 +8,12 @@
  *     FIFO list of its orders, with the level's total quantity and order count; a free list threads
  *     through `head`.
  *   - hash maps (open addressing, linear probing, Fibonacci hashing, backward-shift deletion: no
- *     tombstones; load factor <= 1/2): order id -> order slot, and per side price -> level slot.
+ *     tombstones; load factor <= 1/4): order id -> order slot, and per side price -> level slot.
  *   - per side: a sorted array of keys (bids: price, asks: -price) ascending, so the best level is the
  *     LAST entry, with each key's level slot beside it. Only a new or emptied level touches it (a
- *     search, then a memmove of the levels better than it: few, as most new levels are near the best).
+ *     search, then a shift of the entries on the shorter side of it). The array sits inside a larger
+ *     buffer with free room at both ends, so a level created or emptied near either end (the best, or
+ *     the worst: a snapshot arrives best first) moves few entries.
  * Prices and quantities are raw int64 at the book's precisions; SQ_L3_NULL (INT64_MIN) = no value.
  */
 #ifndef SQ_BOOK_L3_H
@@ -20,10 +22,28 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 
 #include "sq_event.h"
 
 #define SQ_L3_NULL INT64_MIN
+
+/* The per-record path: always inlined into the batch loop (the compiler otherwise splits some of it
+ * out in a large module, adding a call per record). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SQ_L3_HOT static inline __attribute__((always_inline))
+#else
+#define SQ_L3_HOT static inline
+#endif
+
+/* The id map and the price maps are kept at most 1/4 full: fewer collisions, so fewer mispredicted
+ * branches in the probe and the backward-shift deletion, for 16 more bytes per resting order. */
+#ifndef SQ_L3_IDS_LOAD_SHIFT
+#define SQ_L3_IDS_LOAD_SHIFT 2
+#endif
+#ifndef SQ_L3_PRICES_LOAD_SHIFT
+#define SQ_L3_PRICES_LOAD_SHIFT 2
+#endif
 
 /* status codes */
 #define SQ_L3_OK 0
@@ -63,12 +83,16 @@ typedef struct {
     uint64_t mask;      /* capacity - 1 (a power of two) */
     int shift;          /* 64 - log2(capacity) */
     int32_t size;
+    int32_t load_shift; /* load factor <= 1 / 2**load_shift */
 } sq_l3_map;
 
 typedef struct {
-    int64_t *key;       /* ascending; best at key[n-1] */
-    int32_t *lv;
-    int32_t n, cap;
+    int64_t *key;       /* ascending; best at key[n-1] (= key_base + lo) */
+    int32_t *lv;        /* = lv_base + lo */
+    int32_t n, cap;     /* cap: entries in the buffers; lo + n <= cap */
+    int32_t lo;         /* free entries before key[0] */
+    int64_t *key_base;
+    int32_t *lv_base;
     sq_l3_map prices;   /* price -> level slot */
 } sq_l3_side;
 
@@ -81,7 +105,7 @@ typedef struct {
     sq_l3_side sides[3]; /* index 1 bid, 2 ask (0 unused) */
 } sq_l3_book;
 
-static inline int64_t sq_l3_key(int side, int64_t price) { return side == SQ_SIDE_ASK ? -price : price; }
+SQ_L3_HOT int64_t sq_l3_key(int side, int64_t price) { return side == SQ_SIDE_ASK ? -price : price; }
 
 /* ------------------------------------------------------------------ memory */
 
@@ -106,7 +130,7 @@ static inline void *sq_l3_grow(void *old, size_t old_bytes, size_t new_bytes) {
 #define SQ_L3_HASH(key, shift) (((uint64_t)(key) * 0x9E3779B97F4A7C15ULL) >> (shift))
 
 /* The slot holding key, or the empty slot where it would go. */
-static inline uint64_t sq_l3_probe(const sq_l3_map *m, uint64_t key) {
+SQ_L3_HOT uint64_t sq_l3_probe(const sq_l3_map *m, uint64_t key) {
     uint64_t i = SQ_L3_HASH(key, m->shift);
     const sq_l3_slot *s = m->slots;
     if ((s[i].key == key) | (s[i].val < 0)) return i; /* the common case: no collision (one branch) */
@@ -114,7 +138,7 @@ static inline uint64_t sq_l3_probe(const sq_l3_map *m, uint64_t key) {
     return i;
 }
 
-static inline int32_t sq_l3_get(const sq_l3_map *m, uint64_t key) { return m->slots[sq_l3_probe(m, key)].val; }
+SQ_L3_HOT int32_t sq_l3_get(const sq_l3_map *m, uint64_t key) { return m->slots[sq_l3_probe(m, key)].val; }
 
 static int sq_l3_map_resize(sq_l3_map *m, uint64_t cap) {
     sq_l3_slot *s = (sq_l3_slot *)sq_l3_alloc(cap * sizeof(sq_l3_slot));
@@ -137,21 +161,21 @@ static int sq_l3_map_resize(sq_l3_map *m, uint64_t cap) {
     return SQ_L3_OK;
 }
 
-/* Room for one more key (load factor <= 1/2). */
-static inline int sq_l3_map_reserve(sq_l3_map *m) {
-    if ((uint64_t)(m->size + 1) * 2 <= m->mask + 1) return SQ_L3_OK;
+/* Room for one more key (load factor <= 1 / 2**load_shift). */
+SQ_L3_HOT int sq_l3_map_reserve(sq_l3_map *m) {
+    if ((uint64_t)(m->size + 1) << m->load_shift <= m->mask + 1) return SQ_L3_OK;
     return sq_l3_map_resize(m, (m->mask + 1) * 2);
 }
 
 /* Store at slot i (from sq_l3_probe, after sq_l3_map_reserve) a key that is absent. */
-static inline void sq_l3_map_put_at(sq_l3_map *m, uint64_t i, uint64_t key, int32_t val) {
+SQ_L3_HOT void sq_l3_map_put_at(sq_l3_map *m, uint64_t i, uint64_t key, int32_t val) {
     m->slots[i].key = key;
     m->slots[i].val = val;
     m->size++;
 }
 
 /* Remove the entry at slot i (backward-shift deletion: no tombstones, probes stay short). */
-static inline void sq_l3_map_del_at(sq_l3_map *m, uint64_t i) {
+SQ_L3_HOT void sq_l3_map_del_at(sq_l3_map *m, uint64_t i) {
     sq_l3_slot *s = m->slots;
     uint64_t mask = m->mask;
     uint64_t j = i;
@@ -168,13 +192,14 @@ static inline void sq_l3_map_del_at(sq_l3_map *m, uint64_t i) {
 }
 
 static inline void sq_l3_map_clear(sq_l3_map *m) {
-    uint64_t cap = m->mask + 1;
-    for (uint64_t i = 0; i < cap; i++) m->slots[i].val = -1;
+    /* all bytes 0xFF: val = -1 (empty; an empty slot's key is never read as a match) */
+    if (m->size) memset(m->slots, 0xFF, (size_t)(m->mask + 1) * sizeof(sq_l3_slot));
     m->size = 0;
 }
 
-static inline int sq_l3_map_init(sq_l3_map *m, uint64_t cap) {
+static inline int sq_l3_map_init(sq_l3_map *m, uint64_t cap, int32_t load_shift) {
     memset(m, 0, sizeof(*m));
+    m->load_shift = load_shift;
     return sq_l3_map_resize(m, cap);
 }
 
@@ -184,7 +209,9 @@ static inline void sq_l3_free(sq_l3_book *b) {
     free(b->orders);
     free(b->levels);
     free(b->ids.slots);
-    for (int s = 0; s <= 2; s++) { free(b->sides[s].key); free(b->sides[s].lv); free(b->sides[s].prices.slots); }
+    for (int s = 0; s <= 2; s++) {
+        free(b->sides[s].key_base); free(b->sides[s].lv_base); free(b->sides[s].prices.slots);
+    }
     memset(b, 0, sizeof(*b));
 }
 
@@ -192,8 +219,8 @@ static inline int sq_l3_init(sq_l3_book *b) {
     memset(b, 0, sizeof(*b));
     b->free_order = -1;
     b->free_level = -1;
-    if (sq_l3_map_init(&b->ids, 64) || sq_l3_map_init(&b->sides[1].prices, 64)
-        || sq_l3_map_init(&b->sides[2].prices, 64)) {
+    if (sq_l3_map_init(&b->ids, 64, SQ_L3_IDS_LOAD_SHIFT) || sq_l3_map_init(&b->sides[1].prices, 64, SQ_L3_PRICES_LOAD_SHIFT)
+        || sq_l3_map_init(&b->sides[2].prices, 64, SQ_L3_PRICES_LOAD_SHIFT)) {
         sq_l3_free(b);
         return SQ_L3_ERR_NOMEM;
     }
@@ -222,12 +249,22 @@ static inline int sq_l3_copy(sq_l3_book *dst, const sq_l3_book *src) {
     sq_l3_map_dup(&dst->ids, &src->ids, &fail);
     for (int s = 0; s <= 2; s++) {
         size_t c = (size_t)src->sides[s].cap;
-        dst->sides[s].key = (int64_t *)sq_l3_dup(src->sides[s].key, c * sizeof(int64_t), &fail);
-        dst->sides[s].lv = (int32_t *)sq_l3_dup(src->sides[s].lv, c * sizeof(int32_t), &fail);
+        dst->sides[s].key_base = (int64_t *)sq_l3_dup(src->sides[s].key_base, c * sizeof(int64_t), &fail);
+        dst->sides[s].lv_base = (int32_t *)sq_l3_dup(src->sides[s].lv_base, c * sizeof(int32_t), &fail);
+        dst->sides[s].key = dst->sides[s].key_base + src->sides[s].lo;
+        dst->sides[s].lv = dst->sides[s].lv_base + src->sides[s].lo;
         sq_l3_map_dup(&dst->sides[s].prices, &src->sides[s].prices, &fail);
     }
     if (fail) { sq_l3_free(dst); return SQ_L3_ERR_NOMEM; }
     return SQ_L3_OK;
+}
+
+/* Empty a side's sorted array, its room split evenly between both ends. */
+static inline void sq_l3_side_empty(sq_l3_side *s) {
+    s->n = 0;
+    s->lo = s->cap / 2;
+    s->key = s->key_base + s->lo;
+    s->lv = s->lv_base + s->lo;
 }
 
 /* Remove every order and level; capacities are kept. */
@@ -235,13 +272,13 @@ static inline void sq_l3_clear_all(sq_l3_book *b) {
     sq_l3_map_clear(&b->ids);
     b->n_orders_used = 0; b->free_order = -1; b->live = 0;
     b->n_levels_used = 0; b->free_level = -1;
-    for (int s = 1; s <= 2; s++) { b->sides[s].n = 0; sq_l3_map_clear(&b->sides[s].prices); }
+    for (int s = 1; s <= 2; s++) { sq_l3_side_empty(&b->sides[s]); sq_l3_map_clear(&b->sides[s].prices); }
 }
 
 /* ------------------------------------------------------------------ pools */
 
 /* Room for one more order without allocating later. */
-static inline int sq_l3_order_reserve(sq_l3_book *b) {
+SQ_L3_HOT int sq_l3_order_reserve(sq_l3_book *b) {
     if (b->free_order >= 0 || b->n_orders_used < b->cap_orders) return SQ_L3_OK;
     int64_t cap = b->cap_orders ? (int64_t)b->cap_orders * 2 : 256;
     if (cap > INT32_MAX) return SQ_L3_ERR_NOMEM;
@@ -253,7 +290,7 @@ static inline int sq_l3_order_reserve(sq_l3_book *b) {
     return SQ_L3_OK;
 }
 
-static inline int32_t sq_l3_new_order(sq_l3_book *b) { /* after sq_l3_order_reserve */
+SQ_L3_HOT int32_t sq_l3_new_order(sq_l3_book *b) { /* after sq_l3_order_reserve */
     int32_t o = b->free_order;
     if (o >= 0) { b->free_order = b->orders[o].next; return o; }
     return b->n_orders_used++;
@@ -262,16 +299,28 @@ static inline int32_t sq_l3_new_order(sq_l3_book *b) { /* after sq_l3_order_rese
 /* Room for one more level on `side` (pool, sorted array, price map) without allocating later. */
 static inline int sq_l3_level_reserve(sq_l3_book *b, int side) {
     sq_l3_side *s = &b->sides[side];
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? (int64_t)s->cap * 2 : 64;
+    if (s->lo == 0 || s->lo + s->n == s->cap) { /* no room at one end: re-centre, in a larger buffer if needed */
+        int64_t cap = s->cap;
+        if ((int64_t)s->n * 2 + 2 > cap) cap = cap ? cap * 2 : 64;
         if (cap > INT32_MAX) return SQ_L3_ERR_NOMEM;
-        int64_t *k = (int64_t *)sq_l3_grow(s->key, (size_t)s->cap * sizeof(int64_t), (size_t)cap * sizeof(int64_t));
-        if (!k) return SQ_L3_ERR_NOMEM;
-        s->key = k;
-        int32_t *v = (int32_t *)sq_l3_grow(s->lv, (size_t)s->cap * sizeof(int32_t), (size_t)cap * sizeof(int32_t));
-        if (!v) return SQ_L3_ERR_NOMEM; /* key grew already: harmless, cap stays */
-        s->lv = v;
-        s->cap = (int32_t)cap;
+        int32_t lo = (int32_t)((cap - s->n) / 2);
+        if (cap != s->cap) {
+            int64_t *k = (int64_t *)sq_l3_alloc((size_t)cap * sizeof(int64_t));
+            int32_t *v = (int32_t *)sq_l3_alloc((size_t)cap * sizeof(int32_t));
+            if (!k || !v) { free(k); free(v); return SQ_L3_ERR_NOMEM; }
+            if (s->n) {
+                memcpy(k + lo, s->key, (size_t)s->n * sizeof(int64_t));
+                memcpy(v + lo, s->lv, (size_t)s->n * sizeof(int32_t));
+            }
+            free(s->key_base); free(s->lv_base);
+            s->key_base = k; s->lv_base = v; s->cap = (int32_t)cap;
+        } else {
+            memmove(s->key_base + lo, s->key, (size_t)s->n * sizeof(int64_t));
+            memmove(s->lv_base + lo, s->lv, (size_t)s->n * sizeof(int32_t));
+        }
+        s->lo = lo;
+        s->key = s->key_base + lo;
+        s->lv = s->lv_base + lo;
     }
     if (sq_l3_map_reserve(&s->prices)) return SQ_L3_ERR_NOMEM;
     if (b->free_level < 0 && b->n_levels_used == b->cap_levels) {
@@ -296,6 +345,7 @@ static inline int32_t sq_l3_lower_bound(const sq_l3_side *s, int64_t k) {
     int32_t i = n;
     while (i > lim && key[i - 1] >= k) i--;
     if (i > lim || lim == 0) return i;
+    if (key[0] >= k) return 0; /* at the worst end (a snapshot, best first) */
     int32_t lo = 0, hi = lim; /* key[lim] >= k */
     while (lo < hi) {
         int32_t mid = (lo + hi) >> 1;
@@ -305,7 +355,7 @@ static inline int32_t sq_l3_lower_bound(const sq_l3_side *s, int64_t k) {
 }
 
 /* The level slot at (side, price), or -1. */
-static inline int32_t sq_l3_level_at(const sq_l3_book *b, int side, int64_t price) {
+SQ_L3_HOT int32_t sq_l3_level_at(const sq_l3_book *b, int side, int64_t price) {
     return sq_l3_get(&b->sides[side].prices, (uint64_t)price);
 }
 
@@ -323,11 +373,21 @@ static inline int32_t sq_l3_level_get(sq_l3_book *b, int side, int64_t price) {
     int64_t k = sq_l3_key(side, price);
     int32_t i = sq_l3_lower_bound(s, k);
     int32_t m = s->n - i;
-    if (m <= 8) { /* near the best: a short loop beats two memmove calls */
-        for (int32_t j = s->n; j > i; j--) { s->key[j] = s->key[j - 1]; s->lv[j] = s->lv[j - 1]; }
-    } else {
-        memmove(s->key + i + 1, s->key + i, (size_t)m * sizeof(int64_t));
-        memmove(s->lv + i + 1, s->lv + i, (size_t)m * sizeof(int32_t));
+    if (m <= i) { /* fewer entries after i: shift them up (room: lo + n < cap, from sq_l3_level_reserve) */
+        if (m <= 8) { /* near the best: a short loop beats two memmove calls */
+            for (int32_t j = s->n; j > i; j--) { s->key[j] = s->key[j - 1]; s->lv[j] = s->lv[j - 1]; }
+        } else {
+            memmove(s->key + i + 1, s->key + i, (size_t)m * sizeof(int64_t));
+            memmove(s->lv + i + 1, s->lv + i, (size_t)m * sizeof(int32_t));
+        }
+    } else { /* fewer before: shift them down (room: lo > 0) */
+        s->key--; s->lv--; s->lo--;
+        if (i <= 8) {
+            for (int32_t j = 0; j < i; j++) { s->key[j] = s->key[j + 1]; s->lv[j] = s->lv[j + 1]; }
+        } else {
+            memmove(s->key, s->key + 1, (size_t)i * sizeof(int64_t));
+            memmove(s->lv, s->lv + 1, (size_t)i * sizeof(int32_t));
+        }
     }
     s->key[i] = k; s->lv[i] = l; s->n++;
     return l;
@@ -340,11 +400,21 @@ static inline void sq_l3_level_drop(sq_l3_book *b, int32_t l) {
     sq_l3_map_del_at(&s->prices, sq_l3_probe(&s->prices, (uint64_t)lv->price));
     int32_t i = sq_l3_lower_bound(s, sq_l3_key(lv->side, lv->price));
     int32_t m = s->n - i - 1;
-    if (m <= 8) {
-        for (int32_t j = i; j < s->n - 1; j++) { s->key[j] = s->key[j + 1]; s->lv[j] = s->lv[j + 1]; }
-    } else {
-        memmove(s->key + i, s->key + i + 1, (size_t)m * sizeof(int64_t));
-        memmove(s->lv + i, s->lv + i + 1, (size_t)m * sizeof(int32_t));
+    if (m <= i) { /* fewer entries after i: shift them down */
+        if (m <= 8) {
+            for (int32_t j = i; j < s->n - 1; j++) { s->key[j] = s->key[j + 1]; s->lv[j] = s->lv[j + 1]; }
+        } else {
+            memmove(s->key + i, s->key + i + 1, (size_t)m * sizeof(int64_t));
+            memmove(s->lv + i, s->lv + i + 1, (size_t)m * sizeof(int32_t));
+        }
+    } else { /* fewer before: shift them up */
+        if (i <= 8) {
+            for (int32_t j = i; j > 0; j--) { s->key[j] = s->key[j - 1]; s->lv[j] = s->lv[j - 1]; }
+        } else {
+            memmove(s->key + 1, s->key, (size_t)i * sizeof(int64_t));
+            memmove(s->lv + 1, s->lv, (size_t)i * sizeof(int32_t));
+        }
+        s->key++; s->lv++; s->lo++;
     }
     s->n--;
     lv->head = b->free_level;
@@ -353,21 +423,33 @@ static inline void sq_l3_level_drop(sq_l3_book *b, int32_t l) {
 
 /* ------------------------------------------------------------------ FIFO lists */
 
+/* cond ? (int32_t *)a : b without a branch (the compiler turns a ?: on pointers into a jump here). */
+SQ_L3_HOT int32_t *sq_l3_sel(int cond, uintptr_t a, int32_t *b) {
+    uintptr_t m = (uintptr_t)0 - (uintptr_t)(cond != 0);
+    return (int32_t *)((a & m) | ((uintptr_t)b & ~m));
+}
+
 /* Append o (qty already set) at the back of level l; the caller checked that the total fits. */
-static inline void sq_l3_append(sq_l3_book *b, int32_t l, int32_t o) {
+SQ_L3_HOT void sq_l3_append(sq_l3_book *b, int32_t l, int32_t o) {
     sq_l3_level *lv = &b->levels[l];
     sq_l3_order *od = &b->orders[o];
     lv->qty += od->qty;
-    od->level = l; od->next = -1; od->prev = lv->tail;
-    if (lv->tail >= 0) b->orders[lv->tail].next = o; else lv->head = o;
+    int32_t t = lv->tail;
+    od->level = l; od->next = -1; od->prev = t;
+    *sq_l3_sel(t >= 0, (uintptr_t)b->orders + (size_t)t * sizeof(sq_l3_order) + offsetof(sq_l3_order, next),
+               &lv->head) = o;
     lv->tail = o;
     lv->count++;
 }
 
 /* Unlink o from its level's queue without dropping the level. */
-static inline void sq_l3_detach(sq_l3_book *b, sq_l3_level *lv, sq_l3_order *od) {
-    if (od->prev >= 0) b->orders[od->prev].next = od->next; else lv->head = od->next;
-    if (od->next >= 0) b->orders[od->next].prev = od->prev; else lv->tail = od->prev;
+SQ_L3_HOT void sq_l3_detach(sq_l3_book *b, sq_l3_level *lv, sq_l3_order *od) {
+    int32_t p = od->prev, nx = od->next;
+    /* whether o is first / last in its queue is data-dependent: select the link to write, no branch */
+    *sq_l3_sel(p >= 0, (uintptr_t)b->orders + (size_t)p * sizeof(sq_l3_order) + offsetof(sq_l3_order, next),
+               &lv->head) = nx;
+    *sq_l3_sel(nx >= 0, (uintptr_t)b->orders + (size_t)nx * sizeof(sq_l3_order) + offsetof(sq_l3_order, prev),
+               &lv->tail) = p;
     lv->qty -= od->qty;
     lv->count--;
 }
@@ -377,19 +459,25 @@ static inline void sq_l3_detach(sq_l3_book *b, sq_l3_level *lv, sq_l3_order *od)
 /* The order slot of id, or -1. */
 static inline int32_t sq_l3_find(const sq_l3_book *b, uint64_t id) { return sq_l3_get(&b->ids, id); }
 
-static inline int sq_l3_add(sq_l3_book *b, uint64_t id, int side, int64_t price, int64_t qty) {
+SQ_L3_HOT int sq_l3_add(sq_l3_book *b, uint64_t id, int side, int64_t price, int64_t qty) {
     if (side != SQ_SIDE_BID && side != SQ_SIDE_ASK) return SQ_L3_ERR_SIDE;
     if (price == SQ_L3_NULL) return SQ_L3_ERR_PRICE;
     if (qty <= 0) return SQ_L3_ERR_QTY;
     uint64_t slot = sq_l3_probe(&b->ids, id);
     if (b->ids.slots[slot].val >= 0) return SQ_L3_ERR_DUPLICATE;
-    if ((uint64_t)(b->ids.size + 1) * 2 > b->ids.mask + 1) {
+    if ((uint64_t)(b->ids.size + 1) << b->ids.load_shift > b->ids.mask + 1) {
         if (sq_l3_map_reserve(&b->ids)) return SQ_L3_ERR_NOMEM;
         slot = sq_l3_probe(&b->ids, id);
     }
-    if (sq_l3_order_reserve(b) || sq_l3_level_reserve(b, side)) return SQ_L3_ERR_NOMEM;
-    int32_t l = sq_l3_level_get(b, side, price);
-    if (b->levels[l].qty > INT64_MAX - qty) return SQ_L3_ERR_OVERFLOW; /* an existing level: nothing changed */
+    if (sq_l3_order_reserve(b)) return SQ_L3_ERR_NOMEM;
+    const sq_l3_map *pm = &b->sides[side].prices;
+    int32_t l = pm->slots[sq_l3_probe(pm, (uint64_t)price)].val;
+    if (l >= 0) { /* an existing level (the common case): no room to reserve */
+        if (b->levels[l].qty > INT64_MAX - qty) return SQ_L3_ERR_OVERFLOW; /* nothing changed */
+    } else {
+        if (sq_l3_level_reserve(b, side)) return SQ_L3_ERR_NOMEM;
+        l = sq_l3_level_get(b, side, price);
+    }
     int32_t o = sq_l3_new_order(b);
     sq_l3_order *od = &b->orders[o];
     od->id = id; od->qty = qty; od->pad = 0;
@@ -400,7 +488,7 @@ static inline int sq_l3_add(sq_l3_book *b, uint64_t id, int side, int64_t price,
 }
 
 /* Remove order o (found at id-map slot `slot`) entirely. */
-static inline void sq_l3_remove(sq_l3_book *b, int32_t o, uint64_t slot) {
+SQ_L3_HOT void sq_l3_remove(sq_l3_book *b, int32_t o, uint64_t slot) {
     sq_l3_order *od = &b->orders[o];
     int32_t l = od->level;
     sq_l3_level *lv = &b->levels[l];
@@ -415,7 +503,7 @@ static inline void sq_l3_remove(sq_l3_book *b, int32_t o, uint64_t slot) {
 /* Reduce order `id` by qty (cancel: qty SQ_L3_NULL = the whole order; execute: qty must be given).
  * Keeps queue priority; removes the order when it reaches zero. clamp != 0: more than resting
  * removes the whole order and reports SQ_L3_ERR_OVERFILL after doing so. */
-static inline int sq_l3_reduce(sq_l3_book *b, uint64_t id, int64_t qty, int allow_null, int clamp) {
+SQ_L3_HOT int sq_l3_reduce(sq_l3_book *b, uint64_t id, int64_t qty, int allow_null, int clamp) {
     if (qty == SQ_L3_NULL) { if (!allow_null) return SQ_L3_ERR_QTY; }
     else if (qty <= 0) return SQ_L3_ERR_QTY;
     uint64_t slot = sq_l3_probe(&b->ids, id);
@@ -434,7 +522,7 @@ static inline int sq_l3_reduce(sq_l3_book *b, uint64_t id, int64_t qty, int allo
 }
 
 /* Modify: same price and smaller size keeps priority; a price change or a larger size goes to the back. */
-static inline int sq_l3_modify(sq_l3_book *b, uint64_t id, int64_t price, int64_t qty) {
+SQ_L3_HOT int sq_l3_modify(sq_l3_book *b, uint64_t id, int64_t price, int64_t qty) {
     if (price == SQ_L3_NULL) return SQ_L3_ERR_PRICE;
     if (qty <= 0) return SQ_L3_ERR_QTY;
     int32_t o = sq_l3_get(&b->ids, id);
@@ -492,7 +580,7 @@ static inline void sq_l3_clear_side(sq_l3_book *b, int side) {
         b->levels[l].head = b->free_level;
         b->free_level = l;
     }
-    s->n = 0;
+    sq_l3_side_empty(s);
     sq_l3_map_clear(&s->prices);
 }
 
@@ -515,41 +603,50 @@ typedef struct {
     int64_t overfill;  /* lenient: CANCEL/FILL of more than resting, the order removed */
 } sq_l3_counts;
 
+#ifndef SQ_L3_AHEAD
 #define SQ_L3_AHEAD 8  /* records ahead whose id-map slot is prefetched */
+#endif
+#ifndef SQ_L3_EV_AHEAD
+#define SQ_L3_EV_AHEAD 32  /* records ahead prefetched themselves (a day's records do not fit in L2) */
+#endif
 
 /* Apply records [0, n) in order. Returns SQ_L3_OK, or an error code with *err_index set to the record
  * that failed (records before it are applied, it is not). strict == 0: unknown ids and duplicate adds
  * are skipped and over-fills clamped, each counted; other errors still stop the batch. */
 static inline int sq_l3_apply(sq_l3_book *b, const sq_event *ev, int64_t n, int strict, sq_l3_counts *c,
                               int64_t *err_index) {
-    for (int64_t i = 0; i < n; i++) {
+    /* counts in locals (a store through c would be assumed to alias the book, forcing reloads) */
+    int64_t applied = 0, unknown = 0, duplicate = 0, overfill = 0;
+    int st = SQ_L3_OK;
+    int64_t i;
+    for (i = 0; i < n; i++) {
         const sq_event *e = &ev[i];
-        int st;
-        if (i + SQ_L3_AHEAD < n) /* a hint: a stale address is harmless */
-            __builtin_prefetch(&b->ids.slots[SQ_L3_HASH(ev[i + SQ_L3_AHEAD].order_id, b->ids.shift)]);
-        switch (e->kind) {
-            case SQ_EV_ADD: st = sq_l3_add(b, e->order_id, e->side, e->price, e->qty); break;
-            case SQ_EV_CANCEL: st = sq_l3_reduce(b, e->order_id, e->qty, 1, !strict); break;
-            case SQ_EV_FILL: st = sq_l3_reduce(b, e->order_id, e->qty, 0, !strict); break;
-            case SQ_EV_MODIFY: st = sq_l3_modify(b, e->order_id, e->price, e->qty); break;
-            case SQ_EV_CLEAR:
-                if (e->side == SQ_SIDE_NONE) sq_l3_clear_all(b);
-                else if (e->side == SQ_SIDE_BID || e->side == SQ_SIDE_ASK) sq_l3_clear_side(b, e->side);
-                else { *err_index = i; return SQ_L3_ERR_SIDE; }
-                c->applied++;
-                continue;
-            default:
-                continue;
-        }
-        if (st == SQ_L3_OK) { c->applied++; continue; }
+        /* hints: a stale address is harmless (the last records prefetch their own slot again) */
+        const sq_event *pf = &ev[i + SQ_L3_AHEAD < n ? i + SQ_L3_AHEAD : i];
+        __builtin_prefetch(&b->ids.slots[SQ_L3_HASH(pf->order_id, b->ids.shift)]);
+        __builtin_prefetch(&ev[i + SQ_L3_EV_AHEAD < n ? i + SQ_L3_EV_AHEAD : i]); /* the record stream */
+        unsigned kind = e->kind; /* an if chain, most frequent first, predicts better than a jump table */
+        if (kind == SQ_EV_ADD) st = sq_l3_add(b, e->order_id, e->side, e->price, e->qty);
+        else if (kind == SQ_EV_CANCEL) st = sq_l3_reduce(b, e->order_id, e->qty, 1, !strict);
+        else if (kind == SQ_EV_MODIFY) st = sq_l3_modify(b, e->order_id, e->price, e->qty);
+        else if (kind == SQ_EV_FILL) st = sq_l3_reduce(b, e->order_id, e->qty, 0, !strict);
+        else if (kind == SQ_EV_CLEAR) {
+            if (e->side == SQ_SIDE_NONE) sq_l3_clear_all(b);
+            else if (e->side == SQ_SIDE_BID || e->side == SQ_SIDE_ASK) sq_l3_clear_side(b, e->side);
+            else { st = SQ_L3_ERR_SIDE; break; }
+            applied++;
+            continue;
+        } else continue;
+        if (st == SQ_L3_OK) { applied++; continue; }
         if (!strict) {
-            if (st == SQ_L3_ERR_UNKNOWN) { c->unknown++; continue; }
-            if (st == SQ_L3_ERR_DUPLICATE) { c->duplicate++; continue; }
-            if (st == SQ_L3_ERR_OVERFILL) { c->overfill++; c->applied++; continue; }
+            if (st == SQ_L3_ERR_UNKNOWN) { unknown++; continue; }
+            if (st == SQ_L3_ERR_DUPLICATE) { duplicate++; continue; }
+            if (st == SQ_L3_ERR_OVERFILL) { overfill++; applied++; continue; }
         }
-        *err_index = i;
-        return st;
+        break;
     }
+    c->applied += applied; c->unknown += unknown; c->duplicate += duplicate; c->overfill += overfill;
+    if (i < n) { *err_index = i; return st; }
     return SQ_L3_OK;
 }
 
