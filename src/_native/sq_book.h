@@ -14,7 +14,9 @@
  *     ("recentring") costs O(levels that enter or leave it), never O(W), because the buffer is a ring.
  *   - an *overflow* for the levels worse than the window: a sorted list of blocks of up to B = 64
  *     (key, qty) pairs under a flat directory (last key, count, pointer per block) searched by branch-free
- *     bisection, with the first and last blocks (next to the window; the far levels) tried first. Insert
+ *     bisection, with the block the side's previous overflow update found, then the first and last blocks
+ *     (next to the window; the far levels) tried first; inside a block two rounds of independent compares
+ *     (groups of 8 keys, then the keys of one group) replace a chain of dependent loads. Insert
  *     and delete move at most B entries. With three or more blocks each block holds at least
  *     L0 = floor((2B+1)/3) = 43 levels (regrouping with neighbours keeps it so): <= 26.2 bytes per level
  *     with the directory.
@@ -87,7 +89,8 @@ typedef struct {
     int64_t *blast; /* last (largest) key of each block */
     int32_t *bn;    /* levels in each block */
     int64_t nblk, capblk;
-    int64_t nov; /* levels in the overflow */
+    int64_t nov;  /* levels in the overflow */
+    int64_t hint; /* the block the last overflow update found (far updates come in runs on one block) */
     /* cached top of this side */
     int64_t top_px, top_qty; /* SQ_BK_NULL when the side is empty */
     int64_t dir;             /* -1 bids, +1 asks */
@@ -266,6 +269,15 @@ static inline int64_t sq_bk_ov_find(const sq_bk_side *s, int64_t key) {
     return lo + (a[lo] < key);
 }
 
+/* sq_bk_ov_find, trying the block the previous overflow update found first, then remembering the block. */
+static inline int64_t sq_bk_ov_find_hint(sq_bk_side *s, int64_t key) {
+    int64_t h = s->hint;
+    if (h > 0 && h < s->nblk && key <= s->blast[h] && key > s->blast[h - 1]) return h;
+    h = sq_bk_ov_find(s, key);
+    s->hint = h;
+    return h;
+}
+
 static inline int sq_bk_lower(const int64_t *k, int n, int64_t key) {
     /* first index with k[i] >= key, n if none (branch-free bisection) */
     int lo = 0;
@@ -276,6 +288,23 @@ static inline int sq_bk_lower(const int64_t *k, int n, int64_t key) {
         n -= half;
     }
     return lo + (k[lo] < key);
+}
+
+/* First index of a block's keys (n of them, 1 <= n <= SQ_BK_B = 64) with k[i] >= key, n if none. Two
+ * rounds of independent compares instead of a chain of dependent loads: count the groups of 8 whose last
+ * key is < key, then the keys < key inside the next group (entries at i >= n do not count). */
+static inline int sq_bk_blk_lower(const int64_t *k, int n, int64_t key) {
+#if SQ_BK_B == 64
+    int g = 0;
+    for (int j = 7; j < SQ_BK_B; j += 8) g += (j < n) & (k[j] < key);
+    g -= g >> 3; /* 8 groups below key: n = 64 and all 64 keys are < key; group 7 gives 8 */
+    const int64_t *q = k + 8 * g;
+    int c = 0, lim = n - 8 * g;
+    for (int j = 0; j < 8; j++) c += (j < lim) & (q[j] < key);
+    return 8 * g + c;
+#else
+    return sq_bk_lower(k, n, key);
+#endif
 }
 
 static int sq_bk_dir_reserve(sq_bk_side *s, int64_t need) {
@@ -424,7 +453,7 @@ static void sq_bk_ov_tidy(sq_bk_side *s, int64_t b) {
 
 /* Set key to qty (> 0) in the overflow. *added = 1 if the level is new. */
 SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added) {
-    int64_t b = sq_bk_ov_find(s, key);
+    int64_t b = sq_bk_ov_find_hint(s, key);
     *added = 0;
     if (b == s->nblk) {
         if (b == 0) {
@@ -445,7 +474,7 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
     }
     sq_bk_blk *k = s->blk[b];
     int n = s->bn[b];
-    int pos = sq_bk_lower(k->key, n, key);
+    int pos = sq_bk_blk_lower(k->key, n, key);
     if (pos < n && k->key[pos] == key) {
         k->qty[pos] = qty;
         return SQ_BK_OK;
@@ -484,12 +513,12 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
 
 /* Delete key from the overflow (no-op if absent). *removed = 1 if it was there. */
 SQ_BK_COLD void sq_bk_ov_del(sq_bk_side *s, int64_t key, int *removed) {
-    int64_t b = sq_bk_ov_find(s, key);
+    int64_t b = sq_bk_ov_find_hint(s, key);
     *removed = 0;
     if (b == s->nblk) return;
     sq_bk_blk *k = s->blk[b];
     int n = s->bn[b];
-    int pos = sq_bk_lower(k->key, n, key);
+    int pos = sq_bk_blk_lower(k->key, n, key);
     if (pos >= n || k->key[pos] != key) return;
     memmove(&k->key[pos], &k->key[pos + 1], (size_t)(n - pos - 1) * 8);
     memmove(&k->qty[pos], &k->qty[pos + 1], (size_t)(n - pos - 1) * 8);
@@ -931,7 +960,7 @@ static inline int64_t sq_bk_qty_at(const sq_bk *bk, int i, int64_t px) {
     int64_t b = sq_bk_ov_find(s, key);
     if (b == s->nblk) return 0;
     const sq_bk_blk *k = s->blk[b];
-    int pos = sq_bk_lower(k->key, s->bn[b], key);
+    int pos = sq_bk_blk_lower(k->key, s->bn[b], key);
     return (pos < s->bn[b] && k->key[pos] == key) ? k->qty[pos] : 0;
 }
 
