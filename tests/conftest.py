@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# `pytest --hypothesis-profile=thorough` runs every property test with many more examples (a soak run).
+settings.register_profile("thorough", max_examples=2000, deadline=None)
 
 
 def find_shared_data() -> Path | None:

@@ -279,6 +279,11 @@ def test_quantize_to_increment(raw: int, p: int, inc_raw: int, inc_p: int, mode:
     value, inc = dec(raw, p), dec(inc_raw, inc_p)
     n = CTX.divide(value, inc).to_integral_value(rounding=DEC_MODE[mode])
     expected = CTX.multiply(n, inc)
+    common = max(p, inc_p)
+    if abs(exact_raw(value, common)) > RAW_MAX or abs(exact_raw(expected, inc_p)) > RAW_MAX:
+        with pytest.raises(FixedPointOverflowError):
+            Price.from_raw(raw, p).quantize(Price.from_raw(inc_raw, inc_p), mode)
+        return
     out = Price.from_raw(raw, p).quantize(Price.from_raw(inc_raw, inc_p), mode)
     assert out.as_decimal() == expected
     assert out.precision == inc_p
