@@ -30,9 +30,7 @@ from shrivenquant._native.fixed import Rounding
 from shrivenquant.core.events import EVENT_DTYPE as _EVENT_DTYPE
 from shrivenquant.errors import DecodeError, InstrumentError, ShrivenQuantTypeError, ValidationError
 
-cdef extern from "sq_event.h" nogil:
-    ctypedef struct sq_event:
-        pass
+from sq_common cimport sq_event
 
 cdef extern from "sq_json_binance.h" nogil:
     const int SQ_BW_OK, SQ_BW_UNHANDLED, SQ_BW_ERROR, SQ_BW_FULL

@@ -15,6 +15,8 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MAX, INT64_MIN
 from libc.stdlib cimport calloc, free
 
+from sq_common cimport sq_event, raw_i64 as _i64, book_side as _side
+
 import numpy as _np
 
 from shrivenquant._native.fixed import Price as _Price, Quantity as _Quantity
@@ -25,13 +27,6 @@ from shrivenquant.errors import (
 )
 
 cnp.import_array()
-
-cdef extern from "sq_event.h":
-    ctypedef struct sq_event:
-        int64_t price
-        int64_t qty
-        uint8_t kind
-        uint8_t side
 
 cdef extern from "sq_fixed.h" nogil:
     const int64_t SQ_POW10[19]
@@ -85,39 +80,6 @@ cdef object _event_dtype():
 
 
 # ---------------------------------------------------------------------------------------- arguments
-
-cdef int64_t _i64_slow(object x, str what) except? -1:
-    if isinstance(x, bool) or not (isinstance(x, int) or hasattr(type(x), "__index__")):
-        raise _ValidationError(f"{what} must be an int (raw int64), got {type(x).__name__}")
-    x = x.__index__()
-    if x > INT64_MAX or x < INT64_MIN:
-        raise _ValidationError(f"{what} {x} does not fit in int64: expected a raw int64")
-    return <int64_t>x
-
-
-cdef inline int64_t _i64(object x, str what) except? -1:
-    cdef int overflow = 0
-    cdef long long v
-    if type(x) is int:
-        v = PyLong_AsLongLongAndOverflow(x, &overflow)
-        if overflow == 0:
-            return v
-    return _i64_slow(x, what)
-
-
-cdef inline int _side(object side, str what="side") except -1:
-    cdef int overflow = 0
-    cdef long long v = 0
-    if type(side) is int:
-        v = PyLong_AsLongLongAndOverflow(side, &overflow)
-        if overflow == 0 and (v == 1 or v == 2):
-            return <int>v
-    elif not isinstance(side, bool) and hasattr(type(side), "__index__"):  # NumPy integers
-        s = side.__index__()
-        if s == 1 or s == 2:
-            return <int>s
-    raise _ValidationError(f"{what} must be 1 (bid / buy) or 2 (ask / sell), got {side!r}")
-
 
 cdef inline int _precision(object p, str what) except -1:
     if isinstance(p, bool) or not isinstance(p, int) or p < 0 or p > 18:

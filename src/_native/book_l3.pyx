@@ -16,6 +16,8 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.exc cimport PyErr_Occurred, PyErr_Clear
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, INT64_MIN, INT64_MAX
 
+from sq_common cimport sq_event, raw_i64 as _i64, book_side as _side
+
 import numpy as _np
 
 from shrivenquant._native.fixed import Price as _Price, Quantity as _Quantity
@@ -29,19 +31,6 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     unsigned long long PyLong_AsUnsignedLongLong(object o)
-
-cdef extern from "sq_event.h":
-    ctypedef struct sq_event:
-        int64_t ts_event
-        int64_t ts_local
-        int64_t price
-        int64_t qty
-        uint64_t order_id
-        uint64_t seq
-        int64_t aux
-        uint8_t kind
-        uint8_t side
-        uint8_t flags
 
 cdef extern from *:
     bint _sub_overflow "__builtin_sub_overflow"(int64_t a, int64_t b, int64_t *r) nogil
@@ -98,26 +87,6 @@ cdef object _event_dtype():
 
 # ---------------------------------------------------------------------- argument conversion
 
-cdef int64_t _i64_slow(object x, str what) except? -1:
-    if isinstance(x, bool) or not isinstance(x, int):
-        if not hasattr(type(x), "__index__") or isinstance(x, bool):
-            raise _ValidationError(f"{what} must be an int (raw), got {type(x).__name__}")
-        x = x.__index__()
-    if x > INT64_MAX or x < INT64_MIN:
-        raise _ValidationError(f"{what} {x} does not fit in int64")
-    return <int64_t>x
-
-
-cdef inline int64_t _i64(object x, str what) except? -1:
-    cdef int overflow = 0
-    cdef long long v
-    if type(x) is int:
-        v = PyLong_AsLongLongAndOverflow(x, &overflow)
-        if overflow == 0:
-            return v
-    return _i64_slow(x, what)
-
-
 cdef uint64_t _oid_slow(object x) except? 0xFFFFFFFFFFFFFFFF:
     if isinstance(x, bool) or not isinstance(x, int):
         if not hasattr(type(x), "__index__") or isinstance(x, bool):
@@ -136,17 +105,6 @@ cdef inline uint64_t _oid(object x) except? 0xFFFFFFFFFFFFFFFF:
             return v
         PyErr_Clear()
     return _oid_slow(x)
-
-
-cdef inline int _side(object side) except -1:
-    cdef int s
-    try:
-        s = side
-    except (TypeError, OverflowError):
-        raise _ValidationError(f"side must be 1 (bid) or 2 (ask), got {side!r}") from None
-    if s != 1 and s != 2:
-        raise _ValidationError(f"side must be 1 (bid) or 2 (ask), got {side!r}")
-    return s
 
 
 cdef inline int _precision(object p, str what) except -1:

@@ -8,24 +8,11 @@ Exports the record's C layout and the kind/side/flag constants so that the NumPy
 
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 
-cdef extern from "sq_event.h":
-    ctypedef struct sq_event:
-        int64_t ts_event
-        int64_t ts_local
-        int64_t price
-        int64_t qty
-        uint64_t order_id
-        uint64_t seq
-        int64_t aux
-        uint32_t instrument_id
-        uint8_t kind
-        uint8_t side
-        uint8_t flags
-        uint8_t reserved
-    const int SQ_EV_NONE, SQ_EV_LEVEL, SQ_EV_CLEAR, SQ_EV_ADD, SQ_EV_MODIFY, SQ_EV_CANCEL
-    const int SQ_EV_FILL, SQ_EV_TRADE, SQ_EV_BBO, SQ_EV_MARK, SQ_EV_KIND_MAX
-    const int SQ_SIDE_NONE, SQ_SIDE_BID, SQ_SIDE_ASK
-    const int SQ_F_LAST, SQ_F_SNAPSHOT, SQ_F_TOB, SQ_F_MBP, SQ_F_BAD_TS
+from sq_common cimport (
+    SQ_EV_ADD, SQ_EV_BBO, SQ_EV_CANCEL, SQ_EV_CLEAR, SQ_EV_FILL, SQ_EV_KIND_MAX, SQ_EV_LEVEL, SQ_EV_MARK,
+    SQ_EV_MODIFY, SQ_EV_NONE, SQ_EV_TRADE, SQ_F_BAD_TS, SQ_F_LAST, SQ_F_MBP, SQ_F_SNAPSHOT, SQ_F_TOB,
+    SQ_SIDE_ASK, SQ_SIDE_BID, SQ_SIDE_NONE, sq_event,
+)
 
 
 def record_layout() -> dict:
