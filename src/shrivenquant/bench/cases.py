@@ -129,27 +129,21 @@ def _python_decoder(lines: list[bytes], scale_p: Decimal, scale_q: Decimal) -> A
 _NT = "nautilus_trader"
 
 
+def _binop_case(name: str, op: str) -> Case:
+    """``a <op> b`` on Price beside int, Decimal and (when installed) NautilusTrader, in the same run."""
+    stmt = f"a {op} b"
+    return Case(name, f"Price {op} Price", (
+        Variant(f"shrivenquant Price {op} Price", stmt, _sq, role="target"),
+        Variant(f"int {op} int", stmt, _ints),
+        Variant(f"Decimal {op} Decimal", stmt, _decimals),
+        Variant(f"NautilusTrader 1.221 Price {op} Price", stmt, _nautilus, requires=_NT),
+    ), budget_ns=60.0)
+
+
 def all_cases() -> list[Case]:
     """Every benchmark case, in report order."""
     return [
-        Case("price_add", "Price + Price", (
-            Variant("shrivenquant Price + Price", "a + b", _sq, role="target"),
-            Variant("int + int", "a + b", _ints),
-            Variant("Decimal + Decimal", "a + b", _decimals),
-            Variant("NautilusTrader 1.221 Price + Price", "a + b", _nautilus, requires=_NT),
-        ), budget_ns=60.0),
-        Case("price_lt", "Price < Price", (
-            Variant("shrivenquant Price < Price", "a < b", _sq, role="target"),
-            Variant("int < int", "a < b", _ints),
-            Variant("Decimal < Decimal", "a < b", _decimals),
-            Variant("NautilusTrader 1.221 Price < Price", "a < b", _nautilus, requires=_NT),
-        ), budget_ns=60.0),
-        Case("price_eq", "Price == Price", (
-            Variant("shrivenquant Price == Price", "a == b", _sq, role="target"),
-            Variant("int == int", "a == b", _ints),
-            Variant("Decimal == Decimal", "a == b", _decimals),
-            Variant("NautilusTrader 1.221 Price == Price", "a == b", _nautilus, requires=_NT),
-        ), budget_ns=60.0),
+        *(_binop_case(name, op) for name, op in (("price_add", "+"), ("price_lt", "<"), ("price_eq", "=="))),
         Case("price_from_str", "Price from str", (
             Variant('shrivenquant Price("25012.34")', 'Price("25012.34")', _sq, role="target"),
             Variant('Decimal("25012.34")', 'Decimal("25012.34")', _decimals),

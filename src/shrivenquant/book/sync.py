@@ -59,18 +59,23 @@ class BookTarget(Protocol):
     def clear(self) -> None: ...
 
 
-def iter_messages(events: np.ndarray) -> Iterator[tuple[int, int]]:
-    """(start, stop) index ranges of the venue messages in ``events`` (each ends with a ``LAST`` record)."""
+def _message_bounds(events: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of the venue messages in ``events``: each message ends with a ``LAST`` record."""
     if events.dtype != EVENT_DTYPE:
         raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
-    ends = np.flatnonzero(events["flags"] & _LAST) + 1
-    start = 0
-    for stop in ends.tolist():
-        yield start, stop
-        start = stop
-    if start != events.size:
+    stops = np.flatnonzero(events["flags"] & _LAST) + 1
+    last = int(stops[-1]) if stops.size else 0
+    if last != events.size:
         raise ValidationError(
-            f"records {start}..{events.size - 1} do not end with a LAST record: a truncated message")
+            f"records {last}..{events.size - 1} do not end with a LAST record: a truncated message")
+    starts = np.concatenate(([0], stops[:-1])).astype(np.int64) if stops.size else stops
+    return starts, stops
+
+
+def iter_messages(events: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(start, stop) index ranges of the venue messages in ``events`` (each ends with a ``LAST`` record)."""
+    starts, stops = _message_bounds(events)
+    yield from zip(starts.tolist(), stops.tolist(), strict=True)
 
 
 @dataclass(slots=True)
@@ -252,16 +257,10 @@ def replay_binance(events: np.ndarray, book: BookTarget, market: Market, *, inst
     """
     if instrument_id is not None:
         events = events[events["instrument_id"] == instrument_id]
-    if events.dtype != EVENT_DTYPE:
-        raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
+    starts, ends = _message_bounds(events)  # each message's head fields are read once, vectorised
     sync = BinanceBookSync(book, market)
     stats = ReplayStats()
     tickers: dict[int, tuple[int, int, int, int]] = {}
-    # message boundaries and each message's head fields, once, vectorised
-    ends = np.flatnonzero(events["flags"] & _LAST) + 1
-    if (ends.size and ends[-1] != events.size) or (not ends.size and events.size):
-        raise ValidationError("the last records do not end with a LAST record: a truncated message")
-    starts = np.concatenate(([0], ends[:-1])) if ends.size else ends
     heads = events[starts]
     if not check_bbo:  # only depth messages and snapshots matter
         keep = (heads["flags"] & _MBP) != 0
