@@ -20,11 +20,23 @@ from shrivenquant.options.european import (
     bsm_price,
     bsm_price_scalar,
 )
+from shrivenquant.options.implied import (
+    ImpliedVol,
+    IVStatus,
+    implied_vol_black76,
+    implied_vol_black76_scalar,
+    implied_vol_bsm,
+    implied_vol_bsm_scalar,
+)
+from shrivenquant.options.timing import IST, nse_expiry, trading_year_fraction, year_fraction, year_fraction_ns
 
 __all__ = [
     "GREEK_NAMES",
+    "IST",
     "Greeks",
     "GreeksScalar",
+    "IVStatus",
+    "ImpliedVol",
     "black76_greeks",
     "black76_greeks_scalar",
     "black76_price",
@@ -33,4 +45,12 @@ __all__ = [
     "bsm_greeks_scalar",
     "bsm_price",
     "bsm_price_scalar",
+    "implied_vol_black76",
+    "implied_vol_black76_scalar",
+    "implied_vol_bsm",
+    "implied_vol_bsm_scalar",
+    "nse_expiry",
+    "trading_year_fraction",
+    "year_fraction",
+    "year_fraction_ns",
 ]
