@@ -1,0 +1,858 @@
+/*
+ * shrivenquant pre-trade risk engine core (header-only C, driven by src/_native/risk.pyx).
+ *
+ * Everything is raw int64: prices at the instrument's price precision, quantities at its size
+ * precision, money (notional, credit, margin, balance, PnL) at the engine's money precision.
+ * An instrument's notional in money units is ceil(price * qty * num / den) (num/den fold the contract
+ * multiplier and the precisions together); PnL increments are floor(units * num / den).
+ * Timestamps are caller-supplied int64 ns; nothing here reads a clock or allocates on the accept path
+ * except when a hash table or the order pool grows past its capacity (amortised doubling).
+ *
+ * Limits that are "off" are stored as INT64_MAX (maxima) or 0 (minima): no branch on the hot path.
+ * The order of the checks is fixed (docs/risk.md); the first failing check gives the reason code.
+ */
+#ifndef SQ_RISK_H
+#define SQ_RISK_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQ_RK_NONE INT64_MAX
+
+/* reason codes (mirrored by shrivenquant.risk.RejectReason) */
+enum {
+    SQ_RK_OK = 0,
+    SQ_RK_INVALID_ORDER = 1,
+    SQ_RK_UNKNOWN_ORDER = 2,
+    SQ_RK_KILL_SWITCH_GLOBAL = 3,
+    SQ_RK_KILL_SWITCH_STRATEGY = 4,
+    SQ_RK_REPEATED_EXECUTION = 5,
+    SQ_RK_RESTRICTED_INSTRUMENT = 6,
+    SQ_RK_TRADING_HALTED = 7,
+    SQ_RK_REDUCE_ONLY = 8,
+    SQ_RK_DAILY_LOSS_LIMIT = 9,
+    SQ_RK_DRAWDOWN_LIMIT = 10,
+    SQ_RK_DUPLICATE_ORDER_ID = 11,
+    SQ_RK_NO_REFERENCE_PRICE = 12,
+    SQ_RK_TICK_SIZE = 13,
+    SQ_RK_LOT_SIZE = 14,
+    SQ_RK_MIN_QTY = 15,
+    SQ_RK_MAX_ORDER_QTY = 16,
+    SQ_RK_PRICE_COLLAR = 17,
+    SQ_RK_MIN_NOTIONAL = 18,
+    SQ_RK_MAX_ORDER_NOTIONAL = 19,
+    SQ_RK_MAX_OPEN_ORDERS = 20,
+    SQ_RK_CREDIT_LIMIT = 21,
+    SQ_RK_POSITION_LIMIT_NET = 22,
+    SQ_RK_POSITION_LIMIT_GROSS = 23,
+    SQ_RK_MARGIN = 24,
+    SQ_RK_ORDER_TO_TRADE_RATIO = 25,
+    SQ_RK_ORDER_RATE = 26,
+    SQ_RK_MODIFY_RATE = 27,
+    SQ_RK_CANCEL_RATE = 28,
+    SQ_RK_NREASONS = 29
+};
+
+/* trading states and causes */
+enum { SQ_RK_ACTIVE = 0, SQ_RK_REDUCING = 1, SQ_RK_HALTED = 2 };
+enum { SQ_RK_CAUSE_MANUAL = 0, SQ_RK_CAUSE_DAILY_LOSS = 1, SQ_RK_CAUSE_DRAWDOWN = 2 };
+/* kill switch: 0 off, 1 manual, 2 repeated-execution throttle */
+enum { SQ_RK_KILL_OFF = 0, SQ_RK_KILL_MANUAL = 1, SQ_RK_KILL_EXEC = 2 };
+/* collar units */
+enum { SQ_RK_COLLAR_OFF = 0, SQ_RK_COLLAR_BPS = 1, SQ_RK_COLLAR_TICKS = 2 };
+/* event flags returned by state updates */
+enum { SQ_RK_EV_UNKNOWN = 1, SQ_RK_EV_AUTO_KILL = 2, SQ_RK_EV_BREAKER = 4, SQ_RK_EV_INVALID = 8 };
+/* scope of the last reject's limit */
+enum { SQ_RK_SCOPE_ORDER = 0, SQ_RK_SCOPE_INSTRUMENT = 1, SQ_RK_SCOPE_STRATEGY = 2, SQ_RK_SCOPE_ACCOUNT = 3 };
+/* batch operations */
+enum {
+    SQ_RK_OP_NEW = 1, SQ_RK_OP_MODIFY = 2, SQ_RK_OP_CANCEL = 3, SQ_RK_OP_ACCEPTED = 4,
+    SQ_RK_OP_REJECTED = 5, SQ_RK_OP_CANCELED = 6, SQ_RK_OP_FILLED = 7, SQ_RK_OP_MARK = 8,
+    SQ_RK_OP_REFERENCE = 9, SQ_RK_OP_BALANCE = 10, SQ_RK_OP_MAX = 10
+};
+
+/* one batch record (48 bytes; mirrored by shrivenquant.risk.RISK_OP_DTYPE) */
+typedef struct {
+    int64_t ts;
+    int64_t order_id;
+    int64_t price;
+    int64_t qty;
+    int32_t instrument;
+    int32_t strategy;
+    uint8_t op;
+    uint8_t side;
+    uint8_t reserved[6];
+} sq_rk_msg;
+
+typedef __int128 sq_rk_i128;
+
+/* ------------------------------------------------------------------------------------ small helpers */
+
+static inline int64_t sq_rk_sat(sq_rk_i128 v) {
+    if (v > (sq_rk_i128)INT64_MAX) return INT64_MAX;
+    if (v < -(sq_rk_i128)INT64_MAX) return -INT64_MAX;
+    return (int64_t)v;
+}
+
+/* ceil(v / den) for v >= 0, den >= 1, saturated at INT64_MAX */
+static inline int64_t sq_rk_ceil_div(sq_rk_i128 v, int64_t den) {
+    if (den == 1) return sq_rk_sat(v);
+    if (v <= (sq_rk_i128)INT64_MAX) {
+        uint64_t u = (uint64_t)v;
+        return (int64_t)((u + (uint64_t)den - 1) / (uint64_t)den);
+    }
+    return sq_rk_sat((v + den - 1) / den);
+}
+
+/* floor(v / den), den >= 1 (Python // semantics), saturated */
+static inline int64_t sq_rk_floor_div(sq_rk_i128 v, int64_t den) {
+    if (den == 1) return sq_rk_sat(v);
+    sq_rk_i128 q = v / den;
+    if ((v % den != 0) && (v < 0)) q -= 1;
+    return sq_rk_sat(q);
+}
+
+static inline int64_t sq_rk_abs(int64_t v) { return v < 0 ? -v : v; }
+
+/* ------------------------------------------------------------------------- rolling-window counter */
+
+/* At most `limit` events in any window (now - window, now]: a ring of the last `limit` timestamps. */
+typedef struct {
+    int64_t *ts;
+    int64_t limit; /* 0: off */
+    int64_t window;
+    int64_t head;
+    int64_t n;
+} sq_rk_ring;
+
+static inline int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window) {
+    free(r->ts);
+    memset(r, 0, sizeof(*r));
+    if (limit <= 0) return 0;
+    r->ts = (int64_t *)calloc((size_t)limit, sizeof(int64_t));
+    if (r->ts == NULL) return -1;
+    r->limit = limit;
+    r->window = window;
+    return 0;
+}
+
+/* 1 if one more event at `now` keeps the count within the limit */
+static inline int sq_rk_ring_allows(const sq_rk_ring *r, int64_t now) {
+    if (r->limit == 0 || r->n < r->limit) return 1;
+    return r->ts[r->head] <= now - r->window;
+}
+
+static inline void sq_rk_ring_push(sq_rk_ring *r, int64_t now) {
+    if (r->limit == 0) return;
+    if (r->n < r->limit) {
+        int64_t j = r->head + r->n;
+        if (j >= r->limit) j -= r->limit;
+        r->ts[j] = now;
+        r->n++;
+    } else {
+        r->ts[r->head] = now;
+        r->head = r->head + 1 == r->limit ? 0 : r->head + 1;
+    }
+}
+
+/* ---------------------------------------------------------- hash map int64 key (> 0) -> int64 value */
+
+typedef struct {
+    int64_t *keys; /* 0: empty */
+    int64_t *vals;
+    int64_t mask;
+    int64_t n;
+} sq_rk_map;
+
+static inline uint64_t sq_rk_hash(int64_t k) {
+    uint64_t x = (uint64_t)k;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline int sq_rk_map_init(sq_rk_map *m, int64_t cap) {
+    int64_t c = 16;
+    while (c < cap) c <<= 1;
+    m->keys = (int64_t *)calloc((size_t)c, sizeof(int64_t));
+    m->vals = (int64_t *)calloc((size_t)c, sizeof(int64_t));
+    if (m->keys == NULL || m->vals == NULL) return -1;
+    m->mask = c - 1;
+    m->n = 0;
+    return 0;
+}
+
+static inline void sq_rk_map_free(sq_rk_map *m) {
+    free(m->keys);
+    free(m->vals);
+    m->keys = m->vals = NULL;
+}
+
+/* slot of key, or -1 */
+static inline int64_t sq_rk_map_find(const sq_rk_map *m, int64_t key) {
+    int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
+    for (;;) {
+        int64_t k = m->keys[i];
+        if (k == key) return i;
+        if (k == 0) return -1;
+        i = (i + 1) & m->mask;
+    }
+}
+
+static int sq_rk_map_grow(sq_rk_map *m) {
+    sq_rk_map g;
+    if (sq_rk_map_init(&g, (m->mask + 1) * 2) != 0) { sq_rk_map_free(&g); return -1; }
+    for (int64_t i = 0; i <= m->mask; i++) {
+        int64_t k = m->keys[i];
+        if (k == 0) continue;
+        int64_t j = (int64_t)(sq_rk_hash(k) & (uint64_t)g.mask);
+        while (g.keys[j] != 0) j = (j + 1) & g.mask;
+        g.keys[j] = k;
+        g.vals[j] = m->vals[i];
+    }
+    g.n = m->n;
+    sq_rk_map_free(m);
+    *m = g;
+    return 0;
+}
+
+/* insert or overwrite; -1 on out of memory */
+static inline int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
+    if ((m->n + 1) * 2 > m->mask + 1 && sq_rk_map_grow(m) != 0) return -1;
+    int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
+    for (;;) {
+        int64_t k = m->keys[i];
+        if (k == key) { m->vals[i] = val; return 0; }
+        if (k == 0) { m->keys[i] = key; m->vals[i] = val; m->n++; return 0; }
+        i = (i + 1) & m->mask;
+    }
+}
+
+/* remove the entry at slot i (backward-shift deletion, no tombstones) */
+static inline void sq_rk_map_erase_at(sq_rk_map *m, int64_t i) {
+    int64_t j = i;
+    for (;;) {
+        j = (j + 1) & m->mask;
+        int64_t k = m->keys[j];
+        if (k == 0) break;
+        int64_t home = (int64_t)(sq_rk_hash(k) & (uint64_t)m->mask);
+        /* move k to i if its home is not cyclically within (i, j] */
+        int within = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!within) {
+            m->keys[i] = k;
+            m->vals[i] = m->vals[j];
+            i = j;
+        }
+    }
+    m->keys[i] = 0;
+    m->vals[i] = 0;
+    m->n--;
+}
+
+/* ------------------------------------------------------------------------------------ the engine */
+
+typedef struct {
+    /* configuration */
+    int64_t tick, lot, min_qty, max_qty, min_notional, max_notional;
+    int64_t collar_unit, buy_up, buy_down, sell_up, sell_down; /* SQ_RK_NONE: no bound on that side */
+    int64_t max_net, max_gross, max_open, margin_bps;
+    int64_t num, den; /* money = price * qty * num / den */
+    int64_t restricted;
+    /* market state */
+    int64_t ref, buy_lo, buy_hi, sell_lo, sell_hi, mark;
+    /* exposure */
+    int64_t net_pos, gross_pos, open_buy, open_sell, n_open, pos_margin;
+} sq_rk_inst;
+
+typedef struct {
+    int64_t killed, state, cause;
+    int64_t max_notional, credit_limit, max_open;
+    sq_rk_ring orders, modifies, cancels, execs;
+    int64_t otr_x1000, otr_min; /* otr_x1000 < 0: off */
+    int64_t daily_limit, daily_action, dd_limit, dd_action;
+    int64_t open_notional, n_open, msgs, trades, realized, unrealized, day_base, peak;
+} sq_rk_strat;
+
+typedef struct {
+    int64_t pos, open_buy, open_sell, upnl;
+    sq_rk_i128 cost; /* sum of signed qty * price of the open position (price-qty units) */
+} sq_rk_pos;
+
+typedef struct {
+    int64_t id, price, leaves;
+    int32_t inst, strat;
+    int8_t side, margin_free, market, acked;
+    int32_t next_free;
+} sq_rk_order;
+
+typedef struct {
+    int64_t ni, ns;
+    sq_rk_inst *inst;
+    sq_rk_strat *strat;
+    sq_rk_pos *pos; /* [strategy * ni + instrument] */
+    /* account */
+    int64_t killed, state, cause;
+    int64_t credit_limit, max_open, daily_limit, daily_action, dd_limit, dd_action;
+    int64_t margin_on, balance;
+    int64_t open_notional, order_margin, pos_margin, n_open, realized, unrealized, day_base, peak;
+    /* working orders */
+    sq_rk_map ids;  /* order id -> pool index */
+    sq_rk_order *pool;
+    int64_t pool_cap, free_head;
+    /* duplicate ids within a window */
+    int64_t dup_window; /* 0: only ids of working orders are duplicates */
+    sq_rk_map seen;     /* id -> last time seen */
+    int64_t *fifo_id, *fifo_ts, fifo_cap, fifo_head, fifo_n;
+    /* counters and the last reject */
+    int64_t rejects[SQ_RK_NREASONS];
+    int64_t checks;
+    int64_t last_value, last_limit, last_scope, last_index;
+} sq_rk;
+
+static inline void sq_rk_free(sq_rk *rk) {
+    if (rk->strat != NULL) {
+        for (int64_t s = 0; s < rk->ns; s++) {
+            free(rk->strat[s].orders.ts);
+            free(rk->strat[s].modifies.ts);
+            free(rk->strat[s].cancels.ts);
+            free(rk->strat[s].execs.ts);
+        }
+    }
+    free(rk->inst);
+    free(rk->strat);
+    free(rk->pos);
+    free(rk->pool);
+    free(rk->fifo_id);
+    free(rk->fifo_ts);
+    sq_rk_map_free(&rk->ids);
+    sq_rk_map_free(&rk->seen);
+    memset(rk, 0, sizeof(*rk));
+}
+
+static inline int sq_rk_pool_reserve(sq_rk *rk, int64_t cap) {
+    if (cap <= rk->pool_cap) return 0;
+    sq_rk_order *p = (sq_rk_order *)realloc(rk->pool, (size_t)cap * sizeof(sq_rk_order));
+    if (p == NULL) return -1;
+    for (int64_t i = rk->pool_cap; i < cap; i++) {
+        memset(&p[i], 0, sizeof(sq_rk_order));
+        p[i].next_free = (int32_t)(i + 1 < cap ? i + 1 : -1);
+    }
+    /* chain the new slots in front of the current free list (empty when growing) */
+    if (rk->free_head >= 0) {
+        int64_t last = cap - 1;
+        p[last].next_free = (int32_t)rk->free_head;
+    }
+    rk->free_head = rk->pool_cap;
+    rk->pool = p;
+    rk->pool_cap = cap;
+    return 0;
+}
+
+static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
+    memset(rk, 0, sizeof(*rk));
+    rk->ni = ni;
+    rk->ns = ns;
+    rk->inst = (sq_rk_inst *)calloc((size_t)(ni > 0 ? ni : 1), sizeof(sq_rk_inst));
+    rk->strat = (sq_rk_strat *)calloc((size_t)(ns > 0 ? ns : 1), sizeof(sq_rk_strat));
+    rk->pos = (sq_rk_pos *)calloc((size_t)(ni * ns > 0 ? ni * ns : 1), sizeof(sq_rk_pos));
+    if (rk->inst == NULL || rk->strat == NULL || rk->pos == NULL) return -1;
+    for (int64_t i = 0; i < ni; i++) {
+        sq_rk_inst *IN = &rk->inst[i];
+        IN->tick = IN->lot = 1;
+        IN->max_qty = IN->max_notional = IN->max_net = IN->max_gross = IN->max_open = SQ_RK_NONE;
+        IN->buy_up = IN->buy_down = IN->sell_up = IN->sell_down = SQ_RK_NONE;
+        IN->buy_lo = IN->sell_lo = 0;
+        IN->buy_hi = IN->sell_hi = INT64_MAX;
+        IN->margin_bps = 10000;
+        IN->num = IN->den = 1;
+    }
+    for (int64_t s = 0; s < ns; s++) {
+        sq_rk_strat *S = &rk->strat[s];
+        S->max_notional = S->credit_limit = S->max_open = SQ_RK_NONE;
+        S->otr_x1000 = -1;
+        S->daily_limit = S->dd_limit = SQ_RK_NONE;
+        S->daily_action = S->dd_action = SQ_RK_HALTED;
+    }
+    rk->credit_limit = rk->max_open = rk->daily_limit = rk->dd_limit = SQ_RK_NONE;
+    rk->daily_action = rk->dd_action = SQ_RK_HALTED;
+    rk->free_head = -1;
+    if (sq_rk_pool_reserve(rk, 1024) != 0) return -1;
+    if (sq_rk_map_init(&rk->ids, 2048) != 0) return -1;
+    if (sq_rk_map_init(&rk->seen, 16) != 0) return -1;
+    return 0;
+}
+
+static inline int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty) {
+    return sq_rk_ceil_div((sq_rk_i128)px * qty * IN->num, IN->den);
+}
+
+static inline int64_t sq_rk_margin_of(const sq_rk_inst *IN, int64_t notional) {
+    return sq_rk_ceil_div((sq_rk_i128)notional * IN->margin_bps, 10000);
+}
+
+/* recompute the collar bounds from the reference price */
+static inline void sq_rk_set_reference(sq_rk *rk, int64_t i, int64_t ref) {
+    sq_rk_inst *IN = &rk->inst[i];
+    IN->ref = ref;
+    int64_t up[2] = {IN->buy_up, IN->sell_up}, dn[2] = {IN->buy_down, IN->sell_down}, lo[2], hi[2];
+    for (int k = 0; k < 2; k++) {
+        if (IN->collar_unit == SQ_RK_COLLAR_OFF || ref <= 0) { lo[k] = 0; hi[k] = INT64_MAX; continue; }
+        if (up[k] == SQ_RK_NONE) hi[k] = INT64_MAX;
+        else if (IN->collar_unit == SQ_RK_COLLAR_BPS)
+            hi[k] = sq_rk_floor_div((sq_rk_i128)ref * (10000 + up[k]), 10000);
+        else hi[k] = sq_rk_sat((sq_rk_i128)ref + (sq_rk_i128)up[k] * IN->tick);
+        if (dn[k] == SQ_RK_NONE) lo[k] = 0;
+        else if (IN->collar_unit == SQ_RK_COLLAR_BPS)
+            lo[k] = sq_rk_ceil_div((sq_rk_i128)ref * (10000 - dn[k]), 10000);
+        else lo[k] = sq_rk_sat((sq_rk_i128)ref - (sq_rk_i128)dn[k] * IN->tick);
+    }
+    IN->buy_lo = lo[0]; IN->buy_hi = hi[0]; IN->sell_lo = lo[1]; IN->sell_hi = hi[1];
+}
+
+static inline int sq_rk_reject(sq_rk *rk, int reason, int64_t value, int64_t limit, int64_t scope, int64_t index) {
+    rk->rejects[reason]++;
+    rk->last_value = value;
+    rk->last_limit = limit;
+    rk->last_scope = scope;
+    rk->last_index = index;
+    return reason;
+}
+
+/* the reason a trading state gives for an order it blocks */
+static inline int sq_rk_state_reason(int64_t state, int64_t cause) {
+    if (cause == SQ_RK_CAUSE_DAILY_LOSS) return SQ_RK_DAILY_LOSS_LIMIT;
+    if (cause == SQ_RK_CAUSE_DRAWDOWN) return SQ_RK_DRAWDOWN_LIMIT;
+    return state == SQ_RK_HALTED ? SQ_RK_TRADING_HALTED : SQ_RK_REDUCE_ONLY;
+}
+
+/* 1 if a `side` order of qty can only reduce |pos| (counting same-side working qty) */
+static inline int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty, int side) {
+    if (side == 1) return pos < 0 && open_same + qty <= -pos;
+    return pos > 0 && open_same + qty <= pos;
+}
+
+/* drop ids seen at or before now - window */
+static inline void sq_rk_seen_expire(sq_rk *rk, int64_t now) {
+    while (rk->fifo_n > 0 && rk->fifo_ts[rk->fifo_head] <= now - rk->dup_window) {
+        int64_t id = rk->fifo_id[rk->fifo_head], t = rk->fifo_ts[rk->fifo_head];
+        int64_t j = sq_rk_map_find(&rk->seen, id);
+        if (j >= 0 && rk->seen.vals[j] == t) sq_rk_map_erase_at(&rk->seen, j);
+        rk->fifo_head = rk->fifo_head + 1 == rk->fifo_cap ? 0 : rk->fifo_head + 1;
+        rk->fifo_n--;
+    }
+}
+
+static int sq_rk_seen_add(sq_rk *rk, int64_t id, int64_t now) {
+    if (rk->fifo_n == rk->fifo_cap) {
+        int64_t cap = rk->fifo_cap ? rk->fifo_cap * 2 : 1024;
+        int64_t *ids = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
+        int64_t *ts = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
+        if (ids == NULL || ts == NULL) { free(ids); free(ts); return -1; }
+        for (int64_t k = 0; k < rk->fifo_n; k++) {
+            int64_t j = (rk->fifo_head + k) % rk->fifo_cap;
+            ids[k] = rk->fifo_id[j];
+            ts[k] = rk->fifo_ts[j];
+        }
+        free(rk->fifo_id);
+        free(rk->fifo_ts);
+        rk->fifo_id = ids;
+        rk->fifo_ts = ts;
+        rk->fifo_cap = cap;
+        rk->fifo_head = 0;
+    }
+    int64_t j = rk->fifo_head + rk->fifo_n;
+    if (j >= rk->fifo_cap) j -= rk->fifo_cap;
+    rk->fifo_id[j] = id;
+    rk->fifo_ts[j] = now;
+    rk->fifo_n++;
+    return sq_rk_map_put(&rk->seen, id, now);
+}
+
+/* price/quantity/notional rules shared by new orders and modifies; returns a reason or 0 */
+static inline int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk_strat *S, int64_t i, int64_t s,
+                                    int side, int64_t px, int64_t qty, int market, int64_t *notional) {
+    if (market) {
+        if (IN->ref <= 0) return sq_rk_reject(rk, SQ_RK_NO_REFERENCE_PRICE, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
+        px = IN->ref;
+    } else if (px % IN->tick != 0) {
+        return sq_rk_reject(rk, SQ_RK_TICK_SIZE, px, IN->tick, SQ_RK_SCOPE_INSTRUMENT, i);
+    }
+    if (qty % IN->lot != 0) return sq_rk_reject(rk, SQ_RK_LOT_SIZE, qty, IN->lot, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (qty < IN->min_qty) return sq_rk_reject(rk, SQ_RK_MIN_QTY, qty, IN->min_qty, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (qty > IN->max_qty) return sq_rk_reject(rk, SQ_RK_MAX_ORDER_QTY, qty, IN->max_qty, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (!market && IN->collar_unit != SQ_RK_COLLAR_OFF) {
+        if (IN->ref <= 0) return sq_rk_reject(rk, SQ_RK_NO_REFERENCE_PRICE, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
+        int64_t lo = side == 1 ? IN->buy_lo : IN->sell_lo, hi = side == 1 ? IN->buy_hi : IN->sell_hi;
+        if (px < lo) return sq_rk_reject(rk, SQ_RK_PRICE_COLLAR, px, lo, SQ_RK_SCOPE_INSTRUMENT, i);
+        if (px > hi) return sq_rk_reject(rk, SQ_RK_PRICE_COLLAR, px, hi, SQ_RK_SCOPE_INSTRUMENT, i);
+    }
+    int64_t n = sq_rk_notional(IN, px, qty);
+    if (n < IN->min_notional) return sq_rk_reject(rk, SQ_RK_MIN_NOTIONAL, n, IN->min_notional, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (n > IN->max_notional)
+        return sq_rk_reject(rk, SQ_RK_MAX_ORDER_NOTIONAL, n, IN->max_notional, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (n > S->max_notional)
+        return sq_rk_reject(rk, SQ_RK_MAX_ORDER_NOTIONAL, n, S->max_notional, SQ_RK_SCOPE_STRATEGY, s);
+    *notional = n;
+    return 0;
+}
+
+static inline int sq_rk_otr_blocks(const sq_rk_strat *S) {
+    if (S->otr_x1000 < 0 || S->msgs < S->otr_min) return 0;
+    int64_t t = S->trades > 1 ? S->trades : 1;
+    return (sq_rk_i128)(S->msgs + 1) * 1000 > (sq_rk_i128)S->otr_x1000 * t;
+}
+
+/* A new order: 0 (accepted and counted at once) or a reason code. side 1 buy / 2 sell; px 0 = market. */
+static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts,
+                                  int64_t id) {
+    rk->checks++;
+    if ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2) || qty <= 0 ||
+        px < 0 || id <= 0)
+        return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
+    sq_rk_inst *IN = &rk->inst[i];
+    sq_rk_strat *S = &rk->strat[s];
+    sq_rk_pos *P = &rk->pos[s * rk->ni + i];
+    if (rk->killed) return sq_rk_reject(rk, SQ_RK_KILL_SWITCH_GLOBAL, 0, 0, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (S->killed)
+        return sq_rk_reject(rk, S->killed == SQ_RK_KILL_EXEC ? SQ_RK_REPEATED_EXECUTION : SQ_RK_KILL_SWITCH_STRATEGY,
+                            0, 0, SQ_RK_SCOPE_STRATEGY, s);
+    if (IN->restricted) return sq_rk_reject(rk, SQ_RK_RESTRICTED_INSTRUMENT, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
+    int acct_reducing = sq_rk_reducing(IN->net_pos, side == 1 ? IN->open_buy : IN->open_sell, qty, side);
+    if (rk->state != SQ_RK_ACTIVE && (rk->state == SQ_RK_HALTED || !acct_reducing))
+        return sq_rk_reject(rk, sq_rk_state_reason(rk->state, rk->cause), rk->state, 0, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (S->state != SQ_RK_ACTIVE &&
+        (S->state == SQ_RK_HALTED || !sq_rk_reducing(P->pos, side == 1 ? P->open_buy : P->open_sell, qty, side)))
+        return sq_rk_reject(rk, sq_rk_state_reason(S->state, S->cause), S->state, 0, SQ_RK_SCOPE_STRATEGY, s);
+    if (sq_rk_map_find(&rk->ids, id) >= 0)
+        return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, 0, SQ_RK_SCOPE_ORDER, -1);
+    if (rk->dup_window > 0) {
+        sq_rk_seen_expire(rk, ts);
+        if (sq_rk_map_find(&rk->seen, id) >= 0)
+            return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, rk->dup_window, SQ_RK_SCOPE_ORDER, -1);
+    }
+    int market = px == 0;
+    int64_t n = 0;
+    int r = sq_rk_order_rules(rk, IN, S, i, s, side, px, qty, market, &n);
+    if (r) return r;
+    if (market) px = IN->ref;
+    if (S->n_open >= S->max_open)
+        return sq_rk_reject(rk, SQ_RK_MAX_OPEN_ORDERS, S->n_open + 1, S->max_open, SQ_RK_SCOPE_STRATEGY, s);
+    if (IN->n_open >= IN->max_open)
+        return sq_rk_reject(rk, SQ_RK_MAX_OPEN_ORDERS, IN->n_open + 1, IN->max_open, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (rk->n_open >= rk->max_open)
+        return sq_rk_reject(rk, SQ_RK_MAX_OPEN_ORDERS, rk->n_open + 1, rk->max_open, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (S->open_notional + n > S->credit_limit)
+        return sq_rk_reject(rk, SQ_RK_CREDIT_LIMIT, S->open_notional + n, S->credit_limit, SQ_RK_SCOPE_STRATEGY, s);
+    if (rk->open_notional + n > rk->credit_limit)
+        return sq_rk_reject(rk, SQ_RK_CREDIT_LIMIT, rk->open_notional + n, rk->credit_limit, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (side == 1) {
+        int64_t worst = IN->net_pos + IN->open_buy + qty;
+        if (worst > IN->max_net)
+            return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_NET, worst, IN->max_net, SQ_RK_SCOPE_INSTRUMENT, i);
+    } else {
+        int64_t worst = IN->net_pos - IN->open_sell - qty;
+        if (-worst > IN->max_net)
+            return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_NET, -worst, IN->max_net, SQ_RK_SCOPE_INSTRUMENT, i);
+    }
+    int64_t gross = IN->gross_pos + IN->open_buy + IN->open_sell + qty;
+    if (gross > IN->max_gross)
+        return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_GROSS, gross, IN->max_gross, SQ_RK_SCOPE_INSTRUMENT, i);
+    int64_t m = 0;
+    if (rk->margin_on) {
+        m = acct_reducing ? 0 : sq_rk_margin_of(IN, n);
+        int64_t need = rk->order_margin + rk->pos_margin + m, equity = rk->balance + rk->unrealized;
+        if (need > equity) return sq_rk_reject(rk, SQ_RK_MARGIN, need, equity, SQ_RK_SCOPE_ACCOUNT, -1);
+    }
+    if (sq_rk_otr_blocks(S))
+        return sq_rk_reject(rk, SQ_RK_ORDER_TO_TRADE_RATIO, S->msgs + 1, S->otr_x1000, SQ_RK_SCOPE_STRATEGY, s);
+    if (!sq_rk_ring_allows(&S->orders, ts))
+        return sq_rk_reject(rk, SQ_RK_ORDER_RATE, S->orders.limit + 1, S->orders.limit, SQ_RK_SCOPE_STRATEGY, s);
+    /* accepted: count it at once */
+    if (rk->free_head < 0 && sq_rk_pool_reserve(rk, rk->pool_cap * 2) != 0) return -1;
+    int64_t slot = rk->free_head;
+    sq_rk_order *o = &rk->pool[slot];
+    rk->free_head = o->next_free;
+    if (sq_rk_map_put(&rk->ids, id, slot) != 0) return -1;
+    if (rk->dup_window > 0 && sq_rk_seen_add(rk, id, ts) != 0) return -1;
+    o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
+    o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
+    o->acked = 0; o->next_free = -1;
+    if (side == 1) { IN->open_buy += qty; P->open_buy += qty; }
+    else { IN->open_sell += qty; P->open_sell += qty; }
+    IN->n_open++; S->n_open++; rk->n_open++;
+    S->open_notional += n; rk->open_notional += n;
+    rk->order_margin += rk->margin_on ? m : 0;
+    sq_rk_ring_push(&S->orders, ts);
+    S->msgs++;
+    return 0;
+}
+
+static inline int64_t sq_rk_order_margin(const sq_rk *rk, const sq_rk_inst *IN, const sq_rk_order *o, int64_t n) {
+    return (!rk->margin_on || o->margin_free) ? 0 : sq_rk_margin_of(IN, n);
+}
+
+/* release `q` (<= leaves) of a working order's exposure; frees the order when nothing is left */
+static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q) {
+    sq_rk_order *o = &rk->pool[slot];
+    sq_rk_inst *IN = &rk->inst[o->inst];
+    sq_rk_strat *S = &rk->strat[o->strat];
+    sq_rk_pos *P = &rk->pos[(int64_t)o->strat * rk->ni + o->inst];
+    int64_t n0 = sq_rk_notional(IN, o->price, o->leaves), n1 = sq_rk_notional(IN, o->price, o->leaves - q);
+    S->open_notional -= n0 - n1;
+    rk->open_notional -= n0 - n1;
+    rk->order_margin -= sq_rk_order_margin(rk, IN, o, n0) - sq_rk_order_margin(rk, IN, o, n1);
+    if (o->side == 1) { IN->open_buy -= q; P->open_buy -= q; }
+    else { IN->open_sell -= q; P->open_sell -= q; }
+    o->leaves -= q;
+    if (o->leaves == 0) {
+        int64_t j = sq_rk_map_find(&rk->ids, o->id);
+        if (j >= 0) sq_rk_map_erase_at(&rk->ids, j);
+        IN->n_open--; S->n_open--; rk->n_open--;
+        o->id = 0;
+        o->next_free = (int32_t)rk->free_head;
+        rk->free_head = slot;
+    }
+}
+
+/* A modify (new price, new working qty) of a working order: 0 (applied at once) or a reason code. */
+static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t qty, int64_t ts) {
+    rk->checks++;
+    if (qty <= 0 || px < 0 || id <= 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
+    int64_t j = sq_rk_map_find(&rk->ids, id);
+    if (j < 0) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
+    int64_t slot = rk->ids.vals[j];
+    sq_rk_order *o = &rk->pool[slot];
+    int64_t i = o->inst, s = o->strat;
+    int side = o->side;
+    if (o->market || px == 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
+    sq_rk_inst *IN = &rk->inst[i];
+    sq_rk_strat *S = &rk->strat[s];
+    sq_rk_pos *P = &rk->pos[s * rk->ni + i];
+    if (rk->killed) return sq_rk_reject(rk, SQ_RK_KILL_SWITCH_GLOBAL, 0, 0, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (S->killed)
+        return sq_rk_reject(rk, S->killed == SQ_RK_KILL_EXEC ? SQ_RK_REPEATED_EXECUTION : SQ_RK_KILL_SWITCH_STRATEGY,
+                            0, 0, SQ_RK_SCOPE_STRATEGY, s);
+    if (IN->restricted) return sq_rk_reject(rk, SQ_RK_RESTRICTED_INSTRUMENT, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
+    /* reducing states allow a modify that does not add working quantity */
+    if (rk->state == SQ_RK_HALTED || (rk->state == SQ_RK_REDUCING && qty > o->leaves))
+        return sq_rk_reject(rk, sq_rk_state_reason(rk->state, rk->cause), rk->state, 0, SQ_RK_SCOPE_ACCOUNT, -1);
+    if (S->state == SQ_RK_HALTED || (S->state == SQ_RK_REDUCING && qty > o->leaves))
+        return sq_rk_reject(rk, sq_rk_state_reason(S->state, S->cause), S->state, 0, SQ_RK_SCOPE_STRATEGY, s);
+    int64_t n = 0;
+    int r = sq_rk_order_rules(rk, IN, S, i, s, side, px, qty, 0, &n);
+    if (r) return r;
+    int64_t n_old = sq_rk_notional(IN, o->price, o->leaves);
+    if (S->open_notional - n_old + n > S->credit_limit)
+        return sq_rk_reject(rk, SQ_RK_CREDIT_LIMIT, S->open_notional - n_old + n, S->credit_limit,
+                            SQ_RK_SCOPE_STRATEGY, s);
+    if (rk->open_notional - n_old + n > rk->credit_limit)
+        return sq_rk_reject(rk, SQ_RK_CREDIT_LIMIT, rk->open_notional - n_old + n, rk->credit_limit,
+                            SQ_RK_SCOPE_ACCOUNT, -1);
+    int64_t dq = qty - o->leaves;
+    if (side == 1) {
+        int64_t worst = IN->net_pos + IN->open_buy + dq;
+        if (dq > 0 && worst > IN->max_net)
+            return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_NET, worst, IN->max_net, SQ_RK_SCOPE_INSTRUMENT, i);
+    } else {
+        int64_t worst = IN->net_pos - IN->open_sell - dq;
+        if (dq > 0 && -worst > IN->max_net)
+            return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_NET, -worst, IN->max_net, SQ_RK_SCOPE_INSTRUMENT, i);
+    }
+    int64_t gross = IN->gross_pos + IN->open_buy + IN->open_sell + dq;
+    if (dq > 0 && gross > IN->max_gross)
+        return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_GROSS, gross, IN->max_gross, SQ_RK_SCOPE_INSTRUMENT, i);
+    int64_t m_old = sq_rk_order_margin(rk, IN, o, n_old), m_new = sq_rk_order_margin(rk, IN, o, n);
+    if (rk->margin_on && m_new > m_old) {
+        int64_t need = rk->order_margin - m_old + m_new + rk->pos_margin, equity = rk->balance + rk->unrealized;
+        if (need > equity) return sq_rk_reject(rk, SQ_RK_MARGIN, need, equity, SQ_RK_SCOPE_ACCOUNT, -1);
+    }
+    if (sq_rk_otr_blocks(S))
+        return sq_rk_reject(rk, SQ_RK_ORDER_TO_TRADE_RATIO, S->msgs + 1, S->otr_x1000, SQ_RK_SCOPE_STRATEGY, s);
+    if (!sq_rk_ring_allows(&S->modifies, ts))
+        return sq_rk_reject(rk, SQ_RK_MODIFY_RATE, S->modifies.limit + 1, S->modifies.limit, SQ_RK_SCOPE_STRATEGY, s);
+    S->open_notional += n - n_old;
+    rk->open_notional += n - n_old;
+    rk->order_margin += m_new - m_old;
+    if (side == 1) { IN->open_buy += dq; P->open_buy += dq; }
+    else { IN->open_sell += dq; P->open_sell += dq; }
+    o->price = px;
+    o->leaves = qty;
+    sq_rk_ring_push(&S->modifies, ts);
+    S->msgs++;
+    return 0;
+}
+
+/* A cancel request: 0 (allowed; the exposure is released by sq_rk_on_canceled) or a reason code. */
+static inline int sq_rk_check_cancel(sq_rk *rk, int64_t id, int64_t ts) {
+    rk->checks++;
+    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
+    if (j < 0) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
+    sq_rk_order *o = &rk->pool[rk->ids.vals[j]];
+    sq_rk_strat *S = &rk->strat[o->strat];
+    if (!sq_rk_ring_allows(&S->cancels, ts))
+        return sq_rk_reject(rk, SQ_RK_CANCEL_RATE, S->cancels.limit + 1, S->cancels.limit, SQ_RK_SCOPE_STRATEGY,
+                            o->strat);
+    sq_rk_ring_push(&S->cancels, ts);
+    S->msgs++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ positions, PnL, breakers */
+
+static inline int64_t sq_rk_upnl(const sq_rk_inst *IN, const sq_rk_pos *P) {
+    if (IN->mark <= 0 || (P->pos == 0 && P->cost == 0)) return 0;
+    return sq_rk_floor_div(((sq_rk_i128)P->pos * IN->mark - P->cost) * IN->num, IN->den);
+}
+
+static inline void sq_rk_pos_margin(sq_rk *rk, sq_rk_inst *IN) {
+    int64_t pm = rk->margin_on && IN->mark > 0 ? sq_rk_margin_of(IN, sq_rk_notional(IN, IN->mark, sq_rk_abs(IN->net_pos)))
+                                              : 0;
+    rk->pos_margin += pm - IN->pos_margin;
+    IN->pos_margin = pm;
+}
+
+static inline int sq_rk_trip(int64_t *state, int64_t *cause, int64_t action, int64_t why) {
+    if (action > *state) {
+        *state = action;
+        *cause = why;
+        return SQ_RK_EV_BREAKER;
+    }
+    return 0;
+}
+
+static inline int sq_rk_breakers_strat(sq_rk_strat *S) {
+    int64_t pnl = S->realized + S->unrealized - S->day_base;
+    int ev = 0;
+    if (pnl > S->peak) S->peak = pnl;
+    if (S->daily_limit != SQ_RK_NONE && -pnl > S->daily_limit)
+        ev |= sq_rk_trip(&S->state, &S->cause, S->daily_action, SQ_RK_CAUSE_DAILY_LOSS);
+    if (S->dd_limit != SQ_RK_NONE && S->peak - pnl > S->dd_limit)
+        ev |= sq_rk_trip(&S->state, &S->cause, S->dd_action, SQ_RK_CAUSE_DRAWDOWN);
+    return ev;
+}
+
+static inline int sq_rk_breakers_account(sq_rk *rk) {
+    int64_t pnl = rk->realized + rk->unrealized - rk->day_base;
+    int ev = 0;
+    if (pnl > rk->peak) rk->peak = pnl;
+    if (rk->daily_limit != SQ_RK_NONE && -pnl > rk->daily_limit)
+        ev |= sq_rk_trip(&rk->state, &rk->cause, rk->daily_action, SQ_RK_CAUSE_DAILY_LOSS);
+    if (rk->dd_limit != SQ_RK_NONE && rk->peak - pnl > rk->dd_limit)
+        ev |= sq_rk_trip(&rk->state, &rk->cause, rk->dd_action, SQ_RK_CAUSE_DRAWDOWN);
+    return ev;
+}
+
+/* a new mark price for instrument i: unrealized PnL of every strategy, position margin, breakers */
+static inline int sq_rk_on_mark(sq_rk *rk, int64_t i, int64_t px) {
+    sq_rk_inst *IN = &rk->inst[i];
+    int ev = 0;
+    IN->mark = px;
+    for (int64_t s = 0; s < rk->ns; s++) {
+        sq_rk_pos *P = &rk->pos[s * rk->ni + i];
+        if (P->pos == 0 && P->cost == 0 && P->upnl == 0) continue;
+        int64_t u = sq_rk_upnl(IN, P);
+        rk->strat[s].unrealized += u - P->upnl;
+        rk->unrealized += u - P->upnl;
+        P->upnl = u;
+        ev |= sq_rk_breakers_strat(&rk->strat[s]);
+    }
+    sq_rk_pos_margin(rk, IN);
+    ev |= sq_rk_breakers_account(rk);
+    return ev;
+}
+
+/* A fill of qty at px. A known working order is released (by at most its leaves) and its instrument,
+ * strategy and side are used; an unknown id (a fill after a cancel) still moves the position. */
+static inline int sq_rk_on_fill(sq_rk *rk, int64_t id, int64_t i, int64_t s, int side, int64_t px, int64_t qty,
+                                int64_t ts) {
+    int ev = 0;
+    if (qty <= 0 || px <= 0) return SQ_RK_EV_INVALID;
+    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
+    if (j < 0 && ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2)))
+        return SQ_RK_EV_INVALID;
+    if (j >= 0) {
+        int64_t slot = rk->ids.vals[j];
+        sq_rk_order *o = &rk->pool[slot];
+        i = o->inst; s = o->strat; side = o->side;
+        sq_rk_release(rk, slot, qty < o->leaves ? qty : o->leaves);
+    } else {
+        ev |= SQ_RK_EV_UNKNOWN;
+    }
+    sq_rk_inst *IN = &rk->inst[i];
+    sq_rk_strat *S = &rk->strat[s];
+    sq_rk_pos *P = &rk->pos[s * rk->ni + i];
+    int64_t dq = side == 1 ? qty : -qty;
+    int64_t p0 = P->pos;
+    if (p0 == 0 || (p0 > 0) == (dq > 0)) {
+        P->pos = p0 + dq;
+        P->cost += (sq_rk_i128)dq * px;
+    } else {
+        int64_t ap = sq_rk_abs(p0), close = qty < ap ? qty : ap, sgn = p0 > 0 ? 1 : -1;
+        sq_rk_i128 released = P->cost * close / ap; /* truncates toward zero */
+        sq_rk_i128 units = (sq_rk_i128)sgn * close * px - released;
+        int64_t r = sq_rk_floor_div(units * IN->num, IN->den);
+        S->realized += r;
+        rk->realized += r;
+        P->cost -= released;
+        P->pos = p0 - sgn * close;
+        if (qty > close) {
+            int64_t rem = qty - close;
+            P->pos = -sgn * rem;
+            P->cost = (sq_rk_i128)(-sgn) * rem * px;
+        }
+    }
+    IN->net_pos += P->pos - p0;
+    IN->gross_pos += sq_rk_abs(P->pos) - sq_rk_abs(p0);
+    S->trades++;
+    if (S->execs.limit > 0) {
+        if (!sq_rk_ring_allows(&S->execs, ts) && S->killed == SQ_RK_KILL_OFF) {
+            S->killed = SQ_RK_KILL_EXEC;
+            ev |= SQ_RK_EV_AUTO_KILL;
+        }
+        sq_rk_ring_push(&S->execs, ts);
+    }
+    if (IN->mark <= 0) {
+        ev |= sq_rk_on_mark(rk, i, px) & ~SQ_RK_EV_UNKNOWN;
+    } else {
+        int64_t u = sq_rk_upnl(IN, P);
+        S->unrealized += u - P->upnl;
+        rk->unrealized += u - P->upnl;
+        P->upnl = u;
+        sq_rk_pos_margin(rk, IN);
+        ev |= sq_rk_breakers_strat(S);
+        ev |= sq_rk_breakers_account(rk);
+    }
+    return ev;
+}
+
+/* venue acknowledgement / rejection / cancel of a working order: 0 or SQ_RK_UNKNOWN_ORDER */
+static inline int sq_rk_on_accepted(sq_rk *rk, int64_t id) {
+    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
+    if (j < 0) return SQ_RK_UNKNOWN_ORDER;
+    rk->pool[rk->ids.vals[j]].acked = 1;
+    return 0;
+}
+
+static inline int sq_rk_on_done(sq_rk *rk, int64_t id) {
+    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
+    if (j < 0) return SQ_RK_UNKNOWN_ORDER;
+    int64_t slot = rk->ids.vals[j];
+    sq_rk_release(rk, slot, rk->pool[slot].leaves);
+    return 0;
+}
+
+/* start a new trading day: PnL baselines, peaks and order-to-trade counters restart (states stay) */
+static inline void sq_rk_reset_day(sq_rk *rk) {
+    for (int64_t s = 0; s < rk->ns; s++) {
+        sq_rk_strat *S = &rk->strat[s];
+        S->day_base = S->realized + S->unrealized;
+        S->peak = 0;
+        S->msgs = S->trades = 0;
+    }
+    rk->day_base = rk->realized + rk->unrealized;
+    rk->peak = 0;
+}
+
+#endif /* SQ_RISK_H */
