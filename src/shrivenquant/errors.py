@@ -32,11 +32,14 @@ __all__ = [
     "DecodeError",
     "FixedPointOverflowError",
     "InstrumentError",
+    "InvalidTransitionError",
+    "OrderError",
     "PrecisionError",
     "RiskRejectionError",
     "SequenceGapError",
     "ShrivenQuantError",
     "ShrivenQuantTypeError",
+    "UnknownOrderError",
     "ValidationError",
     "WalCorruptionError",
 ]
@@ -130,3 +133,32 @@ class ConnectorError(ShrivenQuantError):
         super().__init__(message)
         self.status = status
         self.code = code
+
+
+class OrderError(ValidationError):
+    """An order command or venue order event that the order manager cannot accept: a duplicate client
+    order id, a modify or cancel of a finished order, a fill beyond the order quantity, a venue order id
+    that contradicts the one on record. ``client_order_id`` names the order, if known."""
+
+    def __init__(self, message: str, *, client_order_id: str | None = None) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id
+
+
+class UnknownOrderError(OrderError):
+    """An event or command refers to an order id (client or venue) the order manager does not know."""
+
+
+class InvalidTransitionError(OrderError):
+    """An event that the order state machine does not allow in the order's current status.
+
+    Attributes:
+        status: the order's status name when the event arrived.
+        event: the event kind name.
+    """
+
+    def __init__(self, message: str, *, client_order_id: str | None = None, status: str | None = None,
+                 event: str | None = None) -> None:
+        super().__init__(message, client_order_id=client_order_id)
+        self.status = status
+        self.event = event
