@@ -32,6 +32,13 @@ from shrivenquant.analytics.metrics import (
     up_down_capture,
     value_at_risk,
 )
+from shrivenquant.analytics.rolling import (
+    rolling_beta,
+    rolling_max_drawdown,
+    rolling_sharpe,
+    rolling_sortino,
+    rolling_volatility,
+)
 
 __all__ = [
     "DrawdownInfo",
@@ -52,6 +59,11 @@ __all__ = [
     "information_ratio",
     "max_drawdown",
     "omega_ratio",
+    "rolling_beta",
+    "rolling_max_drawdown",
+    "rolling_sharpe",
+    "rolling_sortino",
+    "rolling_volatility",
     "sharpe_ratio",
     "sortino_ratio",
     "stability",
