@@ -101,9 +101,16 @@ class MemoryJournal:
 
 @runtime_checkable
 class RiskGate(Protocol):
-    """Pre-trade check: None to let ``order`` leave, or ``(check_name, reason)`` to deny it."""
+    """Pre-trade check: None to let ``order`` leave, or ``(check_name, reason)`` to deny it.
 
-    def check(self, order: Order, manager: OrderManager) -> tuple[str, str] | None:
+    ``ts`` is the manager's clock reading for the submission (the same value it journals). A gate may
+    also define ``on_event(event)`` (the manager feeds it every applied venue order event),
+    ``check_modify(client_order_id, price, quantity, ts)`` returning the same verdict shape, and
+    ``replay_submit(order, ts)`` (called for every journaled submission during recovery, to rebuild the
+    gate's own state).
+    """
+
+    def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:
         ...
 
 
@@ -112,7 +119,7 @@ class AllowAll:
 
     __slots__ = ()
 
-    def check(self, order: Order, manager: OrderManager) -> tuple[str, str] | None:
+    def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:
         return None
 
 
@@ -134,7 +141,7 @@ class LimitsGate:
         self.max_notional = None if max_notional is None else Price(max_notional)
         self.max_open_orders = max_open_orders
 
-    def check(self, order: Order, manager: OrderManager) -> tuple[str, str] | None:
+    def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:
         if self.max_qty is not None and order.quantity > self.max_qty:
             return "max_qty", f"quantity {order.quantity} > max {self.max_qty}"
         if self.max_notional is not None:

@@ -32,7 +32,13 @@ from shrivenquant.core.order_events import (
 )
 from shrivenquant.core.orders import Order
 from shrivenquant.core.serialization import dec_hook, enc_hook
-from shrivenquant.errors import InvalidTransitionError, OrderError, UnknownOrderError, ValidationError
+from shrivenquant.errors import (
+    InvalidTransitionError,
+    OrderError,
+    RiskRejectionError,
+    UnknownOrderError,
+    ValidationError,
+)
 from shrivenquant.oms.accounts import Account, AccountType
 from shrivenquant.oms.interfaces import AllowAll, ExecutionClient, Journal, MemoryJournal, RiskGate
 from shrivenquant.oms.money import MONEY_SCALE, POW10, rescale_exact
@@ -69,6 +75,8 @@ _S = OrderStatus
 _E = OrderEventKind
 _PENDING = PENDING_STATUSES
 _CASH_KINDS = (InstrumentKind.SPOT, InstrumentKind.EQUITY)
+_CORE_EVENTS = frozenset({OrderAccepted, OrderRejected, OrderModified, OrderCanceled, OrderExpired, OrderTriggered,
+                          OrderFilled})
 
 
 class OmsType(IntEnum):
@@ -144,6 +152,10 @@ class OrderManager:
         self._live = True
         self._since_snapshot = 0
         self._append = self.journal.append
+        self._risk_event = getattr(self.risk, "on_event", None)
+        self._risk_modify = getattr(self.risk, "check_modify", None)
+        self._risk_replay = getattr(self.risk, "replay_submit", None)
+        self._risk_release = getattr(self.risk, "release", None)
         self._handlers: dict[type, Callable[[Any, bool], Outcome]] = {
             Submitted: self._on_submitted, Denied: self._on_denied, Released: self._on_released,
             CancelRequested: self._on_cancel_requested, ModifyRequested: self._on_modify_requested,
@@ -167,8 +179,8 @@ class OrderManager:
             raise OrderError(f"client order id {coid!r} was already used: an order is never sent twice",
                              client_order_id=coid)
         self._instrument(order.instrument_id)
-        verdict = self.risk.check(order, self)
         ts = self.clock()
+        verdict = self.risk.check(order, self, ts)
         if verdict is not None:
             self._record(Denied(order=order, check=verdict[0], reason=verdict[1], ts=ts))
             return self.orders[coid]
@@ -202,9 +214,9 @@ class OrderManager:
         if len(orders) < 2:
             raise ValidationError(f"an OCO group needs at least 2 orders, got {len(orders)}")
         self._check_new_ids(orders)
-        denied = self._check_all(orders)
-        ids = [o.client_order_id for o in orders]
         ts = self.clock()
+        denied = self._check_all(orders, ts)
+        ids = [o.client_order_id for o in orders]
         out = []
         for o in orders:
             oco = tuple(i for i in ids if i != o.client_order_id)
@@ -222,8 +234,8 @@ class OrderManager:
             raise ValidationError("a contingent order list needs at least one child order")
         allo = [parent, *children]
         self._check_new_ids(allo)
-        denied = self._check_all(allo)
         ts = self.clock()
+        denied = self._check_all(allo, ts)
         pid = parent.client_order_id
         ids = [c.client_order_id for c in children]
         if denied is not None:
@@ -249,11 +261,16 @@ class OrderManager:
             seen.add(coid)
             self._instrument(o.instrument_id)
 
-    def _check_all(self, orders: Iterable[Order]) -> tuple[str, str] | None:
+    def _check_all(self, orders: Iterable[Order], ts: int) -> tuple[str, str] | None:
+        passed = []
         for o in orders:
-            verdict = self.risk.check(o, self)
+            verdict = self.risk.check(o, self, ts)
             if verdict is not None:
+                if self._risk_release is not None:
+                    for p in passed:
+                        self._risk_release(p, ts)
                 return verdict[0], f"{o.client_order_id}: {verdict[1]}"
+            passed.append(o)
         return None
 
     def cancel(self, client_order_id: str) -> ManagedOrder:
@@ -280,7 +297,14 @@ class OrderManager:
         if quantity is None and price is None and trigger_price is None:
             raise ValidationError("modify needs at least one of quantity, price or trigger_price")
         self._check_terms(mo, quantity, price, trigger_price)
-        self._record(ModifyRequested(client_order_id=client_order_id, ts=self.clock(), quantity=quantity,
+        ts = self.clock()
+        if self._risk_modify is not None and not mo.hold and mo.status in OPEN_STATUSES:
+            px = price or mo.price or trigger_price or mo.trigger_price
+            verdict = self._risk_modify(client_order_id, px, quantity or mo.quantity, ts)
+            if verdict is not None:
+                raise RiskRejectionError(f"modify of {client_order_id} refused by risk: {verdict[1]}",
+                                         check=verdict[0])
+        self._record(ModifyRequested(client_order_id=client_order_id, ts=ts, quantity=quantity,
                                      price=price, trigger_price=trigger_price))
         if self.venue is not None and mo.status is _S.PENDING_UPDATE:
             self.venue.modify(mo, quantity, price, trigger_price)
@@ -335,6 +359,8 @@ class OrderManager:
             event = msgspec.structs.replace(event, client_order_id=coid)
         out = handler(event, True)
         if out is Outcome.APPLIED:
+            if self._risk_event is not None and type(event) in _CORE_EVENTS:
+                self._risk_event(event)
             self._contingencies(self.orders[event.client_order_id])
         return out
 
@@ -456,9 +482,17 @@ class OrderManager:
         self._live = False
         try:
             handlers = self._handlers
+            risk_event, risk_replay = self._risk_event, self._risk_replay
             for _seq, payload in self.journal.records(start):
                 rec = decode_record(payload)
-                handlers[type(rec)](rec, False)
+                kind = type(rec)
+                out = handlers[kind](rec, False)
+                if out is not Outcome.APPLIED:
+                    continue
+                if risk_replay is not None and kind is Submitted and not rec.external:
+                    risk_replay(rec.order, rec.ts)
+                elif risk_event is not None and kind in _CORE_EVENTS:
+                    risk_event(rec)
         finally:
             self._live = True
 
