@@ -7,6 +7,7 @@ Vectorised functions take NumPy arrays or scalars (broadcast together) and run N
 
 from __future__ import annotations
 
+from shrivenquant.options.american import american_baw, american_qdfp
 from shrivenquant.options.european import (
     GREEK_NAMES,
     Greeks,
@@ -37,6 +38,8 @@ __all__ = [
     "GreeksScalar",
     "IVStatus",
     "ImpliedVol",
+    "american_baw",
+    "american_qdfp",
     "black76_greeks",
     "black76_greeks_scalar",
     "black76_price",
