@@ -19,7 +19,9 @@ Hierarchy::
     ├── DecodeError (ValueError)              a venue message or recording could not be decoded
     ├── SequenceGapError                      a venue sequence number skipped: resync needed
     ├── RiskRejectionError                    a pre-trade risk check refused an order
-    ├── WalCorruptionError                    a write-ahead-log record failed its checksum or framing
+    ├── WalError                              a write-ahead-log operation failed
+    │   ├── WalCorruptionError                a WAL record failed its checksum or framing, or a segment is missing
+    │   └── WalPoisonedError                  a WAL writer refuses work after a write or fsync error
     └── ConnectorError                        a venue connection or request failed
 """
 
@@ -42,6 +44,8 @@ __all__ = [
     "UnknownOrderError",
     "ValidationError",
     "WalCorruptionError",
+    "WalError",
+    "WalPoisonedError",
 ]
 
 
@@ -118,12 +122,25 @@ class RiskRejectionError(ShrivenQuantError):
         self.check = check
 
 
-class WalCorruptionError(ShrivenQuantError):
-    """A write-ahead-log record failed its checksum or framing; ``offset`` is where, in bytes."""
+class WalError(ShrivenQuantError):
+    """A write-ahead-log operation failed (the log is locked by another writer, closed, or misused)."""
 
-    def __init__(self, message: str, *, offset: int | None = None) -> None:
+
+class WalCorruptionError(WalError):
+    """A write-ahead-log record failed its checksum or framing, or a segment is missing.
+
+    Attributes:
+        segment: the segment (or manifest) file name, if the damage is in one file.
+        offset: the byte offset in that file where the damage starts.
+        reason: a short description of what failed.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, segment: str | None = None,
+                 reason: str | None = None) -> None:
         super().__init__(message)
         self.offset = offset
+        self.segment = segment
+        self.reason = reason
 
 
 class ConnectorError(ShrivenQuantError):
@@ -162,3 +179,8 @@ class InvalidTransitionError(OrderError):
         super().__init__(message, client_order_id=client_order_id)
         self.status = status
         self.event = event
+
+
+class WalPoisonedError(WalError):
+    """A write-ahead-log writer refused an operation because an earlier write or fsync failed (fail-stop:
+    after an I/O error the durability of what was written is unknown); reopen the log to recover."""

@@ -1,0 +1,658 @@
+"""The WAL writer: group-committed appends, sync policies, rotation, retention, fail-stop."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from types import TracebackType
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from shrivenquant._native import wal as _nw
+from shrivenquant.errors import ShrivenQuantTypeError, ValidationError, WalError, WalPoisonedError
+from shrivenquant.wal._format import (
+    LOCK,
+    MAN_SEGMENTS_CREATED,
+    TMP_SUFFIX,
+    Manifest,
+    fsync_dir,
+    list_segments,
+    read_manifest,
+    segment_name,
+    write_manifest,
+)
+from shrivenquant.wal._io import DEFAULT_IO, OsIo, write_all
+from shrivenquant.wal._layout import live_segments
+from shrivenquant.wal._scan import SegmentScan, corruption
+
+__all__ = ["SyncPolicy", "WalWriter"]
+
+_DIRECT_MIN = 256 << 10  # batches at least this large are written straight from the caller's buffer
+_ZERO_CHUNK = bytes(1 << 20)
+_encoder = msgspec.msgpack.Encoder()
+
+
+class SyncPolicy(StrEnum):
+    """When appended records are made durable (fdatasync) without an explicit :meth:`WalWriter.commit`.
+
+    - ``always``: before every acknowledgement; concurrent appends share one sync (group commit).
+    - ``batch``: once ``batch_bytes`` are pending, or ``batch_ms`` after the oldest unsynced append.
+    - ``none``: never by itself (the OS writes back when it likes); ``commit()`` and ``close()`` sync.
+    """
+
+    ALWAYS = "always"
+    BATCH = "batch"
+    NONE = "none"
+
+
+def _as_payload(obj: object) -> bytes | bytearray | memoryview:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return obj
+    if isinstance(obj, msgspec.Struct):
+        return _encoder.encode(obj)
+    raise ShrivenQuantTypeError(f"a WAL record must be bytes-like or a msgspec.Struct, got {type(obj).__name__}")
+
+
+class WalWriter:
+    """Append-only, segmented, checksummed log in ``directory`` (created if missing; one writer at a time).
+
+    Opening recovers: a torn tail (the unsynced end of the last segment) is cut, any other damage raises
+    :class:`~shrivenquant.errors.WalCorruptionError` naming the segment file and byte offset.
+
+    Sequence numbers start at 1 and are contiguous. ``append*`` return the (last) sequence number of what
+    they added; under ``sync="always"`` they return only once it is durable, otherwise it is durable after
+    :meth:`commit` (or the policy's next sync): :attr:`durable_seq` is never ahead of the disk.
+
+    Args:
+        directory: the log directory.
+        sync: a :class:`SyncPolicy` or its name.
+        segment_bytes: rotate to a new segment file before one would grow past this size.
+        batch_bytes: ``batch``: sync once this many bytes are pending; ``batch``/``none``: pending records
+            are written to the file (one frame) once this many bytes are buffered.
+        batch_ms: ``batch``: sync at the latest this long after an unsynced append.
+        max_record_bytes: the largest record accepted (bytes).
+        frame_bytes: the largest frame body the writer builds; bigger batches span several frames.
+        preallocate: pre-zero each segment file (written with zeros and fsynced before use) so that syncs
+            flush data only; default True for ``always``/``batch``, False for ``none``.
+        io: the OS-call object (tests inject failures through it).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], sync: SyncPolicy | str = SyncPolicy.ALWAYS, *,
+                 segment_bytes: int = 64 << 20, batch_bytes: int = 1 << 20, batch_ms: float = 5.0,
+                 max_record_bytes: int | None = None, frame_bytes: int = 4 << 20,
+                 preallocate: bool | None = None, io: OsIo | None = None) -> None:
+        try:
+            self._policy = SyncPolicy(sync)
+        except ValueError:
+            raise ValidationError(f"sync must be one of always, batch, none; got {sync!r}") from None
+        if segment_bytes < 4096:
+            raise ValidationError(f"segment_bytes must be >= 4096, got {segment_bytes}")
+        if batch_bytes < 1 or batch_ms <= 0:
+            raise ValidationError("batch_bytes and batch_ms must be positive")
+        max_body = min(_nw.MAX_BODY, segment_bytes - 128)
+        self._frame_limit = max(64, min(frame_bytes, max_body))
+        if max_record_bytes is None:
+            max_record_bytes = min(16 << 20, max_body - 4)
+        if not 1 <= max_record_bytes <= max_body - 4:
+            raise ValidationError(f"max_record_bytes must be in 1..{max_body - 4} for segment_bytes="
+                                  f"{segment_bytes}, got {max_record_bytes}")
+        self._directory = os.fspath(directory)
+        self._segment_bytes = segment_bytes
+        self._batch_bytes = batch_bytes
+        self._batch_s = batch_ms / 1000.0
+        self._max_record = max_record_bytes
+        self._preallocate = (self._policy is not SyncPolicy.NONE) if preallocate is None else bool(preallocate)
+        self._io = io if io is not None else DEFAULT_IO
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._builder = _nw.FrameBuilder(1 << 16, max_record_bytes)
+        self._spare = _nw.FrameBuilder(1 << 16, max_record_bytes)
+        self._busy = False
+        self._poisoned: BaseException | None = None
+        self._closed = False
+        self._unsynced_bytes = 0
+        self._oldest_unsynced: float | None = None
+        self._fd = -1
+        self._lockfd = -1
+        self._dirfd = -1
+        self._flusher: threading.Thread | None = None
+        self._stop_flusher = threading.Event()
+        os.makedirs(self._directory, exist_ok=True)
+        self._dirfd = os.open(self._directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self._lockfd = os.open(os.path.join(self._directory, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WalError(f"WAL directory {self._directory!r} is open in another writer") from None
+            self._recover()
+        except BaseException:
+            self._close_fds()
+            raise
+        if self._policy is SyncPolicy.BATCH:
+            self._flusher = threading.Thread(target=self._flush_loop, name="wal-batch-sync", daemon=True)
+            self._flusher.start()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def directory(self) -> str:
+        """The log directory."""
+        return self._directory
+
+    @property
+    def sync(self) -> SyncPolicy:
+        """The sync policy."""
+        return self._policy
+
+    @property
+    def durable_seq(self) -> int:
+        """The last sequence number known durable (0 if none)."""
+        return self._durable
+
+    @property
+    def last_seq(self) -> int:
+        """The last sequence number appended (durable or not; 0 if none)."""
+        return self._next_seq - 1
+
+    @property
+    def first_seq(self) -> int:
+        """The first sequence number still in the log (the low-water mark)."""
+        return self._manifest.first_segment
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran."""
+        return self._closed
+
+    @property
+    def poisoned(self) -> bool:
+        """True after a write or sync error: the writer refuses every further operation."""
+        return self._poisoned is not None
+
+    @property
+    def segment(self) -> str:
+        """File name of the segment being written."""
+        return self._seg_name
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recover(self) -> None:
+        io, d = self._io, self._directory
+        removed = False
+        for name in os.listdir(d):
+            if name.endswith(TMP_SUFFIX):
+                io.unlink(os.path.join(d, name))
+                removed = True
+        if removed:
+            fsync_dir(io, self._dirfd)
+        manifest = read_manifest(d)
+        segs = list_segments(d)
+        if manifest is None:
+            live_segments(None, segs)  # raises if there are segments without a manifest
+            manifest = Manifest(first_segment=1, flags=0)
+            write_manifest(io, d, self._dirfd, manifest)
+        if not manifest.flags & MAN_SEGMENTS_CREATED and not [s for s in segs if s[0] >= manifest.first_segment]:
+            os.close(self._create_segment(manifest.first_segment))
+            manifest = Manifest(first_segment=manifest.first_segment, flags=MAN_SEGMENTS_CREATED)
+            write_manifest(io, d, self._dirfd, manifest)
+            segs = list_segments(d)
+        self._manifest = manifest
+        stale = [name for first, name in segs if first < manifest.first_segment]
+        for name in stale:  # leftovers of a retention interrupted after its manifest update
+            io.unlink(os.path.join(d, name))
+        if stale:
+            fsync_dir(io, self._dirfd)
+        live = live_segments(manifest, list_segments(d))
+        prev_next = None
+        scan = None
+        for i, (first, name) in enumerate(live):
+            if prev_next is not None and first != prev_next:
+                raise corruption(name, 0, f"segment starts at seq {first} but the previous segment ends at seq "
+                                          f"{prev_next - 1}: a segment is missing")
+            last = i == len(live) - 1
+            fd = os.open(os.path.join(d, name), os.O_RDWR if last else os.O_RDONLY)
+            try:
+                scan = SegmentScan(fd, name, first, last=last)
+                for _ in scan.frames():
+                    pass
+            except BaseException:
+                os.close(fd)
+                raise
+            if not last:
+                os.close(fd)
+            else:
+                self._fd = fd
+            prev_next = scan.next_seq
+        assert scan is not None
+        if scan.torn is not None:
+            cut = scan.end_offset
+            if self._preallocate and scan.size > cut:
+                self._zero_fill(self._fd, cut, max(scan.garbage_end, cut))
+                io.fdatasync(self._fd)
+            else:
+                io.ftruncate(self._fd, cut)
+                io.fsync(self._fd)
+        else:
+            # what the scan accepted may still be only in the page cache (a killed writer): make it durable
+            io.fdatasync(self._fd)
+        self._seg_first, self._seg_name = live[-1]
+        self._off = scan.end_offset
+        self._next_seq = scan.next_seq
+        self._written = self._next_seq - 1
+        self._durable = self._next_seq - 1
+        self.recovered_torn = scan.torn
+
+    def _zero_fill(self, fd: int, start: int, stop: int) -> None:
+        off = start
+        while off < stop:
+            n = min(len(_ZERO_CHUNK), stop - off)
+            write_all(self._io, fd, [memoryview(_ZERO_CHUNK)[:n]], off)
+            off += n
+
+    def _create_segment(self, first_seq: int) -> int:
+        """Create a segment with the safe protocol: temporary file, (zeros,) header, fsync, rename, fsync
+        of the directory. Returns its descriptor (read-write)."""
+        io, d = self._io, self._directory
+        name = segment_name(first_seq)
+        tmp = os.path.join(d, name + TMP_SUFFIX)
+        fd = io.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            if self._preallocate:
+                off = 0
+                while off < self._segment_bytes:
+                    n = min(64 * len(_ZERO_CHUNK), self._segment_bytes - off)
+                    views = [_ZERO_CHUNK] * (n // len(_ZERO_CHUNK))
+                    if n % len(_ZERO_CHUNK):
+                        views.append(memoryview(_ZERO_CHUNK)[: n % len(_ZERO_CHUNK)])
+                    write_all(io, fd, views, off)
+                    off += n
+            write_all(io, fd, [_nw.segment_header(first_seq)], 0)
+            io.fsync(fd)
+            io.rename(tmp, os.path.join(d, name))
+            fsync_dir(io, self._dirfd)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    # ------------------------------------------------------------------ I/O cycle (one thread at a time)
+
+    def _check(self) -> None:
+        if self._poisoned is not None:
+            raise WalPoisonedError(
+                f"WAL writer for {self._directory!r} refuses work after an I/O error "
+                f"({self._poisoned!r}); reopen the log to recover") from self._poisoned
+        if self._closed:
+            raise WalError(f"WAL writer for {self._directory!r} is closed")
+
+    def _cycle(self, sync: bool, direct: Sequence[tuple[Any, Any, int, int, int]] = ()) -> None:
+        """Write the pending frame and the ``direct`` frames, then sync if asked. Called with the lock held
+        and no cycle running; releases the lock during the I/O."""
+        b = self._builder
+        first = self._next_seq - b.count - sum(d[2] for d in direct)
+        self._builder, self._spare = self._spare, b
+        synced = self._durable
+        self._busy = True
+        self._lock.release()
+        err: BaseException | None = None
+        written = durable = 0
+        try:
+            written, durable = self._do_io(b, first, direct, synced, sync)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below after the state is restored
+            err = exc
+        finally:
+            self._lock.acquire()
+            self._busy = False
+            b.clear()
+            if err is None:
+                self._written = max(self._written, written)
+                self._durable = max(self._durable, durable)
+                if self._durable >= self._written:
+                    self._unsynced_bytes = 0
+                    self._oldest_unsynced = None
+            elif isinstance(err, OSError) or self._poisoned is None:
+                self._poisoned = err
+            self._cond.notify_all()
+        if err is not None:
+            if isinstance(err, OSError):
+                raise WalPoisonedError(f"WAL writer for {self._directory!r}: {err!r}; the writer is now "
+                                       "poisoned, reopen the log to recover") from err
+            raise err
+
+    def _do_io(self, b: Any, first: int, direct: Sequence[tuple[Any, Any, int, int, int]], synced: int,
+               sync: bool) -> tuple[int, int]:
+        io = self._io
+        written = self._written
+        durable = synced
+        frames: list[tuple[Any, Any, int, int, int]] = []
+        if b.count:
+            frames.append((None, None, b.count, first, 1 if b.fixed else 0))
+        frames.extend(direct)
+        for lens, data, count, fseq, fixed in frames:
+            body = b.nbytes if lens is None else len(lens) + len(data)
+            total = _nw.FRAME_HDR + ((body + 7) & ~7)
+            if self._off + total > self._segment_bytes and self._off > _nw.SEG_HDR:
+                self._rotate(fseq)
+                durable = written
+            if lens is None:
+                hdr, lv, dv, pad = b.seal(fseq, durable)
+            else:
+                hdr = _nw.frame_header(fseq, count, _nw.F_FIXED64 if fixed else 0, durable, lens, data)
+                lv, dv, pad = lens, data, _nw.padding(body)
+            bufs = [hdr, lv, dv, pad] if len(lv) else [hdr, dv, pad]
+            write_all(io, self._fd, bufs if len(pad) else bufs[:-1], self._off)
+            self._off += total
+            written = fseq + count - 1
+            self._unsynced_bytes += total
+            if self._oldest_unsynced is None:
+                self._oldest_unsynced = time.monotonic()
+        if not sync and self._policy is SyncPolicy.BATCH and self._unsynced_bytes >= self._batch_bytes:
+            sync = True
+        if sync and durable < written:
+            io.fdatasync(self._fd)
+            durable = written
+        return written, durable
+
+    def _rotate(self, next_first: int) -> None:
+        io = self._io
+        io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
+        fd = self._create_segment(next_first)
+        m = self._manifest
+        manifest = Manifest(first_segment=m.first_segment, closed_first=self._seg_first, closed_next=next_first,
+                            flags=MAN_SEGMENTS_CREATED)
+        try:
+            write_manifest(io, self._directory, self._dirfd, manifest)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._manifest = manifest
+        os.close(self._fd)
+        self._fd = fd
+        self._seg_first = next_first
+        self._seg_name = segment_name(next_first)
+        self._off = _nw.SEG_HDR
+
+    def _wait_idle(self) -> None:
+        while self._busy:
+            self._cond.wait()
+        self._check()
+
+    def _wait_durable(self, seq: int) -> None:
+        while self._durable < seq:
+            self._check()
+            if self._busy:
+                self._cond.wait()
+            else:
+                self._cycle(True)
+
+    def _after_append(self, seq: int) -> None:
+        if self._policy is SyncPolicy.ALWAYS:
+            self._wait_durable(seq)
+        elif self._builder.nbytes >= self._batch_bytes:
+            self._wait_idle()
+            if self._builder.count:
+                self._cycle(False)
+
+    # ------------------------------------------------------------------ appends
+
+    def append(self, record: bytes | bytearray | memoryview | msgspec.Struct) -> int:
+        """Append one record (bytes-like, or a msgspec Struct encoded as MessagePack); returns its seq."""
+        payload = _as_payload(record)
+        n = len(payload) if not isinstance(payload, memoryview) else payload.nbytes
+        with self._lock:
+            self._check()
+            b = self._builder
+            if b.fixed or (b.count and b.nbytes + n + 4 > self._frame_limit):
+                self._wait_idle()
+                if self._builder.count:
+                    self._cycle(False)
+            self._builder.add(payload)
+            seq = self._next_seq
+            self._next_seq = seq + 1
+            self._after_append(seq)
+            return seq
+
+    def append_many(self, records: Sequence[bytes | bytearray | memoryview | msgspec.Struct]) -> int:
+        """Append many records in order (one frame per ``frame_bytes``); returns the last seq."""
+        payloads = records if isinstance(records, list) else list(records)
+        if not payloads:
+            return self.last_seq
+        with self._lock:
+            self._check()
+            i = 0
+            while i < len(payloads):
+                if self._builder.fixed:
+                    self._wait_idle()
+                    if self._builder.count:
+                        self._cycle(False)
+                    continue
+                try:
+                    j = self._builder.add_many(payloads, i, self._frame_limit)
+                except TypeError:
+                    payloads = [_as_payload(p) for p in payloads]
+                    continue
+                self._next_seq += j - i
+                i = j
+                if i < len(payloads):
+                    self._wait_idle()
+                    if self._builder.count:
+                        self._cycle(False)
+            last = self._next_seq - 1
+            self._after_append(last)
+            return last
+
+    def append_events(self, events: np.ndarray) -> int:
+        """Append a NumPy array of 64-byte event records (``EVENT_DTYPE``) in one call; returns the last
+        seq. Large arrays are written straight from the array (no copy)."""
+        from shrivenquant.core.events import EVENT_DTYPE
+
+        arr = np.asarray(events)
+        if arr.dtype != EVENT_DTYPE or arr.ndim != 1:
+            raise ValidationError(f"append_events needs a 1-d array of EVENT_DTYPE, got {arr.dtype} x {arr.shape}")
+        arr = np.ascontiguousarray(arr)
+        n = len(arr)
+        if n == 0:
+            return self.last_seq
+        with self._lock:
+            self._check()
+            if arr.nbytes >= _DIRECT_MIN:
+                per = max(1, self._frame_limit // 64)
+                view = memoryview(arr).cast("B")
+                self._wait_idle()
+                first = self._next_seq
+                direct = [(b"", view[64 * s: 64 * min(n, s + per)], min(n, s + per) - s, first + s, 1)
+                          for s in range(0, n, per)]
+                self._next_seq += n
+                self._cycle(self._policy is SyncPolicy.ALWAYS, direct)
+                self._after_append(first + n - 1)
+                return first + n - 1
+            s = 0
+            while s < n:
+                b = self._builder
+                room = (self._frame_limit - b.nbytes) // 64
+                if b.fixed is False or room <= 0:
+                    self._wait_idle()
+                    if self._builder.count:
+                        self._cycle(False)
+                    continue
+                k = min(room, n - s)
+                b.add_events(arr[s: s + k])
+                self._next_seq += k
+                s += k
+            last = self._next_seq - 1
+            self._after_append(last)
+            return last
+
+    def append_buffer(self, buffer: bytes | bytearray | memoryview | np.ndarray,
+                      lengths: Sequence[int] | np.ndarray | None = None, *,
+                      offsets: Sequence[int] | np.ndarray | None = None) -> int:
+        """Append the records cut from one contiguous buffer: ``lengths[i]`` bytes each (summing to the
+        buffer's size), or ``offsets`` (the n+1 boundaries, 0 first and the size last). Returns the last
+        seq. Large buffers are written straight from the caller's memory."""
+        view = memoryview(buffer).cast("B") if not isinstance(buffer, np.ndarray) else \
+            memoryview(np.ascontiguousarray(buffer)).cast("B")
+        if (lengths is None) == (offsets is None):
+            raise ValidationError("append_buffer needs exactly one of lengths or offsets")
+        if offsets is not None:
+            bounds = np.asarray(offsets, dtype=np.int64)
+            if bounds.ndim != 1 or len(bounds) < 1 or bounds[0] != 0 or bounds[-1] != len(view):
+                raise ValidationError("offsets must be the n+1 record boundaries from 0 to the buffer size")
+            lens = np.diff(bounds)
+        else:
+            lens = np.asarray(lengths, dtype=np.int64)
+        if lens.ndim != 1:
+            raise ValidationError("lengths must be one-dimensional")
+        n = len(lens)
+        if n == 0:
+            if len(view):
+                raise ValidationError("no record lengths for a non-empty buffer")
+            return self.last_seq
+        if lens.min() < 0 or lens.max() > self._max_record:
+            raise ValidationError(f"record lengths must be in 0..max_record_bytes={self._max_record}")
+        ends = np.cumsum(lens)
+        if int(ends[-1]) != len(view):
+            raise ValidationError(f"record lengths sum to {int(ends[-1])}, the buffer has {len(view)} bytes")
+        lens32 = lens.astype("<u4")
+        # frame boundaries: records [cuts[k], cuts[k+1]) each within the frame limit
+        body_ends = ends + 4 * np.arange(1, n + 1, dtype=np.int64)
+        cuts = [0]
+        base = 0
+        while cuts[-1] < n:
+            s = cuts[-1]
+            e = int(np.searchsorted(body_ends, base + self._frame_limit, side="right"))
+            e = max(e, s + 1)
+            cuts.append(e)
+            base = int(body_ends[e - 1])
+        starts = np.concatenate(([0], ends))
+        with self._lock:
+            self._check()
+            if len(view) >= _DIRECT_MIN:
+                self._wait_idle()
+                first = self._next_seq
+                direct = []
+                for k in range(len(cuts) - 1):
+                    s, e = cuts[k], cuts[k + 1]
+                    direct.append((memoryview(lens32[s:e]).cast("B"), view[int(starts[s]): int(starts[e])],
+                                   e - s, first + s, 0))
+                self._next_seq += n
+                self._cycle(self._policy is SyncPolicy.ALWAYS, direct)
+                self._after_append(first + n - 1)
+                return first + n - 1
+            for k in range(len(cuts) - 1):
+                s, e = cuts[k], cuts[k + 1]
+                b = self._builder
+                if b.fixed or (b.count and b.nbytes + int(body_ends[e - 1] - (body_ends[s - 1] if s else 0))
+                               > self._frame_limit):
+                    self._wait_idle()
+                    if self._builder.count:
+                        self._cycle(False)
+                self._builder.add_buffer(view[int(starts[s]): int(starts[e])], lens32[s:e])
+                self._next_seq += e - s
+            last = self._next_seq - 1
+            self._after_append(last)
+            return last
+
+    # ------------------------------------------------------------------ durability, retention, close
+
+    def flush(self) -> int:
+        """Write pending records to the file (no sync); returns the last seq written."""
+        with self._lock:
+            self._wait_idle()
+            if self._builder.count:
+                self._cycle(False)
+            return self._written
+
+    def commit(self) -> int:
+        """Make everything appended so far durable (write + fdatasync); returns the last durable seq."""
+        with self._lock:
+            self._check()
+            self._wait_durable(self._next_seq - 1)
+            return self._durable
+
+    def truncate_before(self, checkpoint_seq: int) -> int:
+        """Retention: delete the closed segments whose records are all below ``checkpoint_seq`` (the
+        manifest's low-water mark moves first, so a crash leaves no hole). Returns the new first seq."""
+        with self._lock:
+            self._wait_idle()
+            self._busy = True
+            self._lock.release()
+            try:
+                segs = [s for s in list_segments(self._directory) if s[0] >= self._manifest.first_segment]
+                drop = [segs[i] for i in range(len(segs) - 1) if segs[i + 1][0] <= checkpoint_seq]
+                if drop:
+                    new_first = segs[len(drop)][0]
+                    m = self._manifest
+                    closed = (m.closed_first, m.closed_next) if m.closed_first >= new_first else (0, 0)
+                    manifest = Manifest(first_segment=new_first, closed_first=closed[0], closed_next=closed[1],
+                                        flags=MAN_SEGMENTS_CREATED)
+                    write_manifest(self._io, self._directory, self._dirfd, manifest)
+                    self._manifest = manifest
+                    for _first, name in drop:
+                        self._io.unlink(os.path.join(self._directory, name))
+                    fsync_dir(self._io, self._dirfd)
+            except OSError as exc:
+                self._poisoned = exc
+                raise WalPoisonedError(f"WAL retention failed: {exc!r}; reopen the log to recover") from exc
+            finally:
+                self._lock.acquire()
+                self._busy = False
+                self._cond.notify_all()
+            return self._manifest.first_segment
+
+    def _flush_loop(self) -> None:
+        while not self._stop_flusher.wait(self._batch_s / 2):
+            with self._lock:
+                if self._closed or self._poisoned is not None or self._busy:
+                    continue
+                pending = self._builder.count > 0 or self._durable < self._written
+                if pending and self._oldest_unsynced is None:
+                    self._oldest_unsynced = time.monotonic()
+                if pending and time.monotonic() - (self._oldest_unsynced or 0.0) >= self._batch_s:
+                    try:
+                        self._cycle(True)
+                    except WalError:
+                        continue
+
+    def close(self) -> None:
+        """Commit what is pending (unless the writer is poisoned) and release the directory."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._poisoned is None:
+                    self._wait_durable(self._next_seq - 1)
+            finally:
+                self._closed = True
+                self._stop_flusher.set()
+                self._close_fds()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
+
+    def _close_fds(self) -> None:
+        for attr in ("_fd", "_dirfd", "_lockfd"):
+            fd = getattr(self, attr)
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError as exc:
+                    if exc.errno != errno.EBADF:
+                        raise
+                setattr(self, attr, -1)
+
+    def __enter__(self) -> WalWriter:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"WalWriter({self._directory!r}, sync={self._policy.value!r}, last_seq={self.last_seq}, "
+                f"durable_seq={self._durable}, segment={self._seg_name!r})")

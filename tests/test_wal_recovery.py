@@ -1,0 +1,283 @@
+"""WAL recovery: torn tails are cut (only at the end of the last segment), every other damage raises
+WalCorruptionError naming the segment and byte offset; missing segments; leftovers; repair."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shrivenquant.errors import WalCorruptionError, WalPoisonedError
+from shrivenquant.wal import WalReader, WalWriter, repair, verify
+from shrivenquant.wal._format import MANIFEST, read_manifest
+from shrivenquant.wal._io import OsIo
+
+REC = [b"rec-%04d-" % i + b"z" * (i % 37) + b"p" * 200 for i in range(40)]
+
+
+def build(d: Path, *, prealloc: bool = False, segment_bytes: int = 64 << 20, n: int = 40) -> list[int]:
+    """One frame per record (sync always); returns the file offset where each frame ends."""
+    ends = []
+    with WalWriter(d, sync="always", preallocate=prealloc, segment_bytes=segment_bytes) as w:
+        for p in REC[:n]:
+            w.append(p)
+            ends.append(w._off)
+    return ends
+
+
+def last_segment(d: Path) -> Path:
+    return d / sorted(n for n in os.listdir(d) if n.endswith(".wal"))[-1]
+
+
+def payloads(d: Path) -> list[bytes]:
+    return [r.payload for r in WalReader(d).records()]
+
+
+@pytest.mark.parametrize("prealloc", [False, True])
+def test_truncate_at_every_byte_of_last_frame(tmp_path: Path, prealloc: bool) -> None:
+    src = tmp_path / "src"
+    ends = build(src, prealloc=prealloc, n=10, segment_bytes=1 << 16)
+    original = last_segment(src).read_bytes()
+    for cut in range(ends[-2], ends[-1]):
+        # zeroing bytes that were zero already (the frame's padding) leaves the frame intact
+        intact = prealloc and not any(original[cut: ends[-1]])
+        kept = REC[:10] if intact else REC[:9]
+        d = tmp_path / f"c{cut}"
+        shutil.copytree(src, d)
+        seg = last_segment(d)
+        with open(seg, "r+b") as f:
+            if prealloc:  # a preallocated file keeps its size: the unsynced bytes come back as zeros
+                f.seek(cut)
+                f.write(bytes(ends[-1] - cut))
+            else:
+                f.truncate(cut)
+        assert payloads(d) == kept  # read-only: the torn frame ends the log
+        rep = verify(d)
+        assert rep.last_seq == len(kept) and rep.torn == (cut != ends[-2] and not intact)
+        with WalWriter(d, sync="always", preallocate=prealloc) as w:
+            assert w.last_seq == len(kept)
+            assert w.append(b"new") == len(kept) + 1
+        assert payloads(d) == [*kept, b"new"]
+        shutil.rmtree(d)
+
+
+@pytest.mark.parametrize("tail", ["zeros", "garbage", "half-frame"])
+def test_tail_damage_is_torn(tmp_path: Path, tail: str) -> None:
+    ends = build(tmp_path, n=20)
+    seg = last_segment(tmp_path)
+    with open(seg, "r+b") as f:
+        if tail == "zeros":
+            f.seek(0, 2)
+            f.write(bytes(10_000))
+        elif tail == "garbage":
+            f.seek(0, 2)
+            f.write(os.urandom(5000))
+        else:
+            f.seek(ends[-2] + 5)
+            f.write(os.urandom(40))
+    expected = REC[:19] if tail == "half-frame" else REC[:20]
+    assert payloads(tmp_path) == expected
+    with WalWriter(tmp_path) as w:
+        assert w.last_seq == len(expected)
+        w.append(b"more")
+    assert payloads(tmp_path) == [*expected, b"more"]
+    assert verify(tmp_path).torn is False
+
+
+def test_damage_before_a_valid_frame_is_corruption(tmp_path: Path) -> None:
+    ends = build(tmp_path, n=20)
+    seg = last_segment(tmp_path)
+    off = ends[9] + 40  # inside frame 11, followed by valid frames 12..20 written after it was synced
+    with open(seg, "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0x20]))
+    for attempt in (lambda: list(WalReader(tmp_path).records()), lambda: verify(tmp_path),
+                    lambda: WalWriter(tmp_path)):
+        with pytest.raises(WalCorruptionError) as info:
+            attempt()
+        assert info.value.segment == seg.name and info.value.offset == ends[9]
+        assert "checksum" in (info.value.reason or "")
+    # the valid prefix before the damage is readable record by record up to the error
+    got: list[bytes] = []
+    it = WalReader(tmp_path).records()
+    with pytest.raises(WalCorruptionError):
+        while True:
+            got.append(next(it).payload)
+    assert got == REC[:10]
+
+
+def test_corrupt_length_field_is_bounded(tmp_path: Path) -> None:
+    ends = build(tmp_path, n=5)
+    seg = last_segment(tmp_path)
+    with open(seg, "r+b") as f:
+        f.seek(ends[1] + 4)
+        f.write((0x7FFFFFF0).to_bytes(4, "little"))
+    with pytest.raises(WalCorruptionError) as info:
+        verify(tmp_path)
+    assert info.value.offset == ends[1] and "length" in (info.value.reason or "")
+
+
+def test_damage_in_closed_segment_is_corruption(tmp_path: Path) -> None:
+    build(tmp_path, segment_bytes=4096)
+    segs = verify(tmp_path).segments
+    assert len(segs) >= 3
+    first = tmp_path / segs[0].name
+    with open(first, "r+b") as f:  # even the last frame of a closed segment is not a torn tail
+        f.truncate(segs[0].end_offset - 3)
+    with pytest.raises(WalCorruptionError) as info:
+        WalWriter(tmp_path)
+    assert info.value.segment == segs[0].name
+
+
+@pytest.mark.parametrize("which", ["first", "middle", "last"])
+def test_missing_segment_is_detected(tmp_path: Path, which: str) -> None:
+    build(tmp_path, segment_bytes=4096)
+    segs = verify(tmp_path).segments
+    assert len(segs) >= 3
+    victim = {"first": segs[0], "middle": segs[1], "last": segs[-1]}[which]
+    os.unlink(tmp_path / victim.name)
+    with pytest.raises(WalCorruptionError) as info:
+        verify(tmp_path)
+    assert info.value.segment is not None
+    with pytest.raises(WalCorruptionError):
+        WalWriter(tmp_path)
+    with pytest.raises(WalCorruptionError):
+        list(WalReader(tmp_path).records())
+
+
+def test_bad_segment_header_is_corruption(tmp_path: Path) -> None:
+    build(tmp_path, n=3)
+    seg = last_segment(tmp_path)
+    with open(seg, "r+b") as f:
+        f.seek(3)
+        f.write(b"X")
+    with pytest.raises(WalCorruptionError) as info:
+        WalWriter(tmp_path)
+    assert info.value.segment == seg.name and info.value.offset == 0
+    with open(seg, "r+b") as f:
+        f.truncate(10)
+    with pytest.raises(WalCorruptionError):
+        verify(tmp_path)
+
+
+def test_missing_or_damaged_manifest(tmp_path: Path) -> None:
+    build(tmp_path, n=3)
+    data = (tmp_path / MANIFEST).read_bytes()
+    (tmp_path / MANIFEST).write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(WalCorruptionError) as info:
+        WalWriter(tmp_path)
+    assert info.value.segment == MANIFEST
+    os.unlink(tmp_path / MANIFEST)
+    with pytest.raises(WalCorruptionError):
+        verify(tmp_path)
+
+
+def test_leftover_tmp_files_are_ignored_and_removed(tmp_path: Path) -> None:
+    build(tmp_path, n=3)
+    (tmp_path / "00000000000000000004.wal.tmp").write_bytes(b"half a header")
+    (tmp_path / "MANIFEST.tmp").write_bytes(b"junk")
+    assert payloads(tmp_path) == REC[:3]
+    assert verify(tmp_path).last_seq == 3
+    with WalWriter(tmp_path) as w:
+        assert w.last_seq == 3
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_interrupted_retention_leftovers_are_removed(tmp_path: Path) -> None:
+    build(tmp_path, segment_bytes=4096)
+    segs = verify(tmp_path).segments
+    saved = (tmp_path / segs[0].name).read_bytes()
+    with WalWriter(tmp_path) as w:
+        w.truncate_before(segs[1].first_seq)
+    (tmp_path / segs[0].name).write_bytes(saved)  # as if the unlink had not happened before a crash
+    assert verify(tmp_path).first_seq == segs[1].first_seq
+    with WalWriter(tmp_path):
+        pass
+    assert not (tmp_path / segs[0].name).exists()
+
+
+def test_crash_during_recovery_truncation_recovers_again(tmp_path: Path) -> None:
+    ends = build(tmp_path, prealloc=True, n=10)
+    seg = last_segment(tmp_path)
+    with open(seg, "r+b") as f:  # a torn last frame followed by garbage the zero-fill must erase
+        f.seek(ends[-2] + 8)
+        f.write(os.urandom(3 << 20))
+
+    class DiesMidZeroFill(OsIo):
+        writes = 0
+
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            self.writes += 1
+            if self.writes == 2:
+                raise OSError(errno.EIO, "killed")
+            return super().pwritev(fd, buffers, offset)
+
+    with pytest.raises(OSError):
+        WalWriter(tmp_path, preallocate=True, io=DiesMidZeroFill())
+    with WalWriter(tmp_path, preallocate=True) as w:
+        assert w.last_seq == 9
+        w.append(b"x")
+    assert payloads(tmp_path) == [*REC[:9], b"x"]
+
+
+def test_repair_keeps_a_copy_of_what_it_cuts(tmp_path: Path) -> None:
+    ends = build(tmp_path, n=20)
+    seg = last_segment(tmp_path)
+    original = seg.read_bytes()
+    with open(seg, "r+b") as f:
+        f.seek(ends[9] + 40)
+        f.write(b"\xff\xff")
+    with pytest.raises(WalCorruptionError):
+        verify(tmp_path)
+    rep = repair(tmp_path)
+    assert rep.changed and rep.last_seq == 10
+    copy = tmp_path / f"{seg.name}.broken-{ends[9]}"
+    assert rep.copies == [copy.name]
+    assert copy.read_bytes()[:40] == original[ends[9]: ends[9] + 40]
+    assert len(copy.read_bytes()) == ends[-1] - ends[9]
+    assert payloads(tmp_path) == REC[:10]
+    with WalWriter(tmp_path) as w:
+        assert w.append(b"after repair") == 11
+    assert repair(tmp_path).changed is False
+
+
+def test_repair_moves_segments_after_damage_aside(tmp_path: Path) -> None:
+    build(tmp_path, segment_bytes=4096)
+    segs = verify(tmp_path).segments
+    os.unlink(tmp_path / segs[1].name)
+    rep = repair(tmp_path)
+    assert rep.last_seq == segs[0].last_seq
+    assert all((tmp_path / (s.name + ".broken")).exists() for s in segs[2:])
+    assert verify(tmp_path).last_seq == segs[0].last_seq
+    m = read_manifest(str(tmp_path))
+    assert m is not None and m.closed_first == 0
+    with WalWriter(tmp_path) as w:
+        assert w.append(b"z") == segs[0].last_seq + 1
+
+
+def test_poisoned_writer_reopen_after_partial_frame(tmp_path: Path) -> None:
+    class ShortThenFail(OsIo):
+        armed = False
+
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            if self.armed:
+                first = bytes(buffers[0])[:20]  # a partial header reaches the file, then ENOSPC
+                os.pwrite(fd, first, offset)
+                raise OSError(errno.ENOSPC, "no space")
+            return super().pwritev(fd, buffers, offset)
+
+    io = ShortThenFail()
+    w = WalWriter(tmp_path, sync="always", io=io, preallocate=False)
+    w.append_many(REC[:5])
+    io.armed = True
+    with pytest.raises(WalPoisonedError):
+        w.append(b"partial")
+    w.close()
+    assert payloads(tmp_path) == REC[:5]
+    with WalWriter(tmp_path) as w2:
+        assert w2.last_seq == 5 and w2.recovered_torn is not None

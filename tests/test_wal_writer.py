@@ -1,0 +1,333 @@
+"""WalWriter: round trips of every append kind, sync policies, group commit, rotation, manifest,
+retention and fail-stop with injected I/O errors."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pytest
+
+from shrivenquant.core.events import EVENT_DTYPE
+from shrivenquant.errors import ShrivenQuantTypeError, ValidationError, WalError, WalPoisonedError
+from shrivenquant.wal import SyncPolicy, WalReader, WalWriter, verify
+from shrivenquant.wal._format import read_manifest
+from shrivenquant.wal._io import OsIo
+
+
+def payloads(d: Path) -> list[bytes]:
+    return [r.payload for r in WalReader(d).records()]
+
+
+def events(n: int, start: int = 0) -> np.ndarray:
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ev["seq"] = np.arange(start, start + n)
+    ev["price"] = np.arange(start, start + n) * 7
+    ev["kind"] = 1
+    return ev
+
+
+class Order(msgspec.Struct, frozen=True):
+    id: int
+    side: str
+    qty: int
+
+
+@pytest.mark.parametrize("sync", ["always", "batch", "none"])
+def test_round_trip_every_append_kind(tmp_path: Path, sync: str) -> None:
+    d = tmp_path / "wal"
+    ev = events(5)
+    with WalWriter(d, sync=sync) as w:
+        assert w.append(b"first") == 1
+        assert w.append(bytearray(b"second")) == 2
+        assert w.append(memoryview(b"third")) == 3
+        assert w.append(Order(1, "buy", 10)) == 4
+        assert w.append_many([b"a", b"", b"ccc", Order(2, "sell", 5)]) == 8
+        assert w.append_events(ev) == 13
+        assert w.append_buffer(b"xxyyyz", [2, 3, 1]) == 16
+        assert w.append_buffer(b"pqr", offsets=[0, 1, 3]) == 18
+        assert w.commit() == 18 and w.durable_seq == 18 and w.last_seq == 18
+    recs = list(WalReader(d).records())
+    assert [r.seq for r in recs] == list(range(1, 19))
+    got = [r.payload for r in recs]
+    assert got[:3] == [b"first", b"second", b"third"]
+    assert recs[3].decode(Order) == Order(1, "buy", 10)
+    assert got[4:7] == [b"a", b"", b"ccc"]
+    assert msgspec.msgpack.decode(got[7], type=Order) == Order(2, "sell", 5)
+    assert got[8:13] == [ev[i].tobytes() for i in range(5)]
+    assert got[13:] == [b"xx", b"yyy", b"z", b"p", b"qr"]
+
+
+def test_reopen_continues_sequence(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="none") as w:
+        w.append_many([b"%d" % i for i in range(10)])
+    with WalWriter(tmp_path, sync="none") as w:
+        assert w.last_seq == w.durable_seq == 10
+        assert w.append(b"10") == 11
+    assert payloads(tmp_path) == [b"%d" % i for i in range(11)]
+
+
+def test_always_acknowledges_only_durable(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    class Tracing(OsIo):
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            calls.append("write")
+            return super().pwritev(fd, buffers, offset)
+
+        def fdatasync(self, fd: int) -> None:
+            calls.append("sync")
+            super().fdatasync(fd)
+
+    with WalWriter(tmp_path, sync="always", io=Tracing()) as w:
+        calls.clear()
+        seq = w.append(b"x")
+        assert calls == ["write", "sync"] and w.durable_seq == seq == 1
+        calls.clear()
+        w.append_many([b"y"] * 100)
+        assert calls == ["write", "sync"]
+
+
+def test_none_and_batch_do_not_sync_each_append(tmp_path: Path) -> None:
+    syncs = []
+
+    class Counting(OsIo):
+        def fdatasync(self, fd: int) -> None:
+            syncs.append(fd)
+            super().fdatasync(fd)
+
+    with WalWriter(tmp_path / "n", sync="none", io=Counting()) as w:
+        syncs.clear()
+        for i in range(1000):
+            w.append(b"r%d" % i)
+        assert syncs == [] and w.durable_seq == 0 and w.last_seq == 1000
+        assert w.commit() == 1000 and len(syncs) == 1
+    with WalWriter(tmp_path / "b", sync="batch", batch_bytes=10_000, batch_ms=10_000, io=Counting()) as w:
+        syncs.clear()
+        for _ in range(100):
+            w.append(b"z" * 1000)  # a sync every ~10 records' worth of bytes
+        assert 5 <= len(syncs) <= 12
+        assert w.durable_seq <= w.last_seq
+
+
+def test_batch_syncs_within_time_bound(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="batch", batch_bytes=1 << 30, batch_ms=5.0) as w:
+        w.append(b"tick")
+        ev = threading.Event()
+        for _ in range(400):
+            if w.durable_seq == 1:
+                break
+            ev.wait(0.005)
+        assert w.durable_seq == 1
+
+
+def test_group_commit_across_threads(tmp_path: Path) -> None:
+    syncs = []
+
+    class Counting(OsIo):
+        def fdatasync(self, fd: int) -> None:
+            syncs.append(fd)
+            super().fdatasync(fd)
+
+    n_threads, per = 4, 50
+    acks: list[list[int]] = [[] for _ in range(n_threads)]
+    with WalWriter(tmp_path, sync="always", io=Counting()) as w:
+        syncs.clear()
+
+        def work(t: int) -> None:
+            for i in range(per):
+                seq = w.append(b"t%d-%d" % (t, i))
+                assert w.durable_seq >= seq
+                acks[t].append(seq)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(syncs) <= n_threads * per
+    recs = list(WalReader(tmp_path).records())
+    assert sorted(s for a in acks for s in a) == [r.seq for r in recs] == list(range(1, n_threads * per + 1))
+    by_seq = {r.seq: r.payload for r in recs}
+    for t in range(n_threads):
+        assert [by_seq[s] for s in acks[t]] == [b"t%d-%d" % (t, i) for i in range(per)]
+
+
+def test_large_batches_span_frames_and_segments(tmp_path: Path) -> None:
+    ev = events(50_000)  # 3.2 MB: direct frames
+    with WalWriter(tmp_path, sync="none", segment_bytes=1 << 20, frame_bytes=256 << 10) as w:
+        assert w.append_events(ev) == 50_000
+        blob = os.urandom(600_000)
+        lens = [1000] * 600
+        assert w.append_buffer(blob, lens) == 50_600
+        assert w.append_many([b"q" * 5000] * 300) == 50_900
+    rep = verify(tmp_path)
+    assert rep.last_seq == 50_900 and len(rep.segments) > 4
+    got = np.concatenate(list(WalReader(tmp_path).event_batches(1, max_records=7000, skip_other=True)))
+    assert got.tobytes() == ev.tobytes()
+    recs = list(WalReader(tmp_path).records(50_001))
+    assert b"".join(r.payload for r in recs[:600]) == blob
+    assert all(r.payload == b"q" * 5000 for r in recs[600:])
+    m = read_manifest(str(tmp_path))
+    assert m is not None and m.closed_next == rep.segments[-1].first_seq
+    assert m.closed_first == rep.segments[-2].first_seq
+
+
+def test_rotation_keeps_segments_contiguous(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="always", segment_bytes=8192) as w:
+        for i in range(300):
+            w.append(b"%05d" % i * 10)
+        assert w.segment != "00000000000000000001.wal"
+    rep = verify(tmp_path)
+    for a, b in zip(rep.segments, rep.segments[1:], strict=False):
+        assert b.first_seq == a.last_seq + 1
+        assert a.end_offset <= 8192 and a.size == 8192  # preallocated
+    assert payloads(tmp_path) == [b"%05d" % i * 10 for i in range(300)]
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
+def test_retention_drops_whole_segments_below_checkpoint(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096, preallocate=False) as w:
+        for i in range(500):
+            w.append(b"r%04d" % i * 20)
+            if i % 10 == 9:
+                w.flush()
+        w.commit()
+        segs = verify(tmp_path).segments
+        cp = segs[3].last_seq + 1  # segments 0..3 are entirely below
+        assert w.truncate_before(cp) == segs[4].first_seq
+        assert w.first_seq == segs[4].first_seq
+        w.append(b"after")
+    rep = verify(tmp_path)
+    assert rep.first_seq == segs[4].first_seq and rep.last_seq == 501
+    recs = list(WalReader(tmp_path).records())
+    assert recs[0].seq == segs[4].first_seq and recs[-1].payload == b"after"
+    with pytest.raises(ValidationError):
+        list(WalReader(tmp_path).records(1))
+    with WalWriter(tmp_path, sync="none") as w:  # reopen after retention
+        assert w.last_seq == 501 and w.truncate_before(1) == segs[4].first_seq
+
+
+def test_writer_validation(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        WalWriter(tmp_path, sync="sometimes")
+    with pytest.raises(ValidationError):
+        WalWriter(tmp_path, segment_bytes=100)
+    with WalWriter(tmp_path, sync="none", max_record_bytes=100) as w:
+        with pytest.raises(ValidationError):
+            w.append(b"x" * 101)
+        with pytest.raises(ShrivenQuantTypeError):
+            w.append(12345)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            w.append_buffer(b"abc", [1, 1])
+        with pytest.raises(ValidationError):
+            w.append_events(np.zeros(3, dtype=np.int64))
+        with pytest.raises(WalError):
+            WalWriter(tmp_path)  # locked by this writer
+        assert w.last_seq == 0
+    w.close()
+    with pytest.raises(WalError):
+        w.append(b"closed")
+    assert SyncPolicy("batch") is SyncPolicy.BATCH
+
+
+class Faulty(OsIo):
+    """Fails the n-th call of one operation with an errno."""
+
+    def __init__(self, op: str, err: int, after: int = 0) -> None:
+        self.op, self.err, self.after = op, err, after
+        self.armed = False
+
+    def _maybe_fail(self, op: str) -> None:
+        if self.armed and op == self.op:
+            if self.after == 0:
+                raise OSError(self.err, os.strerror(self.err))
+            self.after -= 1
+
+    def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+        self._maybe_fail("write")
+        return super().pwritev(fd, buffers, offset)
+
+    def fdatasync(self, fd: int) -> None:
+        self._maybe_fail("fdatasync")
+        super().fdatasync(fd)
+
+
+@pytest.mark.parametrize(("op", "err"), [("fdatasync", errno.EIO), ("write", errno.ENOSPC), ("write", errno.EIO)])
+def test_fail_stop_after_io_error_then_reopen_recovers(tmp_path: Path, op: str, err: int) -> None:
+    io = Faulty(op, err)
+    w = WalWriter(tmp_path, sync="always", io=io)
+    for i in range(5):
+        w.append(b"ok%d" % i)
+    io.armed = True
+    with pytest.raises(WalPoisonedError) as info:
+        w.append(b"lost")
+    assert isinstance(info.value.__cause__, OSError) and info.value.__cause__.errno == err
+    assert w.poisoned and w.durable_seq == 5
+    io.armed = False  # even once the disk "works" again the writer refuses: fsync errors are not retried
+    for call in (lambda: w.append(b"again"), w.commit, lambda: w.append_many([b"x"]),
+                 lambda: w.append_events(events(2)), lambda: w.truncate_before(3)):
+        with pytest.raises(WalPoisonedError):
+            call()
+    w.close()
+    with WalWriter(tmp_path, sync="always") as w2:
+        assert w2.last_seq in (5, 6)  # the failed record may or may not have reached the file
+        assert w2.append(b"after") == w2.last_seq
+    recs = payloads(tmp_path)
+    assert recs[:5] == [b"ok%d" % i for i in range(5)] and recs[-1] == b"after"
+
+
+def test_fail_stop_wakes_waiting_group_commit_followers(tmp_path: Path) -> None:
+    gate = threading.Event()
+    entered = threading.Event()
+
+    class Blocking(OsIo):
+        armed = False
+
+        def fdatasync(self, fd: int) -> None:
+            if self.armed:
+                entered.set()
+                gate.wait(5)
+                raise OSError(errno.EIO, "injected")
+            super().fdatasync(fd)
+
+    io = Blocking()
+    w = WalWriter(tmp_path, sync="always", io=io)
+    io.armed = True
+    errors: list[BaseException] = []
+
+    def append(p: bytes) -> None:
+        try:
+            w.append(p)
+        except WalPoisonedError as exc:
+            errors.append(exc)
+
+    leader = threading.Thread(target=append, args=(b"leader",))
+    leader.start()
+    assert entered.wait(5)
+    followers = [threading.Thread(target=append, args=(b"f%d" % i,)) for i in range(3)]
+    for t in followers:
+        t.start()
+    gate.set()
+    for t in [leader, *followers]:
+        t.join(5)
+    assert len(errors) == 4 and w.durable_seq == 0
+    w.close()
+
+
+def test_sync_failure_during_rotation_poisons(tmp_path: Path) -> None:
+    io = Faulty("fdatasync", errno.EIO)
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=io) as w:
+        io.armed = True
+        with pytest.raises(WalPoisonedError):
+            for i in range(200):
+                w.append(b"%03d" % i * 30)
+                w.flush()
+        assert w.poisoned
+    with WalWriter(tmp_path, sync="none") as w2:
+        n = w2.last_seq
+    assert payloads(tmp_path) == [b"%03d" % i * 30 for i in range(n)]
