@@ -364,6 +364,17 @@ class OrderManager:
             self._contingencies(self.orders[event.client_order_id])
         return out
 
+    def apply_reconciliation(self, report: Any) -> list[Outcome]:
+        """Apply the records of a :class:`~shrivenquant.oms.reconcile.ReconcileReport` in order (journaled);
+        returns the outcome of each."""
+        out = []
+        for rec in report.events:
+            if type(rec) in (Submitted, PositionAdjusted):
+                out.append(self._record(rec))
+            else:
+                out.append(self.apply(rec))
+        return out
+
     # ================================================================== queries
     def order(self, client_order_id: str) -> ManagedOrder:
         """The managed order with this client id (raises :class:`UnknownOrderError`)."""
