@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="short loops (a smoke run)")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     bench.add_argument("cases", nargs="*", help="only cases whose name contains one of these")
+
+    from shrivenquant.cli.wal import add_wal_parser
+
+    add_wal_parser(sub)
     return parser
 
 
@@ -66,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "wal":
+            from shrivenquant.cli.wal import run_wal
+
+            return run_wal(args)
     except ShrivenQuantError as exc:
         print(f"shrivenquant {args.command}: error: {exc}", file=sys.stderr)
         return 2
