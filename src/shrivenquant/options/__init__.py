@@ -8,6 +8,14 @@ Vectorised functions take NumPy arrays or scalars (broadcast together) and run N
 from __future__ import annotations
 
 from shrivenquant.options.american import american_baw, american_qdfp
+from shrivenquant.options.asian import (
+    MonteCarloPrice,
+    asian_arithmetic_mc,
+    asian_geometric_continuous,
+    asian_geometric_discrete,
+    asian_turnbull_wakeman,
+)
+from shrivenquant.options.barrier import BARRIER_KINDS, barrier_price
 from shrivenquant.options.european import (
     GREEK_NAMES,
     Greeks,
@@ -29,17 +37,25 @@ from shrivenquant.options.implied import (
     implied_vol_bsm,
     implied_vol_bsm_scalar,
 )
+from shrivenquant.options.lookback import lookback_fixed, lookback_floating
 from shrivenquant.options.timing import IST, nse_expiry, trading_year_fraction, year_fraction, year_fraction_ns
 
 __all__ = [
+    "BARRIER_KINDS",
     "GREEK_NAMES",
     "IST",
     "Greeks",
     "GreeksScalar",
     "IVStatus",
     "ImpliedVol",
+    "MonteCarloPrice",
     "american_baw",
     "american_qdfp",
+    "asian_arithmetic_mc",
+    "asian_geometric_continuous",
+    "asian_geometric_discrete",
+    "asian_turnbull_wakeman",
+    "barrier_price",
     "black76_greeks",
     "black76_greeks_scalar",
     "black76_price",
@@ -52,6 +68,8 @@ __all__ = [
     "implied_vol_black76_scalar",
     "implied_vol_bsm",
     "implied_vol_bsm_scalar",
+    "lookback_fixed",
+    "lookback_floating",
     "nse_expiry",
     "trading_year_fraction",
     "year_fraction",
