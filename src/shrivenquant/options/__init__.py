@@ -16,6 +16,7 @@ from shrivenquant.options.asian import (
     asian_turnbull_wakeman,
 )
 from shrivenquant.options.barrier import BARRIER_KINDS, barrier_price
+from shrivenquant.options.chain import CHAIN_DTYPE, ChainAnalysis, OptionChain, build_chains, synthetic_forward
 from shrivenquant.options.european import (
     GREEK_NAMES,
     Greeks,
@@ -42,13 +43,16 @@ from shrivenquant.options.timing import IST, nse_expiry, trading_year_fraction, 
 
 __all__ = [
     "BARRIER_KINDS",
+    "CHAIN_DTYPE",
     "GREEK_NAMES",
     "IST",
+    "ChainAnalysis",
     "Greeks",
     "GreeksScalar",
     "IVStatus",
     "ImpliedVol",
     "MonteCarloPrice",
+    "OptionChain",
     "american_baw",
     "american_qdfp",
     "asian_arithmetic_mc",
@@ -64,6 +68,7 @@ __all__ = [
     "bsm_greeks_scalar",
     "bsm_price",
     "bsm_price_scalar",
+    "build_chains",
     "implied_vol_black76",
     "implied_vol_black76_scalar",
     "implied_vol_bsm",
@@ -71,6 +76,7 @@ __all__ = [
     "lookback_fixed",
     "lookback_floating",
     "nse_expiry",
+    "synthetic_forward",
     "trading_year_fraction",
     "year_fraction",
     "year_fraction_ns",
