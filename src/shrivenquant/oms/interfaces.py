@@ -104,10 +104,11 @@ class RiskGate(Protocol):
     """Pre-trade check: None to let ``order`` leave, or ``(check_name, reason)`` to deny it.
 
     ``ts`` is the manager's clock reading for the submission (the same value it journals). A gate may
-    also define ``on_event(event)`` (the manager feeds it every applied venue order event),
-    ``check_modify(client_order_id, price, quantity, ts)`` returning the same verdict shape, and
-    ``replay_submit(order, ts)`` (called for every journaled submission during recovery, to rebuild the
-    gate's own state).
+    also define ``on_event(event, manager)`` (the manager feeds it every applied venue order event),
+    ``check_modify(client_order_id, price, quantity, ts)`` returning the same verdict shape,
+    ``release(order, ts)`` (an order that passed will not be sent: its contingent list was denied) and
+    ``replay_submit(order, manager, ts)`` (called for every journaled submission during recovery, to
+    rebuild the gate's own state).
     """
 
     def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:

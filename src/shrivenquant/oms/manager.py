@@ -74,6 +74,31 @@ __all__ = ["OmsType", "OrderManager", "Outcome", "funding_payment"]
 _S = OrderStatus
 _E = OrderEventKind
 _PENDING = PENDING_STATUSES
+
+# enum members as module constants (attribute access on an Enum class is slow on the hot path)
+_E_ACCEPT = _E.ACCEPT
+_E_CANCEL = _E.CANCEL
+_E_CANCEL_REJECT = _E.CANCEL_REJECT
+_E_EXPIRE = _E.EXPIRE
+_E_FILL_FULL = _E.FILL_FULL
+_E_FILL_PARTIAL = _E.FILL_PARTIAL
+_E_MODIFY_REJECT = _E.MODIFY_REJECT
+_E_PENDING_CANCEL = _E.PENDING_CANCEL
+_E_PENDING_UPDATE = _E.PENDING_UPDATE
+_E_REJECT = _E.REJECT
+_E_RELEASE = _E.RELEASE
+_E_SUBMIT = _E.SUBMIT
+_E_TRIGGER = _E.TRIGGER
+_E_UPDATE = _E.UPDATE
+_S_CANCELED = _S.CANCELED
+_S_DENIED = _S.DENIED
+_S_EXPIRED = _S.EXPIRED
+_S_FILLED = _S.FILLED
+_S_INITIALIZED = _S.INITIALIZED
+_S_PENDING_CANCEL = _S.PENDING_CANCEL
+_S_PENDING_UPDATE = _S.PENDING_UPDATE
+_S_REJECTED = _S.REJECTED
+_S_SUBMITTED = _S.SUBMITTED
 _CASH_KINDS = (InstrumentKind.SPOT, InstrumentKind.EQUITY)
 _CORE_EVENTS = frozenset({OrderAccepted, OrderRejected, OrderModified, OrderCanceled, OrderExpired, OrderTriggered,
                           OrderFilled})
@@ -93,6 +118,9 @@ class Outcome(IntEnum):
     IGNORED = 2        # late or duplicate event (the table says ignore): nothing changed
     DUPLICATE_FILL = 3  # a fill whose trade id was already applied: nothing changed
     UNKNOWN_ORDER = 4   # neither the client nor the venue order id is known: kept in ``unknown_events``
+
+
+_APPLIED = Outcome.APPLIED
 
 
 class _Snapshot(msgspec.Struct, frozen=True):
@@ -281,7 +309,7 @@ class OrderManager:
         """
         mo = self.order(client_order_id)
         self._record(CancelRequested(client_order_id=client_order_id, ts=self.clock()))
-        if self.venue is not None and mo.status is _S.PENDING_CANCEL:
+        if self.venue is not None and mo.status is _S_PENDING_CANCEL:
             self.venue.cancel(mo)
         self._contingencies(mo)
         return mo
@@ -306,7 +334,7 @@ class OrderManager:
                                          check=verdict[0])
         self._record(ModifyRequested(client_order_id=client_order_id, ts=ts, quantity=quantity,
                                      price=price, trigger_price=trigger_price))
-        if self.venue is not None and mo.status is _S.PENDING_UPDATE:
+        if self.venue is not None and mo.status is _S_PENDING_UPDATE:
             self.venue.modify(mo, quantity, price, trigger_price)
         return mo
 
@@ -320,7 +348,7 @@ class OrderManager:
                 continue
             if side is not None and mo.side is not side:
                 continue
-            if mo.status is _S.PENDING_CANCEL or mo.is_done:
+            if mo.status is _S_PENDING_CANCEL or mo.is_done:
                 continue
             out.append(self.cancel(coid))
         return out
@@ -358,9 +386,9 @@ class OrderManager:
                 return Outcome.UNKNOWN_ORDER
             event = msgspec.structs.replace(event, client_order_id=coid)
         out = handler(event, True)
-        if out is Outcome.APPLIED:
+        if out is _APPLIED:
             if self._risk_event is not None and type(event) in _CORE_EVENTS:
-                self._risk_event(event)
+                self._risk_event(event, self)
             self._contingencies(self.orders[event.client_order_id])
         return out
 
@@ -501,9 +529,9 @@ class OrderManager:
                 if out is not Outcome.APPLIED:
                     continue
                 if risk_replay is not None and kind is Submitted and not rec.external:
-                    risk_replay(rec.order, rec.ts)
+                    risk_replay(rec.order, self, rec.ts)
                 elif risk_event is not None and kind in _CORE_EVENTS:
-                    risk_event(rec)
+                    risk_event(rec, self)
         finally:
             self._live = True
 
@@ -613,20 +641,24 @@ class OrderManager:
         p, s = self._precs[order.instrument_id]
         mo = ManagedOrder(order, size_prec=s, price_prec=p, leg=self._leg_for(order), ts=rec.ts)
         if log:
-            self._log(rec)
-        mo.parent = rec.parent
-        mo.oco = rec.oco
-        mo.hold = rec.hold
-        mo.external = rec.external
+            self._append(encode_record(rec))
+            if self.snapshot_every:
+                self._since_snapshot += 1
         self.orders[coid] = mo
         if rec.parent is not None:
+            mo.parent = rec.parent
             self.orders[rec.parent].children.append(coid)
-        if not rec.hold and not rec.external:
-            mo.status = _S.SUBMITTED
+        if rec.oco:
+            mo.oco = rec.oco
+        if rec.hold or rec.external:
+            mo.hold = rec.hold
+            mo.external = rec.external
+        else:
+            mo.status = _S_SUBMITTED
             self._open.add(coid)
-        if log:
+        if log and self.snapshot_every:
             self._after()
-        return Outcome.APPLIED
+        return _APPLIED
 
     def _on_denied(self, rec: Denied, log: bool) -> Outcome:
         order = rec.order
@@ -637,7 +669,7 @@ class OrderManager:
         mo = ManagedOrder(order, size_prec=s, price_prec=p, leg=self._leg_for(order), ts=rec.ts)
         if log:
             self._log(rec)
-        mo.status = _S.DENIED
+        mo.status = _S_DENIED
         mo.reason = f"{rec.check}: {rec.reason}"
         mo.parent = rec.parent
         mo.oco = rec.oco
@@ -650,7 +682,7 @@ class OrderManager:
 
     def _on_released(self, rec: Released, log: bool) -> Outcome:
         mo = self.order(rec.client_order_id)
-        out = self._step(mo, _E.RELEASE)
+        out = self._step(mo, _E_RELEASE)
         qty = rec.quantity.raw_at(mo.size_prec)
         if not mo.hold or qty <= 0 or qty > mo.quantity_raw:
             raise OrderError(f"order {mo.client_order_id}: cannot release {rec.quantity} (held: {mo.hold}, "
@@ -658,7 +690,7 @@ class OrderManager:
         if log:
             self._log(rec)
         self._set(mo, out)
-        self._set(mo, _FLAT[mo.status * 32 + _E.SUBMIT])
+        self._set(mo, _FLAT[mo.status * 32 + _E_SUBMIT])
         mo.hold = False
         mo.quantity_raw = qty
         mo.ts_last = rec.ts
@@ -668,13 +700,13 @@ class OrderManager:
 
     def _on_cancel_requested(self, rec: CancelRequested, log: bool) -> Outcome:
         mo = self.order(rec.client_order_id)
-        kind = _E.CANCEL if mo.hold else _E.PENDING_CANCEL  # a held order is canceled locally
-        if mo.status is _S.PENDING_CANCEL:
+        kind = _E_CANCEL if mo.hold else _E_PENDING_CANCEL  # a held order is canceled locally
+        if mo.status is _S_PENDING_CANCEL:
             raise InvalidTransitionError(f"order {mo.client_order_id}: a cancel is already pending",
                                          client_order_id=mo.client_order_id, status=mo.status.name,
                                          event=kind.name)
         out = self._step(mo, kind)
-        if out is IGNORE or (mo.status is _S.INITIALIZED and not mo.hold):
+        if out is IGNORE or (mo.status is _S_INITIALIZED and not mo.hold):
             raise InvalidTransitionError(f"order {mo.client_order_id} cannot be canceled in status "
                                          f"{mo.status.name}", client_order_id=mo.client_order_id,
                                          status=mo.status.name, event=kind.name)
@@ -691,9 +723,9 @@ class OrderManager:
 
     def _on_modify_requested(self, rec: ModifyRequested, log: bool) -> Outcome:
         mo = self.order(rec.client_order_id)
-        kind = _E.UPDATE if mo.hold else _E.PENDING_UPDATE
+        kind = _E_UPDATE if mo.hold else _E_PENDING_UPDATE
         out = self._step(mo, kind)
-        if out is IGNORE or (mo.status is _S.INITIALIZED and not mo.hold):
+        if out is IGNORE or (mo.status is _S_INITIALIZED and not mo.hold):
             raise InvalidTransitionError(f"order {mo.client_order_id} cannot be modified in status "
                                          f"{mo.status.name}", client_order_id=mo.client_order_id,
                                          status=mo.status.name, event=kind.name)
@@ -731,42 +763,47 @@ class OrderManager:
 
     def _simple(self, rec: Any, log: bool, kind: OrderEventKind) -> Outcome:
         mo = self.orders[rec.client_order_id]
-        out = self._step(mo, kind)
+        out = _FLAT[mo.status * 32 + kind]
+        if out is None:
+            out = self._step(mo, kind)  # raises
         vid = rec.venue_order_id
-        self._venue_id(mo, vid)
+        if vid is not None and mo.venue_order_id != vid:
+            self._venue_id(mo, vid)
         if out is IGNORE:
             return Outcome.IGNORED
         if log:
-            self._log(rec)
+            self._append(encode_record(rec))
+            if self.snapshot_every:
+                self._since_snapshot += 1
         if vid is not None and mo.venue_order_id is None:
             mo.venue_order_id = vid
             self._by_venue[vid] = mo.client_order_id
         self._set(mo, out)
         mo.ts_last = rec.ts_event
-        if kind is _E.REJECT:
+        if kind is _E_REJECT:
             mo.reason = rec.reason
-        if log:
+        if log and self.snapshot_every:
             self._after()
-        return Outcome.APPLIED
+        return _APPLIED
 
     def _on_accepted(self, rec: OrderAccepted, log: bool) -> Outcome:
-        return self._simple(rec, log, _E.ACCEPT)
+        return self._simple(rec, log, _E_ACCEPT)
 
     def _on_rejected(self, rec: OrderRejected, log: bool) -> Outcome:
-        return self._simple(rec, log, _E.REJECT)
+        return self._simple(rec, log, _E_REJECT)
 
     def _on_canceled(self, rec: OrderCanceled, log: bool) -> Outcome:
-        return self._simple(rec, log, _E.CANCEL)
+        return self._simple(rec, log, _E_CANCEL)
 
     def _on_expired(self, rec: OrderExpired, log: bool) -> Outcome:
-        return self._simple(rec, log, _E.EXPIRE)
+        return self._simple(rec, log, _E_EXPIRE)
 
     def _on_triggered(self, rec: OrderTriggered, log: bool) -> Outcome:
-        return self._simple(rec, log, _E.TRIGGER)
+        return self._simple(rec, log, _E_TRIGGER)
 
     def _on_modified(self, rec: OrderModified, log: bool) -> Outcome:
         mo = self.orders[rec.client_order_id]
-        out = self._step(mo, _E.UPDATE)
+        out = self._step(mo, _E_UPDATE)
         self._venue_id(mo, rec.venue_order_id)
         if out is IGNORE:
             return Outcome.IGNORED
@@ -786,10 +823,10 @@ class OrderManager:
         return Outcome.APPLIED
 
     def _on_cancel_rejected(self, rec: CancelRejected, log: bool) -> Outcome:
-        return self._reply_rejected(rec, log, _E.CANCEL_REJECT)
+        return self._reply_rejected(rec, log, _E_CANCEL_REJECT)
 
     def _on_modify_rejected(self, rec: ModifyRejected, log: bool) -> Outcome:
-        return self._reply_rejected(rec, log, _E.MODIFY_REJECT)
+        return self._reply_rejected(rec, log, _E_MODIFY_REJECT)
 
     def _reply_rejected(self, rec: CancelRejected | ModifyRejected, log: bool, kind: OrderEventKind) -> Outcome:
         mo = self.orders[rec.client_order_id]
@@ -819,7 +856,7 @@ class OrderManager:
         if filled > mo.quantity_raw:
             raise OrderError(f"fill {rec.trade_id} of {rec.last_qty} overfills order {mo.client_order_id} "
                              f"({mo.filled} of {mo.quantity} filled): reconcile", client_order_id=mo.client_order_id)
-        out = self._step(mo, _E.FILL_FULL if filled == mo.quantity_raw else _E.FILL_PARTIAL)
+        out = self._step(mo, _E_FILL_FULL if filled == mo.quantity_raw else _E_FILL_PARTIAL)
         fee = rec.fee
         cur = fee.currency
         if fee.raw and cur is None:
@@ -907,27 +944,27 @@ class OrderManager:
         orders = self.orders
         if mo.children:
             parent_done = mo.status in TERMINAL_STATUSES
-            if mo.status is _S.FILLED or (parent_done and mo.filled_raw):
+            if mo.status is _S_FILLED or (parent_done and mo.filled_raw):
                 qty = Quantity.from_raw(mo.filled_raw, mo.size_prec)
                 for cid in mo.children:
                     child = orders[cid]
-                    if child.hold and child.status is _S.INITIALIZED:
+                    if child.hold and child.status is _S_INITIALIZED:
                         self._record(Released(client_order_id=cid, quantity=qty, ts=self.clock()))
                         if self.venue is not None:
                             self.venue.submit(child)
             elif parent_done:
                 for cid in mo.children:
                     child = orders[cid]
-                    if child.hold and child.status is _S.INITIALIZED:
+                    if child.hold and child.status is _S_INITIALIZED:
                         self._record(CancelRequested(client_order_id=cid, ts=self.clock()))
-        if mo.oco and (mo.filled_raw or mo.status in (_S.CANCELED, _S.EXPIRED, _S.REJECTED)):
+        if mo.oco and (mo.filled_raw or mo.status in (_S_CANCELED, _S_EXPIRED, _S_REJECTED)):
             for sid in mo.oco:
                 sib = orders[sid]
-                if sib.status in OPEN_STATUSES and sib.status is not _S.PENDING_CANCEL:
+                if sib.status in OPEN_STATUSES and sib.status is not _S_PENDING_CANCEL:
                     self._record(CancelRequested(client_order_id=sid, ts=self.clock()))
                     if self.venue is not None:
                         self.venue.cancel(sib)
-                elif sib.hold and sib.status is _S.INITIALIZED and not mo.hold:
+                elif sib.hold and sib.status is _S_INITIALIZED and not mo.hold:
                     self._record(CancelRequested(client_order_id=sid, ts=self.clock()))
 
 

@@ -12,6 +12,9 @@ from shrivenquant.oms.states import OPEN_STATUSES, TERMINAL_STATUSES, OrderStatu
 
 __all__ = ["ManagedOrder"]
 
+_BUY = OrderSide.BUY
+_INITIALIZED = OrderStatus.INITIALIZED
+
 
 class ManagedOrder:
     """The live state of one order (mutable, owned by the order manager: read it, do not write it).
@@ -42,11 +45,11 @@ class ManagedOrder:
         self.client_order_id = order.client_order_id
         self.instrument_id = order.instrument_id
         self.side = order.side
-        self.sign = 1 if order.side is OrderSide.BUY else -1
+        self.sign = 1 if order.side is _BUY else -1
         self.size_prec = size_prec
         self.price_prec = price_prec
-        self.status = OrderStatus.INITIALIZED
-        self.prev_status = OrderStatus.INITIALIZED
+        self.status = _INITIALIZED
+        self.prev_status = _INITIALIZED
         self.quantity_raw = order.quantity.raw_at(size_prec)
         self.filled_raw = 0
         self.price: Price | None = order.price

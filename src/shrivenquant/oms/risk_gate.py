@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shrivenquant._native.fixed import Price, Quantity
-from shrivenquant.core.order_events import OrderRejected
+from shrivenquant.core.enums import OrderType
+from shrivenquant.core.order_events import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from shrivenquant.core.orders import Order
 
 if TYPE_CHECKING:
@@ -24,9 +25,22 @@ if TYPE_CHECKING:
 
 __all__ = ["PreTradeRiskGate"]
 
+_VALUED_AT_REFERENCE = (OrderType.MARKET, OrderType.STOP_MARKET)
+
+
+def _reason_name(code: int) -> str:
+    from shrivenquant.risk import RejectReason
+
+    return RejectReason(code).name
+
 
 class PreTradeRiskGate:
     """A :class:`~shrivenquant.oms.RiskGate` over a :class:`~shrivenquant.risk.PreTradeRisk`.
+
+    The hot path calls the native engine with raw ints (instrument index and precisions cached per
+    instrument, order ids from ``PreTradeRisk.order_id``); the gate keeps which strategy each order was
+    checked under. Feed events to the engine through the order manager only (not also through
+    ``PreTradeRisk.apply``), or they would be counted twice.
 
     Args:
         risk: the configured gate (``PreTradeRisk.from_config(config, instruments)``).
@@ -34,36 +48,72 @@ class PreTradeRiskGate:
             ``order -> strategy`` (e.g. reading ``order.tags``).
     """
 
-    __slots__ = ("_check", "_strategy", "_strategy_fn", "risk")
+    __slots__ = ("_engine", "_inst", "_order_id", "_owner", "_strategy", "_strategy_fn", "risk")
 
     def __init__(self, risk: PreTradeRisk, strategy: str | int | Callable[[Order], str | int] = 0) -> None:
         self.risk = risk
-        self._check = risk.check
+        self._engine = risk.engine
+        self._order_id = risk.order_id
+        self._inst: dict[str, tuple[int, int, int]] = {}
+        self._owner: dict[int, int] = {}
         if callable(strategy):
             self._strategy_fn: Callable[[Order], str | int] | None = strategy
-            self._strategy: str | int = 0
+            self._strategy = 0
         else:
             self._strategy_fn = None
             self._strategy = risk.strategy_index(strategy)
 
+    def _instrument(self, instrument_id: str, manager: OrderManager) -> tuple[int, int, int]:
+        c = self._inst.get(instrument_id)
+        if c is None:
+            i = self.risk.instrument_index(instrument_id)
+            inst = manager.instruments[instrument_id]
+            c = self._inst[instrument_id] = (i, inst.price_precision, inst.size_precision)
+        return c
+
+    def _strat(self, order: Order) -> int:
+        if self._strategy_fn is None:
+            return self._strategy
+        return self.risk.strategy_index(self._strategy_fn(order))
+
     def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:
-        s = self._strategy if self._strategy_fn is None else self._strategy_fn(order)
-        r = self._check(order, s, ts)
+        i, pp, sp = self._inst.get(order.instrument_id) or self._instrument(order.instrument_id, manager)
+        s = self._strategy if self._strategy_fn is None else self._strat(order)
+        p = order.price
+        if p is None or order.order_type in _VALUED_AT_REFERENCE:
+            px = 0
+        else:
+            px = p.raw if p.precision == pp else p.raw_at(pp)
+        q = order.quantity
+        oid = self._order_id(order.client_order_id)
+        r = self._engine.check(i, s, order.side, px, q.raw if q.precision == sp else q.raw_at(sp), ts, oid)
         if r:
-            return r.name, self.risk.explain(r)
+            return _reason_name(r), self._engine.explain(r)
+        self._owner[oid] = s
         return None
 
-    def replay_submit(self, order: Order, ts: int) -> None:
-        s = self._strategy if self._strategy_fn is None else self._strategy_fn(order)
-        self._check(order, s, ts)
+    def replay_submit(self, order: Order, manager: OrderManager, ts: int) -> None:
+        self.check(order, manager, ts)
 
-    def on_event(self, event: Any) -> None:
-        self.risk.apply(event)
+    def on_event(self, event: Any, manager: OrderManager) -> None:
+        kind = type(event)
+        oid = self._order_id(event.client_order_id)
+        e = self._engine
+        if kind is OrderFilled:
+            i, pp, sp = self._inst.get(event.instrument_id) or self._instrument(event.instrument_id, manager)
+            px, q = event.last_px, event.last_qty
+            e.on_fill(oid, i, self._owner.get(oid, 0), event.order_side, px.raw if px.precision == pp
+                      else px.raw_at(pp), q.raw if q.precision == sp else q.raw_at(sp), event.ts_event)
+        elif kind is OrderAccepted:
+            e.on_accepted(oid)
+        elif kind is OrderRejected:
+            e.on_rejected(oid)
+        elif kind is OrderCanceled or kind is OrderExpired:
+            e.on_canceled(oid)
 
     def release(self, order: Order, ts: int) -> None:
         """Forget an order that passed but will never be sent (its contingent list was denied)."""
-        self.risk.apply(OrderRejected(client_order_id=order.client_order_id, instrument_id=order.instrument_id,
-                                      ts_event=ts, ts_init=ts, reason="contingent list denied"))
+        self._engine.on_rejected(self._order_id(order.client_order_id))
 
     def check_modify(self, client_order_id: str, price: Price, quantity: Quantity, ts: int) -> tuple[str, str] | None:
         r = self.risk.check_modify(client_order_id, price, quantity, ts)

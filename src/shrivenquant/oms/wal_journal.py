@@ -35,27 +35,54 @@ class WalJournal:
         directory: the journal directory (created if missing).
         sync: WAL sync policy: ``"always"`` (every append durable before it returns), ``"batch"``
             (durable within ``batch_ms``, or at :meth:`commit`), ``"none"`` (durable at :meth:`commit`).
+        buffer_records: with ``"none"`` only: records are handed to the WAL ``buffer_records`` at a time
+            (one ``append_many`` call); nothing is durable before :meth:`commit` under ``"none"`` anyway, and
+            :meth:`commit`, :meth:`records`, snapshots and :meth:`close` hand over what is buffered first.
         **wal_options: passed to :class:`~shrivenquant.wal.WalWriter` (segment_bytes, batch_ms ...).
     """
 
-    def __init__(self, directory: str | os.PathLike[str], sync: str = "batch", **wal_options: object) -> None:
+    def __init__(self, directory: str | os.PathLike[str], sync: str = "batch", *, buffer_records: int = 256,
+                 **wal_options: object) -> None:
         self.directory = Path(directory)
         self._snaps = self.directory / "snapshots"
         self._snaps.mkdir(parents=True, exist_ok=True)
         self.writer = WalWriter(self.directory / "wal", sync=sync, **wal_options)  # type: ignore[arg-type]
-        self.append = self.writer.append
+        self._buf: list[bytes] = []
+        if self.writer.sync != "none" or buffer_records <= 1:
+            self.append = self.writer.append
+            return
+        buf, writer, limit = self._buf, self.writer, buffer_records
+        push, clear, many = buf.append, buf.clear, writer.append_many
+        seq = [writer.last_seq]
+
+        def append(payload: bytes) -> int:
+            push(payload)
+            if len(buf) >= limit:
+                many(buf)
+                clear()
+            seq[0] += 1
+            return seq[0]
+
+        self.append = append
+
+    def _drain(self) -> None:
+        if self._buf:
+            self.writer.append_many(self._buf)
+            self._buf.clear()
 
     def commit(self) -> int:
+        self._drain()
         return self.writer.commit()
 
     def records(self, from_seq: int = 1) -> Iterator[tuple[int, bytes]]:
+        self._drain()
         self.writer.flush()
         for rec in WalReader(self.directory / "wal").records(from_seq):
             yield rec.seq, bytes(rec.payload)
 
     @property
     def last_seq(self) -> int:
-        return self.writer.last_seq
+        return self.writer.last_seq + len(self._buf)
 
     def _snapshot_files(self) -> list[tuple[int, Path]]:
         out = []
@@ -102,4 +129,5 @@ class WalJournal:
 
     def close(self) -> None:
         if not self.writer.closed:
+            self._drain()
             self.writer.close()
