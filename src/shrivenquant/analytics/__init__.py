@@ -67,6 +67,7 @@ from shrivenquant.analytics.micro import (
     volume_profile,
     vpin,
 )
+from shrivenquant.analytics.report import Report, monthly_returns
 from shrivenquant.analytics.rolling import (
     rolling_beta,
     rolling_max_drawdown,
@@ -82,6 +83,7 @@ __all__ = [
     "DrawdownInfo",
     "Quotes",
     "RealizedVol",
+    "Report",
     "ThresholdBars",
     "TimeBars",
     "Trades",
@@ -110,6 +112,7 @@ __all__ = [
     "information_ratio",
     "max_drawdown",
     "microprice",
+    "monthly_returns",
     "ofi",
     "omega_ratio",
     "parkinson",
