@@ -28,7 +28,7 @@ def log(tmp_path: Path) -> Path:
         for i in range(60):
             w.append(b"rec-%03d" % i * 16)
             if i % 10 == 9:
-                w.flush()
+                w.commit()  # later frames then prove the earlier ones durable (damage there is corruption)
         w.append(Fill(7, "101.5"))
     return d
 

@@ -78,7 +78,10 @@ def test_segment_header_layout() -> None:
     assert h[:8] == b"SQWALSEG"
     assert struct.unpack_from("<IIQI", h, 8) == (1, 32, 123456789, 0)
     assert nw.unmask_crc(struct.unpack_from("<I", h, 28)[0]) == nw.crc32c(h[:28])
-    assert nw.parse_segment_header(h) == (0, 123456789)
+    assert nw.parse_segment_header(h) == (0, 123456789, 0)
+    h2 = nw.segment_header(5, nw.SEG_PREV_SYNCED)
+    assert struct.unpack_from("<I", h2, 24)[0] == 1 and nw.parse_segment_header(h2) == (0, 5, 1)
+    assert nw.parse_segment_header(nw.segment_header(5, 2))[0] == 2  # unknown flag bits are refused
     for i in range(32):
         bad = bytearray(h)
         bad[i] ^= 0x10

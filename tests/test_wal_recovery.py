@@ -281,3 +281,87 @@ def test_poisoned_writer_reopen_after_partial_frame(tmp_path: Path) -> None:
     assert payloads(tmp_path) == REC[:5]
     with WalWriter(tmp_path) as w2:
         assert w2.last_seq == 5 and w2.recovered_torn is not None
+
+
+def _none_log(d: Path, commit_at: int | None = None) -> list:
+    """Policy none, small segments, no sync until ``commit_at`` records (if given) and no sync after."""
+    w = WalWriter(d, sync="none", segment_bytes=4096, preallocate=False)
+    for i, p in enumerate(REC * 3):
+        w.append(p)
+        w.flush()
+        if commit_at is not None and i + 1 == commit_at:
+            w.commit()
+    segs = verify(d).segments
+    # simulate a kill (no close, no final commit): release the directory without syncing
+    w._closed = True
+    w._close_fds()
+    return segs
+
+
+def test_none_rotation_does_not_sync_and_marks_headers(tmp_path: Path) -> None:
+    syncs: list[int] = []
+
+    class Counting(OsIo):
+        def fdatasync(self, fd: int) -> None:
+            syncs.append(fd)
+            super().fdatasync(fd)
+
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=Counting()) as w:
+        syncs.clear()
+        for p in REC:
+            w.append(p)
+            w.flush()
+        assert syncs == []  # rotations under none cost no sync (up to 4 segments closed unsynced)
+        w.commit()
+        assert len(syncs) >= 2  # the commit syncs the segments closed unsynced, then the current one
+    from shrivenquant._native import wal as nw
+
+    segs = verify(tmp_path).segments
+    assert len(segs) >= 3
+    flags = [nw.parse_segment_header((tmp_path / s.name).read_bytes()[:32])[2] for s in segs]
+    assert flags[0] == nw.SEG_PREV_SYNCED and not any(f & nw.SEG_PREV_SYNCED for f in flags[1:])
+    with WalWriter(tmp_path, sync="always", segment_bytes=4096) as w:
+        for p in REC:
+            w.append(p)
+    flags = [nw.parse_segment_header((tmp_path / s.name).read_bytes()[:32])[2] for s in verify(tmp_path).segments]
+    assert flags[-1] == nw.SEG_PREV_SYNCED  # always syncs the old segment before creating the next
+
+
+def test_unsynced_closed_segment_tail_is_torn_and_later_segments_dropped(tmp_path: Path) -> None:
+    segs = _none_log(tmp_path)
+    assert len(segs) >= 3
+    # power cut: the first segment lost its last frame's pages (it was never synced), the later ones survived
+    with open(tmp_path / segs[0].name, "r+b") as f:
+        f.truncate(segs[0].end_offset - 50)
+    rep = verify(tmp_path)
+    assert rep.torn and rep.last_seq == segs[0].last_seq - 1
+    assert rep.beyond_torn == [s.name for s in segs[1:]]
+    assert payloads(tmp_path) == (REC * 3)[: segs[0].last_seq - 1]
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096) as w:
+        assert w.last_seq == segs[0].last_seq - 1
+        w.append(b"resumed")
+    assert payloads(tmp_path)[-1] == b"resumed"
+    assert not (tmp_path / segs[-1].name).exists() or verify(tmp_path).last_seq == segs[0].last_seq
+    m = read_manifest(str(tmp_path))
+    assert m is not None and verify(tmp_path).segments[-1].name in {s.name for s in segs[:2]}
+
+
+def test_unsynced_closed_segment_cut_cleanly_is_torn(tmp_path: Path) -> None:
+    segs = _none_log(tmp_path)
+    with open(tmp_path / segs[1].name, "r+b") as f:  # ends exactly on a frame boundary, early
+        f.truncate(32)
+    rep = verify(tmp_path)
+    assert rep.torn and rep.last_seq == segs[0].last_seq
+    assert payloads(tmp_path) == (REC * 3)[: segs[0].last_seq]
+
+
+def test_damage_before_a_commit_is_corruption_even_in_unsynced_segments(tmp_path: Path) -> None:
+    segs = _none_log(tmp_path, commit_at=100)
+    assert segs[0].last_seq < 100
+    with open(tmp_path / segs[0].name, "r+b") as f:
+        f.truncate(segs[0].end_offset - 50)
+    with pytest.raises(WalCorruptionError) as info:
+        verify(tmp_path)
+    assert info.value.segment == segs[0].name
+    with pytest.raises(WalCorruptionError):
+        WalWriter(tmp_path, sync="none")

@@ -6,7 +6,7 @@
  *   8  u32    version (1)
  *   12 u32    header length (32)
  *   16 u64    first_seq: sequence number of the segment's first record
- *   24 u32    reserved (0)
+ *   24 u32    flags: bit 0 SQW_SEG_PREV_SYNCED (every earlier segment was durable when this one was made)
  *   28 u32    masked CRC-32C of bytes 0..28
  *
  * Frame (one group commit), 8-byte aligned:
@@ -33,6 +33,7 @@
 #define SQW_VERSION 1u
 #define SQW_TAG 0x5157u
 #define SQW_F_FIXED64 1u
+#define SQW_SEG_PREV_SYNCED 1u
 #define SQW_F_KNOWN 1u
 #define SQW_MAX_BODY (64u << 20) /* format cap on a frame body: 64 MiB */
 #define SQW_MAX_COUNT (16u << 20)
@@ -91,21 +92,24 @@ typedef struct sqw_frame {
     uint64_t body_len;
 } sqw_frame;
 
-static void sqw_segment_header(uint8_t *h, uint64_t first_seq) {
+static void sqw_segment_header(uint8_t *h, uint64_t first_seq, uint32_t flags) {
     memset(h, 0, SQW_SEG_HDR);
     memcpy(h, SQW_SEG_MAGIC, 8);
     sqw_st32(h + 8, SQW_VERSION);
     sqw_st32(h + 12, SQW_SEG_HDR);
     sqw_st64(h + 16, first_seq);
+    sqw_st32(h + 24, flags);
     sqw_st32(h + 28, sq_crc_mask(sq_crc32c(0, h, 28)));
 }
 
-/* 0 ok; 1 bad magic; 2 bad version/length; 3 bad crc */
-static int sqw_parse_segment_header(const uint8_t *h, uint64_t *first_seq) {
+/* 0 ok; 1 bad magic; 2 bad version/length/flags; 3 bad crc */
+static int sqw_parse_segment_header(const uint8_t *h, uint64_t *first_seq, uint32_t *flags) {
     if (memcmp(h, SQW_SEG_MAGIC, 8) != 0) return 1;
     if (sq_crc_unmask(sqw_ld32(h + 28)) != sq_crc32c(0, h, 28)) return 3;
-    if (sqw_ld32(h + 8) != SQW_VERSION || sqw_ld32(h + 12) != SQW_SEG_HDR || sqw_ld32(h + 24) != 0) return 2;
+    if (sqw_ld32(h + 8) != SQW_VERSION || sqw_ld32(h + 12) != SQW_SEG_HDR || (sqw_ld32(h + 24) & ~SQW_SEG_PREV_SYNCED))
+        return 2;
     *first_seq = sqw_ld64(h + 16);
+    *flags = sqw_ld32(h + 24);
     return 0;
 }
 

@@ -28,6 +28,7 @@ cdef extern from "sq_wal.h" nogil:
     const unsigned int SQW_MAX_BODY_C "SQW_MAX_BODY"
     const unsigned int SQW_MAX_COUNT_C "SQW_MAX_COUNT"
     const unsigned int SQW_F_FIXED64_C "SQW_F_FIXED64"
+    const unsigned int SQW_SEG_PREV_SYNCED_C "SQW_SEG_PREV_SYNCED"
     const int SQW_OK_C "SQW_OK"
     const int SQW_NEED_C "SQW_NEED"
     const int SQW_ZERO_C "SQW_ZERO"
@@ -51,8 +52,8 @@ cdef extern from "sq_wal.h" nogil:
     uint32_t sq_crc32c_sw(uint32_t crc, const void *buf, size_t n)
     uint32_t sq_crc_mask(uint32_t crc)
     uint32_t sq_crc_unmask(uint32_t m)
-    void sqw_segment_header(uint8_t *h, uint64_t first_seq)
-    int sqw_parse_segment_header(const uint8_t *h, uint64_t *first_seq)
+    void sqw_segment_header(uint8_t *h, uint64_t first_seq, uint32_t flags)
+    int sqw_parse_segment_header(const uint8_t *h, uint64_t *first_seq, uint32_t *flags)
     void sqw_frame_header(uint8_t *h, uint32_t body_len, uint64_t first_seq, uint32_t count, uint32_t flags,
                           uint64_t synced_seq, const void *lens, size_t lens_n, const void *data, size_t data_n)
     int sqw_all_zero(const uint8_t *p, int64_t n)
@@ -71,6 +72,7 @@ FRAME_HDR = SQW_FRAME_HDR_C
 MAX_BODY = SQW_MAX_BODY_C
 MAX_COUNT = SQW_MAX_COUNT_C
 F_FIXED64 = SQW_F_FIXED64_C
+SEG_PREV_SYNCED = SQW_SEG_PREV_SYNCED_C
 ST_OK = SQW_OK_C
 ST_NEED = SQW_NEED_C
 ST_ZERO = SQW_ZERO_C
@@ -144,22 +146,24 @@ def unmask_crc(unsigned int masked):
     return sq_crc_unmask(masked)
 
 
-def segment_header(unsigned long long first_seq):
-    """The 32-byte segment header for a segment whose first record is ``first_seq``."""
+def segment_header(unsigned long long first_seq, unsigned int flags=0):
+    """The 32-byte segment header for a segment whose first record is ``first_seq``; ``flags`` bit 0
+    (SEG_PREV_SYNCED) says every earlier segment was durable when this one was created."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, SQW_SEG_HDR_C)
-    sqw_segment_header(<uint8_t *>PyBytes_AS_STRING(out), first_seq)
+    sqw_segment_header(<uint8_t *>PyBytes_AS_STRING(out), first_seq, flags)
     return out
 
 
 def parse_segment_header(data):
-    """``(code, first_seq)`` of a segment header: code 0 ok, 1 bad magic, 2 bad version/length, 3 bad CRC,
-    4 too short."""
+    """``(code, first_seq, flags)`` of a segment header: code 0 ok, 1 bad magic, 2 bad version, length or
+    flags, 3 bad CRC, 4 too short."""
     cdef _Buf b = _Buf(data)
     cdef uint64_t first = 0
+    cdef uint32_t flags = 0
     if b.view.len < SQW_SEG_HDR_C:
-        return 4, 0
-    cdef int code = sqw_parse_segment_header(<const uint8_t *>b.view.buf, &first)
-    return code, first
+        return 4, 0, 0
+    cdef int code = sqw_parse_segment_header(<const uint8_t *>b.view.buf, &first, &flags)
+    return code, first, flags
 
 
 def frame_header(unsigned long long first_seq, unsigned int count, unsigned int flags,

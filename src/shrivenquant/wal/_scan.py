@@ -15,7 +15,7 @@ read goes past the file's size. Where the scan stops, the rule for deciding torn
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -50,7 +50,9 @@ class SegmentScan:
         fd: open file descriptor (read access) of the segment.
         name: its file name (for error messages).
         first_seq: the first sequence number its name declares.
-        last: True for the newest segment (a torn tail is allowed there).
+        last: True where a torn tail is allowed: the newest segment, or a segment the writer closed without
+            syncing it (policy ``none``); ``more_evidence(seq)`` then searches the later segments for a
+            valid frame proving ``seq`` durable.
         live: True when following a live writer: stop quietly at the first incomplete or unreadable frame
             instead of deciding torn vs corruption (that is decided once the segment is closed).
         start: resume at this file offset (a frame boundary) expecting ``start_seq`` (live following).
@@ -63,7 +65,8 @@ class SegmentScan:
 
     def __init__(self, fd: int, name: str, first_seq: int, *, last: bool, live: bool = False,
                  max_body: int = _nw.MAX_BODY, max_record: int = _nw.MAX_BODY, start: int = 0,
-                 start_seq: int = 0, buf: bytearray | None = None) -> None:
+                 start_seq: int = 0, buf: bytearray | None = None,
+                 more_evidence: Callable[[int], tuple[str, int, int] | None] | None = None) -> None:
         self.fd = fd
         self.name = name
         self.first_seq = first_seq
@@ -74,6 +77,8 @@ class SegmentScan:
         self.start = start
         self.start_seq = start_seq
         self.buf = buf if buf is not None else bytearray(CHUNK)
+        self.more_evidence = more_evidence
+        self.header_flags = 0
         self.end_offset = 0
         self.next_seq = first_seq
         self.torn: tuple[int, str] | None = None
@@ -95,9 +100,9 @@ class SegmentScan:
         hdr = os.pread(self.fd, _nw.SEG_HDR, 0)
         if len(hdr) < _nw.SEG_HDR:
             raise self._corrupt(0, f"segment header truncated ({len(hdr)} of {_nw.SEG_HDR} bytes)")
-        code, first = _nw.parse_segment_header(hdr)
+        code, first, self.header_flags = _nw.parse_segment_header(hdr)
         if code:
-            what = {1: "bad magic", 2: "bad version or header length", 3: "header checksum mismatch"}[code]
+            what = {1: "bad magic", 2: "bad version, header length or flags", 3: "header checksum mismatch"}[code]
             raise self._corrupt(0, f"segment header: {what}")
         if first != self.first_seq:
             raise self._corrupt(16, f"segment header says first seq {first}, the file name {self.first_seq}")
@@ -194,15 +199,18 @@ class SegmentScan:
             return None
         if not self.last:
             raise self._corrupt(at, reason)
-        evidence, garbage_end = self._search_evidence(at if status == _nw.ST_BAD_SEQ else at + 8, exp)
+        found, garbage_end = self._search_evidence(at if status == _nw.ST_BAD_SEQ else at + 8, exp)
+        evidence = (self.name, *found) if found is not None else None
+        if evidence is None and self.more_evidence is not None:
+            evidence = self.more_evidence(exp)
         if evidence is not None:
             if not self._reread:
                 # a concurrent writer may have been mid-write when the chunk was read: read it once more
                 self._reread = True
                 return at
-            ev_off, ev_synced = evidence
-            raise self._corrupt(at, f"{reason}; the valid frame at byte {ev_off} was written after seq "
-                                    f"{ev_synced} was durable, so this frame (seq {exp}) had been synced")
+            ev_name, ev_off, ev_synced = evidence
+            raise self._corrupt(at, f"{reason}; the valid frame in {ev_name} at byte {ev_off} was written after "
+                                    f"seq {ev_synced} was durable, so this frame (seq {exp}) had been synced")
         self.torn = (at, reason)
         self.garbage_end = max(garbage_end, at)
         self.end_offset = at

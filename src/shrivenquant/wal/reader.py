@@ -16,6 +16,7 @@ from shrivenquant.errors import ValidationError, WalError
 from shrivenquant.wal._format import Manifest, list_segments, segment_name
 from shrivenquant.wal._layout import live_segments, snapshot
 from shrivenquant.wal._scan import FrameRef, SegmentScan, corruption
+from shrivenquant.wal._walk import SegmentWalk
 
 __all__ = ["SegmentInfo", "VerifyReport", "WalReader", "WalRecord", "verify"]
 
@@ -58,6 +59,7 @@ class VerifyReport(msgspec.Struct, frozen=True):
     last_seq: int
     records: int
     torn: bool
+    beyond_torn: list[str] = []  # segments after a torn tail (closed unsynced): a writer's recovery deletes them
 
 
 def _records_of(ref: FrameRef, name: str, from_seq: int) -> Iterator[WalRecord]:
@@ -119,26 +121,9 @@ class WalReader:
         if from_seq < first:
             raise ValidationError(f"seq {from_seq} is below the log's first seq {first} (dropped by retention)")
         i0 = max(0, bisect.bisect_right([s[0] for s in live], from_seq) - 1)
-        prev_next = None
-        buf = bytearray(1 << 20)
-        for i in range(i0, len(live)):
-            sfirst, name = live[i]
-            if prev_next is not None and sfirst != prev_next:
-                raise corruption(name, 0, f"segment starts at seq {sfirst} but the previous one ends at "
-                                          f"{prev_next - 1}: a segment is missing")
-            try:
-                fd = os.open(os.path.join(self._directory, name), os.O_RDONLY)
-            except FileNotFoundError:
-                raise WalError(f"WAL segment {name} disappeared while reading (retention?)") from None
-            try:
-                scan = SegmentScan(fd, name, sfirst, last=i == len(live) - 1, buf=buf)
-                for ref in scan.frames():
-                    if ref[4] + ref[5] > from_seq:
-                        yield ref, name, from_seq
-                buf = scan.buf
-                prev_next = scan.next_seq
-            finally:
-                os.close(fd)
+        for ref, name in SegmentWalk(self._directory, live, i0).frames():
+            if ref[4] + ref[5] > from_seq:
+                yield ref, name, from_seq
 
     def records(self, from_seq: int | None = None) -> Iterator[WalRecord]:
         """Every record from ``from_seq`` (default: the first in the log) to the end of the valid prefix."""
@@ -251,31 +236,14 @@ def verify(directory: str | os.PathLike[str]) -> VerifyReport:
     d = os.fspath(directory)
     manifest, segs = snapshot(d)
     live = live_segments(manifest, segs)
-    infos: list[SegmentInfo] = []
-    prev_next = None
-    records = 0
-    buf = bytearray(1 << 20)
-    torn = False
-    for i, (first, name) in enumerate(live):
-        if prev_next is not None and first != prev_next:
-            raise corruption(name, 0, f"segment starts at seq {first} but the previous one ends at "
-                                      f"{prev_next - 1}: a segment is missing")
-        fd = os.open(os.path.join(d, name), os.O_RDONLY)
-        try:
-            scan = SegmentScan(fd, name, first, last=i == len(live) - 1, buf=buf)
-            for _ in scan.frames():
-                pass
-            buf = scan.buf
-        finally:
-            os.close(fd)
-        records += scan.next_seq - first
-        prev_next = scan.next_seq
-        torn = torn or scan.torn is not None
-        infos.append(SegmentInfo(name=name, first_seq=first, last_seq=scan.next_seq - 1, frames=scan.frames_seen,
-                                 end_offset=scan.end_offset, size=scan.size,
-                                 torn_offset=scan.torn[0] if scan.torn else None,
-                                 torn_reason=scan.torn[1] if scan.torn else None))
+    walk = SegmentWalk(d, live)
+    for _ in walk.frames():
+        pass
+    infos = [SegmentInfo(name=sc.name, first_seq=sc.first_seq, last_seq=sc.next_seq - 1, frames=sc.frames_seen,
+                         end_offset=sc.end_offset, size=sc.size, torn_offset=sc.torn[0] if sc.torn else None,
+                         torn_reason=sc.torn[1] if sc.torn else None) for sc in walk.scans]
     first_seq = live[0][0] if live else (manifest.first_segment if manifest else 1)
-    last_seq = prev_next - 1 if prev_next is not None else first_seq - 1
+    last_seq = walk.scans[-1].next_seq - 1 if walk.scans else first_seq - 1
     return VerifyReport(directory=d, manifest=manifest, segments=infos, first_seq=first_seq, last_seq=last_seq,
-                        records=records, torn=torn)
+                        records=last_seq - first_seq + 1, torn=walk.torn is not None,
+                        beyond_torn=[name for _f, name in live[walk.end_index + 1:]] if walk.torn else [])

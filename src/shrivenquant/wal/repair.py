@@ -21,7 +21,8 @@ from shrivenquant.wal._format import (
     write_manifest,
 )
 from shrivenquant.wal._io import DEFAULT_IO, OsIo, write_all
-from shrivenquant.wal._scan import SegmentScan
+from shrivenquant.wal._walk import SegmentWalk
+from shrivenquant.wal.reader import verify
 
 __all__ = ["RepairReport", "repair"]
 
@@ -104,54 +105,45 @@ def repair(directory: str | os.PathLike[str], *, io: OsIo | None = None) -> Repa
         if live and live[0][0] != first_segment:
             actions.append(f"first segment (seq {first_segment}) is missing: the log now starts at seq {live[0][0]}")
             first_segment = live[0][0]
-        kept: list[tuple[int, str]] = []
-        prev_next = None
-        last_seq = first_segment - 1
-        for i, (first, name) in enumerate(live):
-            path = os.path.join(d, name)
-            if prev_next is not None and first != prev_next:
-                actions.append(f"segment starting at seq {prev_next} is missing: later segments moved aside")
-                break
-            fd = os.open(path, os.O_RDWR)
-            cut_at: int | None = None
-            whole = False
+        walk = SegmentWalk(d, live)
+        cut: tuple[int, int, int] | None = None  # (segment index, offset, end of bytes to copy)
+        keep_upto = len(live)  # segments [0, keep_upto) stay
+        try:
+            for _ in walk.frames():
+                pass
+            if walk.torn is not None:
+                i, off, reason = walk.torn
+                sc = walk.scans[-1]
+                cut = (i, off, max(sc.garbage_end, off))
+                keep_upto = i + 1
+                actions.append(f"{live[i][1]}: torn tail at byte {off} ({reason}) cut")
+        except WalCorruptionError as exc:
+            names = [n for _f, n in live]
+            k = names.index(exc.segment) if exc.segment in names else len(walk.scans)
+            off = exc.offset or 0
+            if off < _nw.SEG_HDR:
+                keep_upto = k
+                actions.append(f"{exc.segment}: {exc.reason}: segment and later ones moved aside")
+            else:
+                cut = (k, off, os.fstat(fd := os.open(os.path.join(d, names[k]), os.O_RDONLY)).st_size)
+                os.close(fd)
+                keep_upto = k + 1
+                actions.append(f"{exc.segment}: {exc.reason} at byte {off}: cut there")
+        if cut is not None:
+            i, off, stop = cut
+            name = live[i][1]
+            fd = os.open(os.path.join(d, name), os.O_RDWR)
             try:
-                scan = SegmentScan(fd, name, first, last=i == len(live) - 1)
-                try:
-                    for _ in scan.frames():
-                        pass
-                    if scan.torn is not None:
-                        cut_at = scan.torn[0]
-                        stop = max(scan.garbage_end, cut_at)
-                        actions.append(f"{name}: torn tail at byte {cut_at} ({scan.torn[1]}) cut")
-                    else:
-                        stop = cut_at = None
-                except WalCorruptionError as exc:
-                    off = exc.offset or 0
-                    if off < _nw.SEG_HDR:
-                        whole = True
-                        actions.append(f"{name}: {exc.reason}: segment moved aside")
-                    else:
-                        cut_at = off
-                        stop = os.fstat(fd).st_size
-                        actions.append(f"{name}: {exc.reason} at byte {off}: cut there")
-                if cut_at is not None and stop is not None:
-                    if stop > cut_at:
-                        copy = f"{name}.broken-{cut_at}"
-                        _copy_range(io, fd, cut_at, stop, os.path.join(d, copy))
-                        copies.append(copy)
-                    io.ftruncate(fd, cut_at)
-                    io.fsync(fd)
+                if stop > off:
+                    copy = f"{name}.broken-{off}"
+                    _copy_range(io, fd, off, stop, os.path.join(d, copy))
+                    copies.append(copy)
+                io.ftruncate(fd, off)
+                io.fsync(fd)
             finally:
                 os.close(fd)
-            if whole:
-                break
-            kept.append((first, name))
-            prev_next = scan.end_offset and scan.next_seq
-            last_seq = scan.next_seq - 1
-            if cut_at is not None and i < len(live) - 1:
-                break
-        for _first, name in live[len(kept):]:
+        kept = live[:keep_upto]
+        for _first, name in reversed(live[keep_upto:]):
             io.rename(os.path.join(d, name), os.path.join(d, name + ".broken"))
             copies.append(name + ".broken")
             actions.append(f"{name} moved aside")
@@ -166,6 +158,7 @@ def repair(directory: str | os.PathLike[str], *, io: OsIo | None = None) -> Repa
             if manifest is not None:
                 actions.append("manifest rewritten")
         fsync_dir(io, dirfd)
+        last_seq = verify(d).last_seq
     finally:
         os.close(dirfd)
         os.close(lockfd)

@@ -30,7 +30,7 @@ from shrivenquant.wal._format import (
 )
 from shrivenquant.wal._io import DEFAULT_IO, OsIo, write_all
 from shrivenquant.wal._layout import live_segments
-from shrivenquant.wal._scan import SegmentScan, corruption
+from shrivenquant.wal._walk import SegmentWalk
 
 __all__ = ["SyncPolicy", "WalWriter"]
 
@@ -120,6 +120,7 @@ class WalWriter:
         self._unsynced_bytes = 0
         self._oldest_unsynced: float | None = None
         self._fd = -1
+        self._unsynced_fds: list[int] = []
         self._lockfd = -1
         self._dirfd = -1
         self._flusher: threading.Thread | None = None
@@ -211,27 +212,24 @@ class WalWriter:
         if stale:
             fsync_dir(io, self._dirfd)
         live = live_segments(manifest, list_segments(d))
-        prev_next = None
-        scan = None
-        for i, (first, name) in enumerate(live):
-            if prev_next is not None and first != prev_next:
-                raise corruption(name, 0, f"segment starts at seq {first} but the previous segment ends at seq "
-                                          f"{prev_next - 1}: a segment is missing")
-            last = i == len(live) - 1
-            fd = os.open(os.path.join(d, name), os.O_RDWR if last else os.O_RDONLY)
-            try:
-                scan = SegmentScan(fd, name, first, last=last)
-                for _ in scan.frames():
-                    pass
-            except BaseException:
-                os.close(fd)
-                raise
-            if not last:
-                os.close(fd)
-            else:
-                self._fd = fd
-            prev_next = scan.next_seq
-        assert scan is not None
+        walk = SegmentWalk(d, live)
+        for _ in walk.frames():
+            pass
+        end = walk.end_index
+        scan = walk.scans[-1]
+        if end < len(live) - 1:
+            # a torn tail in a segment closed unsynced (policy none): the later segments were never durable
+            if manifest.closed_next > live[end][0]:
+                closed = (live[end - 1][0], live[end][0]) if end >= 1 else (0, 0)
+                manifest = Manifest(first_segment=manifest.first_segment, closed_first=closed[0],
+                                    closed_next=closed[1], flags=MAN_SEGMENTS_CREATED)
+                write_manifest(io, d, self._dirfd, manifest)
+                self._manifest = manifest
+            for _first, name in reversed(live[end + 1:]):
+                io.unlink(os.path.join(d, name))
+            fsync_dir(io, self._dirfd)
+            live = live[: end + 1]
+        self._fd = os.open(os.path.join(d, live[-1][1]), os.O_RDWR)
         if scan.torn is not None:
             cut = scan.end_offset
             if self._preallocate and scan.size > cut:
@@ -257,7 +255,7 @@ class WalWriter:
             write_all(self._io, fd, [memoryview(_ZERO_CHUNK)[:n]], off)
             off += n
 
-    def _create_segment(self, first_seq: int) -> int:
+    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED) -> int:
         """Create a segment with the safe protocol: temporary file, (zeros,) header, fsync, rename, fsync
         of the directory. Returns its descriptor (read-write)."""
         io, d = self._io, self._directory
@@ -274,7 +272,7 @@ class WalWriter:
                         views.append(memoryview(_ZERO_CHUNK)[: n % len(_ZERO_CHUNK)])
                     write_all(io, fd, views, off)
                     off += n
-            write_all(io, fd, [_nw.segment_header(first_seq)], 0)
+            write_all(io, fd, [_nw.segment_header(first_seq, flags)], 0)
             io.fsync(fd)
             io.rename(tmp, os.path.join(d, name))
             fsync_dir(io, self._dirfd)
@@ -339,8 +337,8 @@ class WalWriter:
         for lens, data, count, fseq, fixed in frames:
             body = b.nbytes if lens is None else len(lens) + len(data)
             total = _nw.FRAME_HDR + ((body + 7) & ~7)
-            if self._off + total > self._segment_bytes and self._off > _nw.SEG_HDR:
-                self._rotate(fseq)
+            if (self._off + total > self._segment_bytes and self._off > _nw.SEG_HDR
+                    and self._rotate(fseq, durable >= written)):
                 durable = written
             if lens is None:
                 hdr, lv, dv, pad = b.seal(fseq, durable)
@@ -356,15 +354,30 @@ class WalWriter:
                 self._oldest_unsynced = time.monotonic()
         if not sync and self._policy is SyncPolicy.BATCH and self._unsynced_bytes >= self._batch_bytes:
             sync = True
-        if sync and durable < written:
+        if sync and (durable < written or self._unsynced_fds):
+            while self._unsynced_fds:  # segments closed unsynced (policy none) first
+                io.fdatasync(self._unsynced_fds[0])
+                os.close(self._unsynced_fds.pop(0))
             io.fdatasync(self._fd)
             durable = written
         return written, durable
 
-    def _rotate(self, next_first: int) -> None:
+    def _rotate(self, next_first: int, all_synced: bool) -> bool:
+        """Close the current segment and start the next; returns True if everything written is now durable.
+
+        ``always``/``batch``: the old segment is fdatasynced first and the new header says so
+        (SEG_PREV_SYNCED), which makes any later damage in it corruption. ``none``: the old segment is left
+        to the OS (synced by the next commit), so rotation costs no sync."""
         io = self._io
-        io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
-        fd = self._create_segment(next_first)
+        synced = False
+        if self._policy is not SyncPolicy.NONE:
+            io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
+            synced = True
+        elif len(self._unsynced_fds) >= 4:  # bound the unsynced window (and the open descriptors)
+            io.fdatasync(self._unsynced_fds[0])
+            os.close(self._unsynced_fds.pop(0))
+        prev_synced = synced or (all_synced and not self._unsynced_fds)
+        fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0)
         m = self._manifest
         manifest = Manifest(first_segment=m.first_segment, closed_first=self._seg_first, closed_next=next_first,
                             flags=MAN_SEGMENTS_CREATED)
@@ -374,11 +387,15 @@ class WalWriter:
             os.close(fd)
             raise
         self._manifest = manifest
-        os.close(self._fd)
+        if prev_synced:
+            os.close(self._fd)
+        else:
+            self._unsynced_fds.append(self._fd)
         self._fd = fd
         self._seg_first = next_first
         self._seg_name = segment_name(next_first)
         self._off = _nw.SEG_HDR
+        return synced
 
     def _wait_idle(self) -> None:
         while self._busy:
@@ -637,6 +654,8 @@ class WalWriter:
             self._flusher.join()
 
     def _close_fds(self) -> None:
+        while self._unsynced_fds:
+            os.close(self._unsynced_fds.pop())
         for attr in ("_fd", "_dirfd", "_lockfd"):
             fd = getattr(self, attr)
             if fd >= 0:
