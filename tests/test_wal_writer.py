@@ -178,7 +178,7 @@ def test_large_batches_span_frames_and_segments(tmp_path: Path) -> None:
 
 
 def test_rotation_keeps_segments_contiguous(tmp_path: Path) -> None:
-    with WalWriter(tmp_path, sync="always", segment_bytes=8192) as w:
+    with WalWriter(tmp_path, sync="always", segment_bytes=8192, preallocate=True) as w:
         for i in range(300):
             w.append(b"%05d" % i * 10)
         assert w.segment != "00000000000000000001.wal"
@@ -331,3 +331,30 @@ def test_sync_failure_during_rotation_poisons(tmp_path: Path) -> None:
     with WalWriter(tmp_path, sync="none") as w2:
         n = w2.last_seq
     assert payloads(tmp_path) == [b"%03d" % i * 30 for i in range(n)]
+
+
+def test_none_defers_manifest_to_commit(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096) as w:
+        for i in range(100):
+            w.append(b"m%03d" % i * 20)
+            w.flush()
+        segs = verify(tmp_path).segments
+        assert len(segs) >= 3
+        m = read_manifest(str(tmp_path))
+        assert m is not None and m.closed_first == 0  # not written yet: nothing in the new segments is durable
+        w.commit()
+        m = read_manifest(str(tmp_path))
+        assert m is not None and (m.closed_first, m.closed_next) == (segs[-2].first_seq, segs[-1].first_seq)
+
+
+def test_background_preallocation_pipeline(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="batch", segment_bytes=16384, preallocate=True, batch_ms=1000) as w:
+        for i in range(400):
+            w.append(b"p%04d" % i * 40)
+            if i % 20 == 19:
+                w.commit()
+        assert w._prep is not None or len(verify(tmp_path).segments) > 1
+    rep = verify(tmp_path)
+    assert len(rep.segments) > 5 and all(s.size == 16384 for s in rep.segments)
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+    assert payloads(tmp_path) == [b"p%04d" % i * 40 for i in range(400)]
