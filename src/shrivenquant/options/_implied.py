@@ -313,6 +313,10 @@ def implied_black_one(price: float, F: float, K: float, T: float, w: float, n_it
         return math.nan, EXPIRED
     intrinsic = max(w * (F - K), 0.0)
     if price < intrinsic:
+        # within rounding of the intrinsic value on the natural scale (e.g. S e^{-qT} - K e^{-rT} undiscounted
+        # again carries an error of a few ulps of F): no time value left, not an arbitrage
+        if intrinsic - price <= 4.0 * DBL_EPSILON * max(F, K):
+            return math.nan, AT_INTRINSIC
         return math.nan, BELOW_INTRINSIC
     if price >= (F if w > 0 else K):
         return math.nan, ABOVE_MAXIMUM
