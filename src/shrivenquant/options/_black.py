@@ -282,6 +282,24 @@ def greeks_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, 
 
 
 @njit(cache=True, nogil=True)
+def greeks_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
+                 q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+    """Single-threaded twin (small batches load and start faster)."""
+    n = out.shape[1]
+    nrows = out.shape[0]
+    c0 = 1 if call.shape[0] > 1 else 0
+    s0 = 1 if S.shape[0] > 1 else 0
+    k0 = 1 if K.shape[0] > 1 else 0
+    t0 = 1 if T.shape[0] > 1 else 0
+    r0 = 1 if r.shape[0] > 1 else 0
+    q0 = 1 if q.shape[0] > 1 else 0
+    v0 = 1 if sig.shape[0] > 1 else 0
+    for i in range(n):
+        w = 1.0 if call[i * c0] else -1.0
+        greeks_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76, out, i, nrows)
+
+
+@njit(cache=True, nogil=True)
 def price_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: float, b76: bool) -> float:
     """Price only (BSM on spot, or Black-76 on futures S = F); NaN for invalid input.
 
@@ -323,6 +341,22 @@ def price_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
     for i in prange(n):
+        w = 1.0 if call[i * c0] else -1.0
+        out[i] = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
+
+
+@njit(cache=True, nogil=True)
+def price_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
+                q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+    n = out.shape[0]
+    c0 = 1 if call.shape[0] > 1 else 0
+    s0 = 1 if S.shape[0] > 1 else 0
+    k0 = 1 if K.shape[0] > 1 else 0
+    t0 = 1 if T.shape[0] > 1 else 0
+    r0 = 1 if r.shape[0] > 1 else 0
+    q0 = 1 if q.shape[0] > 1 else 0
+    v0 = 1 if sig.shape[0] > 1 else 0
+    for i in range(n):
         w = 1.0 if call[i * c0] else -1.0
         out[i] = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
 

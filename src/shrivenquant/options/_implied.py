@@ -24,6 +24,8 @@ from shrivenquant.options._special import DBL_EPSILON, DBL_MAX, DBL_MIN, inverse
 OK, BELOW_INTRINSIC, ABOVE_MAXIMUM, NEGATIVE_PRICE, AT_INTRINSIC, EXPIRED, INVALID_INPUT, UNDERFLOW = range(8)
 
 MAX_ITERATIONS = 2
+#: batches below this size run single-threaded (the threaded kernel costs ~1 s to load on first use)
+PARALLEL_MIN = 20_000
 _SQRT3 = 1.7320508075688772935274463415059
 _SQRT_ONE_OVER_THREE = 0.57735026918962576450914878050196
 _TWO_PI_OVER_SQRT27 = 1.2091995761561452337293855050948
@@ -366,6 +368,27 @@ def implied_batch(price: np.ndarray, call: np.ndarray, S: np.ndarray, K: np.ndar
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     for i in prange(n):
+        w = 1.0 if call[i * c0] else -1.0
+        v, st = implied_one(price[i * p0], S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], w, b76, n_iter)
+        out[i] = v
+        status[i] = st
+
+
+
+
+@njit(cache=True, nogil=True)
+def implied_batch_serial(price: np.ndarray, call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray,
+                  r: np.ndarray, q: np.ndarray, b76: bool, n_iter: int, out: np.ndarray,
+                  status: np.ndarray) -> None:
+    n = out.shape[0]
+    p0 = 1 if price.shape[0] > 1 else 0
+    c0 = 1 if call.shape[0] > 1 else 0
+    s0 = 1 if S.shape[0] > 1 else 0
+    k0 = 1 if K.shape[0] > 1 else 0
+    t0 = 1 if T.shape[0] > 1 else 0
+    r0 = 1 if r.shape[0] > 1 else 0
+    q0 = 1 if q.shape[0] > 1 else 0
+    for i in range(n):
         w = 1.0 if call[i * c0] else -1.0
         v, st = implied_one(price[i * p0], S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], w, b76, n_iter)
         out[i] = v

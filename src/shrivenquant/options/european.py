@@ -42,6 +42,8 @@ __all__ = [
     "bsm_price_scalar",
 ]
 
+_PARALLEL_MIN = 20_000  # smaller batches run the single-threaded kernels (faster to load and start)
+
 GREEK_NAMES = ("price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho",
                "vanna", "volga", "charm", "speed", "dual_delta", "dual_gamma")
 """Names of the rows of :attr:`Greeks.table`, in order (the first seven are price and first order)."""
@@ -178,7 +180,8 @@ def _greeks(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: 
                                                names=("call", "S", "K", "T", "r", "q", "sigma"))
     n = int(np.prod(shape))
     out = np.empty((_black.N_ALL if second_order else _black.N_FIRST, n))
-    _black.greeks_batch(c, s, k, t, rr, qq, v, b76, out)
+    kernel = _black.greeks_batch if n >= _PARALLEL_MIN else _black.greeks_batch_serial
+    kernel(c, s, k, t, rr, qq, v, b76, out)
     if check and n:
         bad = np.isnan(out[0])
         if bad.any():
@@ -226,7 +229,8 @@ def _price(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: b
                                                names=("call", "S", "K", "T", "r", "q", "sigma"))
     n = int(np.prod(shape))
     out = np.empty(n)
-    _black.price_batch(c, s, k, t, rr, qq, v, b76, out)
+    kernel = _black.price_batch if n >= _PARALLEL_MIN else _black.price_batch_serial
+    kernel(c, s, k, t, rr, qq, v, b76, out)
     if check and n:
         bad = np.isnan(out)
         if bad.any():

@@ -61,7 +61,8 @@ def _solve(price: Any, call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, b76: b
     n = int(np.prod(shape))
     vol = np.empty(n)
     status = np.empty(n, dtype=np.int8)
-    _implied.implied_batch(p, c, s, k, t, rr, qq, b76, iterations, vol, status)
+    kernel = _implied.implied_batch if n >= _implied.PARALLEL_MIN else _implied.implied_batch_serial
+    kernel(p, c, s, k, t, rr, qq, b76, iterations, vol, status)
     if shape == ():
         return ImpliedVol(float(vol[0]), IVStatus(int(status[0])))
     return ImpliedVol(vol.reshape(shape), status.reshape(shape))
