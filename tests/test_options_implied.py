@@ -94,7 +94,9 @@ def test_vectorised_round_trip_one_million_like_grid() -> None:
     # relative to each price, to the conditioning of 1-ulp changes of sigma (vega sigma / price) and of the
     # forward F = S e^{(r-q)T} the solver works on (|delta| S / price)
     g = bsm_greeks(call[ok], S[ok], K[ok], T[ok], r[ok], q[ok], iv.vol[ok], second_order=False)
-    tol = 8 * EPS * (1 + (g.vega * iv.vol[ok] + np.abs(g.delta) * S[ok]) / price[ok])
+    # (the pricer is backward stable: its own rounding, amplified by cancellation out of the money, is of the same
+    # order as these condition numbers times a few ulps, d^2 ulps in the tails)
+    tol = 32 * EPS * (1 + (g.vega * iv.vol[ok] + np.abs(g.delta) * S[ok]) / price[ok])
     assert np.all(np.abs(back - price[ok]) <= tol * price[ok])
     well = ok & (price > 1e-3)
     assert np.max(np.abs(iv.vol[well] / sig[well] - 1)) < 1e-12

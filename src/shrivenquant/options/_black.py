@@ -31,9 +31,9 @@ from shrivenquant.options._special import (
 
 #: small-t expansion threshold 2 eps^(1/16) (Jäckel)
 TAU_SMALL_T = 2.0 * DBL_EPSILON ** (1.0 / 16.0)
-#: out of the money, the textbook S e^{-qT} N(d1) - K e^{-rT} N(d2) is used only while it keeps more than 1/16
-#: of its first term (at most 4 bits lost to cancellation); below that the normalised Black function takes over
-CANCELLATION_LIMIT = 1.0 / 16.0
+#: out of the money, the textbook S e^{-qT} N(d1) - K e^{-rT} N(d2) is used only while it keeps more than 1/64
+#: of its first term (at most 6 bits, ~7e-15 relative, lost to cancellation); below it the normalised Black takes over
+CANCELLATION_LIMIT = 1.0 / 64.0
 ASYMPTOTIC_H = -10.0
 
 #: Rows of the Greeks output array (``out[k, i]``).
@@ -181,12 +181,30 @@ def greeks_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: 
     BSM on spot S with dividend yield q; Black-76 (``b76``) on futures S = F: q := r, rho = -T V (F fixed),
     dividend rho 0. Theta and charm are d/dt (calendar time passing) per year; vega/rho per 1.00.
     """
+    if b76:
+        q = r
+    sqT = math.sqrt(T) if T >= 0.0 else math.nan
+    s = sig * sqT
+    # one cheap test admits every ordinary input; anything else (NaN, inf, T = 0, sigma = 0, K = 0, bad signs)
+    # takes the careful path below
+    if not (S > 0.0 and K > 0.0 and s > 0.0 and S + K + s + abs(r) + abs(q) < math.inf):
+        _greeks_special(w, S, K, T, r, q, sig, b76, out, i, nrows)
+        return
+    dq = math.exp(-q * T)
+    dr = math.exp(-r * T)
+    b = r - q
+    x = math.log(S / K) + b * T  # ln(F/K)
+    _greeks_main(w, S, K, T, r, q, sig, b76, out, i, nrows, dq, dr, sqT, s, b, x)
+
+
+@njit(cache=True, nogil=True)
+def _greeks_special(w: float, S: float, K: float, T: float, r: float, q: float, sig: float, b76: bool,
+                    out: np.ndarray, i: int, nrows: int) -> None:
+    """Invalid input (NaN row) or a degenerate one: T = 0, sigma = 0 or K = 0 (limits of the formulas)."""
     if _invalid(S, K, T, r, q, sig):
         for k in range(nrows):
             out[k, i] = math.nan
         return
-    if b76:
-        q = r
     dq = math.exp(-q * T)
     dr = math.exp(-r * T)
     sqT = math.sqrt(T)
@@ -226,7 +244,13 @@ def greeks_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: 
             out[11, i] = -w * dr * ind
             out[12, i] = math.inf if atm else 0.0
         return
-    x = math.log(S / K) + b * T  # ln(F/K)
+    _greeks_main(w, S, K, T, r, q, sig, b76, out, i, nrows, dq, dr, sqT, s, b, math.log(S / K) + b * T)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _greeks_main(w: float, S: float, K: float, T: float, r: float, q: float, sig: float, b76: bool,
+                 out: np.ndarray, i: int, nrows: int, dq: float, dr: float, sqT: float, s: float, b: float,
+                 x: float) -> None:
     d1 = x / s + 0.5 * s
     d2 = d1 - s
     nd1 = norm_cdf(w * d1)
@@ -235,7 +259,7 @@ def greeks_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: 
     sdq = S * dq
     kdr = K * dr
     if w * x < 0.0 and not (w * (sdq * nd1 - kdr * nd2) > CANCELLATION_LIMIT * sdq * nd1):
-        # out of the money with more than 4 bits cancelled: the cancellation-free normalised Black
+        # out of the money with more than 6 bits cancelled: the cancellation-free normalised Black
         price = dr * math.sqrt(S * math.exp(b * T)) * math.sqrt(K) * normalised_black_otm(-abs(x), s)
     else:
         price = max(w * (sdq * nd1 - kdr * nd2), w * (sdq - kdr), 0.0)
@@ -324,7 +348,7 @@ def price_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: f
         p = w * (sdq * nd1 - K * dr * norm_cdf(w * (d1 - s)))
         if p > CANCELLATION_LIMIT * sdq * nd1:
             return p
-        # out of the money with more than 4 bits cancelled (deep tail, or tiny total vol): normalised Black
+        # out of the money with more than 6 bits cancelled (deep tail, or tiny total vol): normalised Black
         return dr * math.sqrt(S * math.exp((r - q) * T)) * math.sqrt(K) * normalised_black_otm(-abs(x), s)
     return max(w * (sdq * norm_cdf(w * d1) - K * dr * norm_cdf(w * (d1 - s))), intrinsic)
 
