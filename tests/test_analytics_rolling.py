@@ -116,3 +116,18 @@ def test_validation():
         r.rolling_sharpe(np.zeros(10), 5, periods_per_year=P, min_periods=6)
     with pytest.raises(ValidationError):
         r.rolling_beta(np.zeros(10), np.zeros(9), 5)
+
+
+def test_constant_windows_are_exact():
+    x = np.full(400, 0.01)
+    x[::7] = np.nan
+    x[200:] = 0.0
+    vol = r.rolling_volatility(x, 30, periods_per_year=P, min_periods=2)
+    sh = r.rolling_sharpe(x, 30, periods_per_year=P, min_periods=2)
+    so = r.rolling_sortino(x, 30, periods_per_year=P, min_periods=1)
+    assert (vol[29:200] == 0.0).all() and (vol[229:] == 0.0).all()
+    assert (sh[29:200] == np.inf).all() and np.isnan(sh[229:]).all()  # 0 / 0 for the zero stretch
+    assert (so[29:200] == np.inf).all() and np.isnan(so[229:]).all()
+    assert (vol[200:229] > 0).all()  # mixed windows are not constant
+    y = -x
+    assert (r.rolling_sharpe(y, 30, periods_per_year=P, min_periods=2)[29:200] == -np.inf).all()

@@ -170,6 +170,24 @@ def drawdown_kernel(x: np.ndarray, mdd: np.ndarray, peak: np.ndarray, trough: np
 
 
 @njit(**_JIT)
+def max_drawdown_kernel(x: np.ndarray, mdd: np.ndarray) -> None:
+    """The worst drawdown only, same arithmetic as :func:`drawdown_kernel` (min of ``(w - peak) / peak``),
+    without the index bookkeeping."""
+    t_n, n = x.shape
+    p = np.ones(n)
+    hi = np.full(n, 100.0)
+    for j in range(n):
+        mdd[j] = 0.0
+    for t in range(t_n):
+        for j in range(n):
+            v = x[t, j]
+            p[j] *= 1.0 if math.isnan(v) else v + 1.0
+            w = p[j] * 100.0
+            hi[j] = max(hi[j], w)
+            mdd[j] = min(mdd[j], (w - hi[j]) / hi[j])
+
+
+@njit(**_JIT)
 def _percentile_sorted(v: np.ndarray, n: int, q: float) -> float:
     """NumPy's default ('linear') percentile of the sorted ``v[:n]`` at fraction ``q``."""
     if n == 0:

@@ -79,6 +79,21 @@ class ThresholdBars(Columns, frozen=True):
 def check_trades(ts: Any, price: Any, qty: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Validate trade arrays: equal lengths, int64 ns timestamps in non-decreasing order, finite prices,
     finite non-negative sizes."""
+    t, p, q = _trade_arrays(ts, price, qty)
+    _raise_for(*_validate(t, p, q), p, q)
+    return t, p, q
+
+
+def _raise_for(code: int, k: int, p: np.ndarray, q: np.ndarray) -> None:
+    if code == 1:
+        raise ValidationError(f"trade timestamps must be non-decreasing (trade {k} is earlier than trade {k - 1})")
+    if code == 2:
+        raise ValidationError(f"trade prices must be finite (trade {k}: {p[k]!r})")
+    if code == 3:
+        raise ValidationError(f"trade sizes must be finite and >= 0 (trade {k}: {q[k]!r})")
+
+
+def _trade_arrays(ts: Any, price: Any, qty: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.ascontiguousarray(ts)
     if t.dtype.kind == "M":
         t = t.astype("datetime64[ns]").view(np.int64)
@@ -89,13 +104,6 @@ def check_trades(ts: Any, price: Any, qty: Any) -> tuple[np.ndarray, np.ndarray,
     q = np.ascontiguousarray(qty, dtype=np.float64)
     if not (t.ndim == p.ndim == q.ndim == 1) or not (t.shape == p.shape == q.shape):
         raise ValidationError(f"ts, price and qty must be 1-D of one length, got {t.shape}, {p.shape}, {q.shape}")
-    code, k = _validate(t, p, q)
-    if code == 1:
-        raise ValidationError(f"trade timestamps must be non-decreasing (trade {k} is earlier than trade {k - 1})")
-    if code == 2:
-        raise ValidationError(f"trade prices must be finite (trade {k}: {p[k]!r})")
-    if code == 3:
-        raise ValidationError(f"trade sizes must be finite and >= 0 (trade {k}: {q[k]!r})")
     return t, p, q
 
 
@@ -142,52 +150,90 @@ def _origin(ts: np.ndarray, origin: Origin) -> int:
 
 # --------------------------------------------------------------------------------------- time bars
 @njit(**_JIT)
-def _pairwise(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> float:
-    """NumPy's pairwise float64 sum (``pairwise_sum_DOUBLE``: 8 accumulators in blocks of <= 128, halves
-    above) of ``q[i0:i0+n]`` (or of ``p * q`` with ``prod``), step for step."""
+def _pairwise_leaf(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> float:
+    """NumPy's ``pairwise_sum_DOUBLE`` for n <= 128: sequential below 8, else 8 accumulators."""
     if n < 8:
         res = 0.0
         for i in range(i0, i0 + n):
             res += p[i] * q[i] if prod else q[i]
         return res
-    if n <= 128:
+    if prod:
+        r0, r1, r2, r3 = p[i0] * q[i0], p[i0 + 1] * q[i0 + 1], p[i0 + 2] * q[i0 + 2], p[i0 + 3] * q[i0 + 3]
+        r4, r5, r6, r7 = p[i0 + 4] * q[i0 + 4], p[i0 + 5] * q[i0 + 5], p[i0 + 6] * q[i0 + 6], p[i0 + 7] * q[i0 + 7]
+    else:
+        r0, r1, r2, r3 = q[i0], q[i0 + 1], q[i0 + 2], q[i0 + 3]
+        r4, r5, r6, r7 = q[i0 + 4], q[i0 + 5], q[i0 + 6], q[i0 + 7]
+    i = 8
+    stop = n - (n % 8)
+    while i < stop:
+        b = i0 + i
         if prod:
-            r0, r1, r2, r3 = p[i0] * q[i0], p[i0 + 1] * q[i0 + 1], p[i0 + 2] * q[i0 + 2], p[i0 + 3] * q[i0 + 3]
-            r4, r5, r6, r7 = p[i0 + 4] * q[i0 + 4], p[i0 + 5] * q[i0 + 5], p[i0 + 6] * q[i0 + 6], p[i0 + 7] * q[i0 + 7]
+            r0 += p[b] * q[b]
+            r1 += p[b + 1] * q[b + 1]
+            r2 += p[b + 2] * q[b + 2]
+            r3 += p[b + 3] * q[b + 3]
+            r4 += p[b + 4] * q[b + 4]
+            r5 += p[b + 5] * q[b + 5]
+            r6 += p[b + 6] * q[b + 6]
+            r7 += p[b + 7] * q[b + 7]
         else:
-            r0, r1, r2, r3 = q[i0], q[i0 + 1], q[i0 + 2], q[i0 + 3]
-            r4, r5, r6, r7 = q[i0 + 4], q[i0 + 5], q[i0 + 6], q[i0 + 7]
-        i = 8
-        stop = n - (n % 8)
-        while i < stop:
-            b = i0 + i
-            if prod:
-                r0 += p[b] * q[b]
-                r1 += p[b + 1] * q[b + 1]
-                r2 += p[b + 2] * q[b + 2]
-                r3 += p[b + 3] * q[b + 3]
-                r4 += p[b + 4] * q[b + 4]
-                r5 += p[b + 5] * q[b + 5]
-                r6 += p[b + 6] * q[b + 6]
-                r7 += p[b + 7] * q[b + 7]
-            else:
-                r0 += q[b]
-                r1 += q[b + 1]
-                r2 += q[b + 2]
-                r3 += q[b + 3]
-                r4 += q[b + 4]
-                r5 += q[b + 5]
-                r6 += q[b + 6]
-                r7 += q[b + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += p[i0 + i] * q[i0 + i] if prod else q[i0 + i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(p, q, i0, n2, prod) + _pairwise(p, q, i0 + n2, n - n2, prod)
+            r0 += q[b]
+            r1 += q[b + 1]
+            r2 += q[b + 2]
+            r3 += q[b + 3]
+            r4 += q[b + 4]
+            r5 += q[b + 5]
+            r6 += q[b + 6]
+            r7 += q[b + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += p[i0 + i] * q[i0 + i] if prod else q[i0 + i]
+        i += 1
+    return res
+
+
+@njit(**_JIT)
+def _pairwise(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> float:
+    """NumPy's pairwise float64 sum (``pairwise_sum_DOUBLE``: blocks of <= 128 with 8 accumulators; above,
+    halves rounded to a multiple of 8, left + right) of ``q[i0:i0+n]`` (or of ``p * q`` with ``prod``),
+    step for step. The recursion runs on an explicit stack (depth <= 64)."""
+    if n <= 128:
+        return _pairwise_leaf(p, q, i0, n, prod)
+    st_i = np.empty(64, np.int64)
+    st_n = np.empty(64, np.int64)
+    st_left = np.empty(64)
+    st_state = np.empty(64, np.int64)  # 0: left child pending, 1: right child pending
+    sp = 1
+    st_i[0] = i0
+    st_n[0] = n
+    st_state[0] = 0
+    while True:
+        top = sp - 1
+        nn = st_n[top]
+        n2 = nn // 2
+        n2 -= n2 % 8
+        if st_state[top] == 0:
+            ci, cn = st_i[top], n2
+        else:
+            ci, cn = st_i[top] + n2, nn - n2
+        if cn > 128:  # descend
+            st_i[sp] = ci
+            st_n[sp] = cn
+            st_state[sp] = 0
+            sp += 1
+            continue
+        val = _pairwise_leaf(p, q, ci, cn, prod)
+        while True:  # deliver val to the frame on top
+            top = sp - 1
+            if st_state[top] == 0:
+                st_left[top] = val
+                st_state[top] = 1
+                break
+            val = st_left[top] + val
+            sp -= 1
+            if sp == 0:
+                return val
 
 
 @njit(**_JIT)
@@ -201,9 +247,10 @@ def _segment_sum(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> f
 @njit(**_JIT)
 def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin: int, interval: int,  # noqa: PLR0917
                      b0: int, nb: int, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
-                     vol: np.ndarray, pq: np.ndarray, cnt: np.ndarray) -> None:
-    """One pass; a bin index is computed (one integer division) only when a trade leaves the current bar.
-    A bar's trades are contiguous, so its sums are taken over that slice when the bar closes."""
+                     vol: np.ndarray, pq: np.ndarray, cnt: np.ndarray) -> tuple:
+    """One pass that also checks the trades (returns ``_validate``'s code); a bin index is computed (one
+    integer division) only when a trade leaves the current bar. A bar's trades are contiguous, so its sums
+    are taken over that slice when the bar closes."""
     for i in range(nb):
         o[i] = np.nan
         h[i] = np.nan
@@ -214,22 +261,33 @@ def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin:
         cnt[i] = 0
     n = ts.shape[0]
     if n == 0:
-        return
+        return 0, -1
     cur = (ts[0] - origin) // interval - b0
     end = origin + (cur + b0 + 1) * interval
     start = 0
     o[cur] = price[0]
     h[cur] = price[0]
     lo[cur] = price[0]
-    for k in range(n):
+    for k in range(n):  # the checks of _validate, fused into the pass
         t = ts[k]
         p = price[k]
+        if k > 0 and t < ts[k - 1]:
+            return 1, k
+        if not math.isfinite(p):
+            return 2, k
+        if not (qty[k] >= 0.0 and math.isfinite(qty[k])):
+            return 3, k
         if t >= end:
             m = k - start
             vol[cur] = _segment_sum(price, qty, start, m, False)
             pq[cur] = _segment_sum(price, qty, start, m, True)
             cnt[cur] = m
             cur = (t - origin) // interval - b0
+            if cur >= nb:  # beyond the last trade's bar: a later trade must be earlier
+                for kk in range(k + 1, n):
+                    if ts[kk] < ts[kk - 1]:
+                        return 1, kk
+                return 1, n - 1
             end = origin + (cur + b0 + 1) * interval
             start = k
             o[cur] = p
@@ -243,6 +301,7 @@ def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin:
     vol[cur] = _segment_sum(price, qty, start, m, False)
     pq[cur] = _segment_sum(price, qty, start, m, True)
     cnt[cur] = m
+    return 0, -1
 
 
 def time_bars(ts: Any, price: Any, qty: Any, interval_ns: int, *, origin: Origin = "start_day",
@@ -256,7 +315,7 @@ def time_bars(ts: Any, price: Any, qty: Any, interval_ns: int, *, origin: Origin
     int ns. ``empty="keep"`` returns every interval from the first trade's to the last's (as pandas);
     ``"drop"`` only those with trades.
     """
-    t, p, q = check_trades(ts, price, qty)
+    t, p, q = _trade_arrays(ts, price, qty)
     interval = int(interval_ns)
     if interval <= 0:
         raise ValidationError(f"interval_ns must be positive, got {interval_ns!r}")
@@ -269,9 +328,11 @@ def time_bars(ts: Any, price: Any, qty: Any, interval_ns: int, *, origin: Origin
                         np.empty(0, np.int64))
     b0 = (int(t[0]) - org) // interval
     nb = (int(t[-1]) - org) // interval - b0 + 1
+    if nb <= 0:
+        _raise_for(*_validate(t, p, q), p, q)
     o, h, lo, c, vol, pq = (np.empty(nb) for _ in range(6))
     cnt = np.empty(nb, np.int64)
-    time_bars_kernel(t, p, q, org, interval, b0, nb, o, h, lo, c, vol, pq, cnt)
+    _raise_for(*time_bars_kernel(t, p, q, org, interval, b0, nb, o, h, lo, c, vol, pq, cnt), p, q)
     with np.errstate(invalid="ignore", divide="ignore"):
         vwap = pq / vol
     start = org + (b0 + np.arange(nb, dtype=np.int64)) * interval

@@ -208,7 +208,9 @@ def max_drawdown(returns: Any, *, nan_policy: NanPolicy = "skip") -> Scalar:
     bad = check_nan_policy(x, nan_policy)
     if x.shape[0] == 0:
         return _nan(x, one_d)
-    return finish(_drawdown(x, False)[0], one_d, bad)
+    out = _out(x.shape[1])
+    k.max_drawdown_kernel(x, out)
+    return finish(out, one_d, bad)
 
 
 def drawdown_series(returns: Any) -> np.ndarray:

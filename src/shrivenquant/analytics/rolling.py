@@ -45,7 +45,7 @@ def _rf(rf: np.ndarray, t: int) -> float:
 
 @njit(**_JIT)
 def _refresh(x: np.ndarray, rf: np.ndarray, t: int, w: int, c: np.ndarray, s1: np.ndarray, s2: np.ndarray,  # noqa: PLR0917
-             sn: np.ndarray, cnt: np.ndarray) -> None:
+             sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray) -> None:
     """Recompute every column's sums over rows ``t - w + 1 .. t`` around a new shift (the current mean)."""
     n = x.shape[1]
     for j in range(n):
@@ -64,20 +64,28 @@ def _refresh(x: np.ndarray, rf: np.ndarray, t: int, w: int, c: np.ndarray, s1: n
                 s2[j] += d * d
                 if v < 0.0:
                     sn[j] += v * v
+    for j in range(n):
+        sa[j] = s2[j]
 
 
 @njit(**_JIT)
-def _refresh_col(x: np.ndarray, rf: np.ndarray, t: int, w: int, j: int, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
-                 s2: np.ndarray, sn: np.ndarray) -> None:
-    """Recompute one column's sums around its window's exact mean (two passes)."""
+def _exact_col(x: np.ndarray, rf: np.ndarray, t: int, w: int, j: int, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
+               s2: np.ndarray, sa: np.ndarray, sn: np.ndarray) -> bool:
+    """Re-sum one column's window around its exact mean (two passes); True if its present values are
+    all equal (then the shift is that value and the sums are exactly 0)."""
     acc = 0.0
     k = 0
+    lo = np.inf
+    hi = -np.inf
     for i in range(max(0, t - w + 1), t + 1):
         v = x[i, j] - _rf(rf, i)
         if not math.isnan(v):
             acc += v
             k += 1
-    c[j] = acc / k
+            lo = min(lo, v)
+            hi = max(hi, v)
+    const = lo == hi
+    c[j] = lo if const else acc / k
     s1[j] = 0.0
     s2[j] = 0.0
     sn[j] = 0.0
@@ -89,10 +97,127 @@ def _refresh_col(x: np.ndarray, rf: np.ndarray, t: int, w: int, j: int, c: np.nd
             s2[j] += d * d
             if v < 0.0:
                 sn[j] += v * v
+    sa[j] = s2[j]
+    return const
 
 
 #: a window is re-summed around its exact mean when the shift is this many variances away from it
 _DRIFT = 64.0
+#: ... or when its second moment is within this fraction of the magnitudes summed into it since the
+#: last re-sum (a constant or nearly constant window: exactness is checked there)
+_NOISE = 1e-11
+
+
+@njit(**_JIT)
+def _add_remove(x: np.ndarray, t: int, w: int, r: float, ro: float, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
+                s2: np.ndarray, sa: np.ndarray, cnt: np.ndarray) -> None:
+    """Add row t and remove row t - w (NaN skipped) from the shifted sums."""
+    n = x.shape[1]
+    if t < w:
+        for j in range(n):
+            v = x[t, j] - r
+            if not math.isnan(v):
+                d = v - c[j]
+                s1[j] += d
+                s2[j] += d * d
+                sa[j] += d * d
+                cnt[j] += 1
+        return
+    for j in range(n):
+        v = x[t, j] - r
+        u = x[t - w, j] - ro
+        if not math.isnan(v):
+            d = v - c[j]
+            s1[j] += d
+            s2[j] += d * d
+            sa[j] += d * d
+            cnt[j] += 1
+        if not math.isnan(u):
+            d = u - c[j]
+            s1[j] -= d
+            s2[j] -= d * d
+            sa[j] += d * d
+            cnt[j] -= 1
+
+
+@njit(**_JIT)
+def _add_remove_sortino(x: np.ndarray, t: int, w: int, r: float, ro: float, c: np.ndarray,  # noqa: PLR0917
+                        s1: np.ndarray, s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray,
+                        neg: np.ndarray) -> None:
+    """:func:`_add_remove` plus the downside sum and the count of negative values."""
+    _add_remove(x, t, w, r, ro, c, s1, s2, sa, cnt)
+    n = x.shape[1]
+    for j in range(n):
+        v = x[t, j] - r
+        if v < 0.0:
+            sn[j] += v * v
+            neg[j] += 1
+    if t >= w:
+        for j in range(n):
+            u = x[t - w, j] - ro
+            if u < 0.0:
+                sn[j] -= u * u
+                neg[j] -= 1
+
+
+@njit(**_JIT)
+def _flag(k: int, bad: bool, m2: float, s1: float, sa: float) -> bool:
+    """Needs the rare path: an empty window with residue, a second moment lost in rounding noise, or a
+    shift far (in variances) from the window's mean."""
+    return ((k == 0) & (sa != 0.0)) | ((not bad) & ((m2 <= _NOISE * sa) | (s1 * s1 > _DRIFT * m2 * k)))
+
+
+@njit(**_JIT)
+def _emit_sharpe(t: int, lim: int, sq: float, c: np.ndarray, s1: np.ndarray, s2: np.ndarray,  # noqa: PLR0917
+                 sa: np.ndarray, cnt: np.ndarray, flag: np.ndarray, out: np.ndarray) -> bool:
+    any_flag = False
+    for j in range(cnt.shape[0]):
+        k = cnt[j]
+        kf = float(k)
+        m2 = s2[j] - s1[j] * s1[j] / kf
+        val = ((c[j] + s1[j] / kf) / math.sqrt(max(m2, 0.0) / (kf - 1.0))) * sq
+        bad = k < lim
+        out[t, j] = np.nan if bad else val
+        f = _flag(k, bad, m2, s1[j], sa[j])
+        flag[j] = f
+        any_flag |= f
+    return any_flag
+
+
+@njit(**_JIT)
+def _emit_vol(t: int, lim: int, sq: float, s1: np.ndarray, s2: np.ndarray, sa: np.ndarray,  # noqa: PLR0917
+              cnt: np.ndarray, flag: np.ndarray, out: np.ndarray) -> bool:
+    any_flag = False
+    for j in range(cnt.shape[0]):
+        k = cnt[j]
+        kf = float(k)
+        m2 = s2[j] - s1[j] * s1[j] / kf
+        val = math.sqrt(max(m2, 0.0) / (kf - 1.0)) * sq
+        bad = k < lim
+        out[t, j] = np.nan if bad else val
+        f = _flag(k, bad, m2, s1[j], sa[j])
+        flag[j] = f
+        any_flag |= f
+    return any_flag
+
+
+@njit(**_JIT)
+def _emit_sortino(t: int, lim: int, dead: bool, ann: float, sq: float, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
+                  s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray, neg: np.ndarray,
+                  flag: np.ndarray, out: np.ndarray) -> bool:
+    any_flag = False
+    for j in range(cnt.shape[0]):
+        k = cnt[j]
+        kf = float(k)
+        m2 = s2[j] - s1[j] * s1[j] / kf
+        dn = sn[j] if neg[j] > 0 and sn[j] > 0.0 else 0.0
+        val = ((c[j] + s1[j] / kf) * ann) / (math.sqrt(dn / kf) * sq)
+        bad = k < lim or dead
+        out[t, j] = np.nan if bad else val
+        f = _flag(k, bad, m2, s1[j], sa[j])
+        flag[j] = f
+        any_flag |= f
+    return any_flag
 
 
 @njit(**_JIT)
@@ -101,83 +226,68 @@ def rolling_moments_kernel(x: np.ndarray, rf: np.ndarray, w: int, minp: int, ann
     """Rolling Sharpe (``what=0``), volatility (1) or Sortino (2) of ``x - rf`` over a (T, N) panel.
 
     Per row: one pass over the columns adds row t and removes row t - w (every ``w`` rows the sums are
-    recomputed over the window instead), a second writes row t of the output.
+    recomputed over the window instead), a second writes row t of the output. A window whose second
+    moment is lost in rounding noise, or whose shift has drifted, is re-summed exactly (and checked for
+    being constant) in a rare path; a window known constant stays so in O(1) while equal values arrive.
     """
     t_n, n = x.shape
-    c = np.zeros(n)
-    s1 = np.zeros(n)
-    s2 = np.zeros(n)
-    sn = np.zeros(n)
+    c = np.zeros(n)  # shift
+    s1 = np.zeros(n)  # sum of (v - c)
+    s2 = np.zeros(n)  # sum of (v - c)^2
+    sa = np.zeros(n)  # sum of |(v - c)^2| added or removed since the last re-sum (the noise scale)
+    sn = np.zeros(n)  # sum of v^2 over v < 0 (Sortino)
     cnt = np.zeros(n, np.int64)
     neg = np.zeros(n, np.int64)  # negative values in the window: none means a downside of exactly 0
-    last = np.full(n, np.nan)  # last present value
-    seen = np.zeros(n, np.int64)  # present values so far
-    chg = np.zeros(n, np.int64)  # `seen` when the last value differing from its predecessor arrived
+    const_row = np.full(n, -2, np.int64)  # last row whose window was verified constant
+    flag = np.zeros(n, np.bool_)
     sq = math.sqrt(ann)
     sortino = what == _SORTINO
+    lim = max(minp, 1 if sortino else 2)
     for t in range(t_n):
         r = _rf(rf, t)
         ro = _rf(rf, t - w) if t >= w else 0.0
-        for j in range(n):
-            v = x[t, j] - r
-            if not math.isnan(v):
-                if cnt[j] == 0:  # first value of an empty window: shift by it, drop any residue
-                    c[j] = v
-                    s1[j] = 0.0
-                    s2[j] = 0.0
-                    sn[j] = 0.0
-                d = v - c[j]
-                s1[j] += d
-                s2[j] += d * d
-                if v < 0.0:
-                    if sortino:
-                        sn[j] += v * v
-                    neg[j] += 1
-                cnt[j] += 1
-                if v != last[j]:
-                    chg[j] = seen[j]
-                last[j] = v
-                seen[j] += 1
-            if t >= w:
-                u = x[t - w, j] - ro
-                if not math.isnan(u):
-                    d = u - c[j]
-                    s1[j] -= d
-                    s2[j] -= d * d
-                    if u < 0.0:
-                        if sortino:
-                            sn[j] -= u * u
-                        neg[j] -= 1
-                    cnt[j] -= 1
+        if sortino:
+            _add_remove_sortino(x, t, w, r, ro, c, s1, s2, sa, sn, cnt, neg)
+        else:
+            _add_remove(x, t, w, r, ro, c, s1, s2, sa, cnt)
         if t % w == w - 1:
-            _refresh(x, rf, t, w, c, s1, s2, sn, cnt)
-        for j in range(n):
+            _refresh(x, rf, t, w, c, s1, s2, sa, sn, cnt)
+        # output, branch-free so that it vectorises; windows needing care are flagged for the rare path
+        dead = sortino and (w < 2 or t == 0)
+        if what == _SORTINO:
+            any_flag = _emit_sortino(t, lim, dead, ann, sq, c, s1, s2, sa, sn, cnt, neg, flag, out)
+        elif what == _VOL:
+            any_flag = _emit_vol(t, lim, sq, s1, s2, sa, cnt, flag, out)
+        else:
+            any_flag = _emit_sharpe(t, lim, sq, c, s1, s2, sa, cnt, flag, out)
+        if not any_flag:
+            continue
+        for j in range(n):  # the rare path
+            if not flag[j]:
+                continue
             k = cnt[j]
-            # empyrical: Sortino needs 2 rows in the window (1 present value is enough); Sharpe and
-            # volatility need 2 present values (ddof=1)
-            short = (w < 2 or t == 0) if sortino else k < 2
-            if k < minp or k == 0 or short:
-                out[t, j] = np.nan
+            if k == 0:  # an empty window: drop the rounding residue
+                s1[j] = 0.0
+                s2[j] = 0.0
+                sa[j] = 0.0
+                sn[j] = 0.0
                 continue
-            const = seen[j] - chg[j] >= k
-            mean = last[j] if const else c[j] + s1[j] / k
-            if sortino:
-                dr = math.sqrt((sn[j] if neg[j] > 0 and sn[j] > 0.0 else 0.0) / k) * sq
-                out[t, j] = (mean * ann) / dr
-                continue
-            sd = 0.0
-            if not const:
-                m2 = s2[j] - s1[j] * s1[j] / k
-                if s1[j] * s1[j] / k > _DRIFT * m2:  # the shift is far from this window's mean: re-sum
-                    _refresh_col(x, rf, t, w, j, c, s1, s2, sn)
-                    mean = c[j] + s1[j] / k
-                    m2 = s2[j] - s1[j] * s1[j] / k
-                var = m2 / (k - 1)
-                sd = math.sqrt(var) if var > 0.0 else 0.0
-            if what == _VOL:
-                out[t, j] = sd * sq
+            v = x[t, j] - r
+            if const_row[j] == t - 1 and (math.isnan(v) or v == c[j]) and s1[j] == 0.0 and s2[j] == 0.0:
+                const = True  # the window was constant at c and only c (or NaN) came in
             else:
-                out[t, j] = (mean / sd) * sq
+                const = _exact_col(x, rf, t, w, j, c, s1, s2, sa, sn)
+            if const:
+                const_row[j] = t
+            kf = float(k)
+            m2 = s2[j] - s1[j] * s1[j] / kf
+            mean = c[j] if const else c[j] + s1[j] / kf
+            if sortino:
+                dn = sn[j] if neg[j] > 0 and sn[j] > 0.0 else 0.0
+                out[t, j] = (mean * ann) / (math.sqrt(dn / kf) * sq)
+                continue
+            sd = 0.0 if const else math.sqrt(max(m2, 0.0) / (kf - 1.0))
+            out[t, j] = sd * sq if what == _VOL else (mean / sd) * sq
 
 
 @njit(**_JIT)
@@ -363,7 +473,8 @@ def _moments(returns: Any, window: int, min_periods: int | None, periods_per_yea
     w, minp = _window(window, min_periods, 1)
     rf = rate_per_period(rate, units, ann, x.shape[0], name)
     out = np.empty_like(x)
-    rolling_moments_kernel(x, rf, w, minp, ann, what, out)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rolling_moments_kernel(x, rf, w, minp, ann, what, out)
     return _shape(out, one_d)
 
 
