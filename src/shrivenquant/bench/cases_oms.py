@@ -26,6 +26,11 @@ from shrivenquant.bench.harness import Case, Variant
 __all__ = ["oms_cases"]
 
 _POOL = 50_000
+_LOOPS = 20_000
+# a full run times 1000 warm-up ops then 7 x _LOOPS: NautilusTrader's objects are all built beforehand
+_NT_OPS = 1000 + 7 * _LOOPS + 1000
+_FILL_LOOPS = 10_000
+_FILLS_PER_ORDER = 10
 _NT = "nautilus_trader"
 
 
@@ -92,37 +97,37 @@ def _fills(policy: str | None, risk: bool) -> Callable[[], dict[str, Any]]:
         from shrivenquant.core import LiquiditySide, Order, OrderAccepted, OrderFilled, OrderSide
 
         inst = _instrument()
-        big = Quantity("9.999")  # fills of 0.001 alternate between a buy and a sell order: open, close, realize
         pxs = [Price(f"{61700 + (i * 37) % 150}.{i % 100:02d}") for i in range(64)]
         fee = Money("0.0123", "USDT")
+        n_orders = _POOL // _FILLS_PER_ORDER
+        sides = [OrderSide.BUY if k % 2 == 0 else OrderSide.SELL for k in range(n_orders)]
         fills = []
-        for i in range(_POOL):
-            side = OrderSide.BUY if i % 2 == 0 else OrderSide.SELL
-            k = i // 9999 * 2 + (i % 2)
+        for i in range(_POOL):  # buy and sell orders alternate: the position opens, closes and realizes
+            k = (i // (2 * _FILLS_PER_ORDER)) * 2 + i % 2
             fills.append(OrderFilled(client_order_id=f"F{k}", instrument_id=inst.id, ts_event=1, ts_init=1,
-                                     venue_order_id=f"V{k}", trade_id=f"T{i}", order_side=side,
+                                     venue_order_id=f"V{k}", trade_id=f"T{i}", order_side=sides[k],
                                      last_qty=Quantity("0.001"), last_px=pxs[i % 64], fee=fee,
                                      liquidity_side=LiquiditySide.MAKER))
-        n_orders = max(int(f.client_order_id[1:]) for f in fills) + 1
-        state: dict[str, Any] = {"i": 0}
+        orders = [Order.limit(client_order_id=f"F{k}", instrument_id=inst.id, side=sides[k],
+                              quantity=Quantity("0.010"), price=Price("61773.60"), ts_init=1) for k in range(n_orders)]
+        acks = [OrderAccepted(client_order_id=f"F{k}", instrument_id=inst.id, ts_event=1, ts_init=1,
+                              venue_order_id=f"V{k}") for k in range(n_orders)]
 
-        def fresh() -> Any:
+        def fresh() -> Any:  # orders submitted and acknowledged outside the timing
             om = _stack(inst, policy, risk)
-            for k in range(n_orders):
-                mo = om.submit(Order.limit(client_order_id=f"F{k}", instrument_id=inst.id,
-                                           side=OrderSide.BUY if k % 2 == 0 else OrderSide.SELL, quantity=big,
-                                           price=Price("61773.60"), ts_init=1))
-                om.apply(OrderAccepted(client_order_id=mo.client_order_id, instrument_id=inst.id, ts_event=1,
-                                       ts_init=1, venue_order_id=f"V{k}"))
+            for o, a in zip(orders, acks, strict=True):
+                om.submit(o)
+                om.apply(a)
             return om
 
-        state["om"] = fresh()
+        state: dict[str, Any] = {"i": 0, "om": fresh(), "next": fresh()}
 
         def fill() -> None:
             i = state["i"]
             if i == _POOL:
                 state["om"].journal.close()
-                state["om"] = fresh()
+                state["om"] = state["next"] or fresh()
+                state["next"] = None
                 i = 0
             state["om"].apply(fills[i])
             state["i"] = i + 1
@@ -204,14 +209,16 @@ def _dict_round_trip() -> dict[str, Any]:
 
 
 def _dict_fills() -> dict[str, Any]:
+    n_orders = _POOL // _FILLS_PER_ORDER
     trades = [f"T{i}" for i in range(_POOL)]
     pxs = [6170000 + (i * 37) % 15000 for i in range(_POOL)]
+    coids = [f"F{(i // (2 * _FILLS_PER_ORDER)) * 2 + i % 2}" for i in range(_POOL)]
 
     def fresh() -> _DictOms:
         om = _DictOms()
-        om.max_qty = 10**12
-        om.submit("B", "BTCUSDT.BINANCE", 1, 10**12, 6177360)
-        om.submit("S", "BTCUSDT.BINANCE", 2, 10**12, 6177360)
+        for k in range(n_orders):
+            om.submit(f"F{k}", "BTCUSDT.BINANCE", 1 if k % 2 == 0 else 2, _FILLS_PER_ORDER, 6177360)
+            om.accepted(f"F{k}", f"V{k}")
         return om
 
     state: dict[str, Any] = {"i": 0, "om": fresh()}
@@ -221,7 +228,7 @@ def _dict_fills() -> dict[str, Any]:
         if i == _POOL:
             state["om"] = fresh()
             i = 0
-        state["om"].filled("B" if i % 2 == 0 else "S", trades[i], 1, pxs[i], 1230000)
+        state["om"].filled(coids[i], trades[i], 1, pxs[i], 1230000)
         state["i"] = i + 1
 
     return {"fill": fill}
@@ -234,28 +241,17 @@ def _nt_round_trip() -> dict[str, Any]:
     from nautilus_trader.test_kit.stubs.execution import TestExecStubs
 
     inst = TestInstrumentProvider.btcusdt_binance()
-    n = 20_000
-    pool: list[Any] = []
-    state = {"i": n}
-
-    def refill() -> None:
-        pool.clear()
-        for i in range(n):
-            o = TestExecStubs.limit_order(instrument=inst, client_order_id=ClientOrderId(f"O-{len(pool)}-{i}"))
-            pool.append((o, TestEventStubs.order_submitted(o), TestEventStubs.order_accepted(o)))
+    pool = []
+    for i in range(_NT_OPS):  # every op of the run, built before the timing
+        o = TestExecStubs.limit_order(instrument=inst, client_order_id=ClientOrderId(f"O-{i}"))
+        pool.append((o, TestEventStubs.order_submitted(o), TestEventStubs.order_accepted(o)))
+    it = iter(pool)
 
     def rt() -> None:
-        i = state["i"]
-        if i == n:  # rebuilding the pool is outside NT's cost but inside the loop: keep it rare
-            refill()
-            i = 0
-        o, s, a = pool[i]
+        o, s, a = next(it)
         o.apply(s)
         o.apply(a)
-        state["i"] = i + 1
 
-    refill()
-    state["i"] = 0
     return {"rt": rt}
 
 
@@ -269,40 +265,34 @@ def _nt_fills() -> dict[str, Any]:
     from nautilus_trader.test_kit.stubs.execution import TestExecStubs
 
     inst = TestInstrumentProvider.btcusdt_binance()
-    n = 20_000
-    state: dict[str, Any] = {"i": n}
-    pool: list[Any] = []
-
-    def refill() -> None:
-        pool.clear()
-        buy = TestExecStubs.limit_order(instrument=inst, order_side=OrderSide.BUY, quantity=Quantity.from_str("100"),
-                                        client_order_id=ClientOrderId("B"))
-        sell = TestExecStubs.limit_order(instrument=inst, order_side=OrderSide.SELL,
-                                         quantity=Quantity.from_str("100"), client_order_id=ClientOrderId("S"))
-        for o in (buy, sell):
-            o.apply(TestEventStubs.order_submitted(o))
-            o.apply(TestEventStubs.order_accepted(o))
-        pid = PositionId("P-1")
-        for i in range(n):
-            o = buy if i % 2 == 0 else sell
-            pool.append((o, TestEventStubs.order_filled(
-                o, inst, trade_id=TradeId(f"T{i}"), position_id=pid, last_qty=Quantity.from_str("0.001"),
-                last_px=Price.from_str(f"{61700 + (i * 37) % 150}.{i % 100:02d}"))))
-        state["pos"] = Position(inst, pool[0][1])
-        pool[0] = None
+    pxs = [Price.from_str(f"{61700 + (i * 37) % 150}.{i % 100:02d}") for i in range(64)]
+    qty = Quantity.from_str("0.001")
+    n_fills = 1000 + 7 * _FILL_LOOPS + 1000
+    orders = []
+    for k in range(n_fills // _FILLS_PER_ORDER + 2):
+        o = TestExecStubs.limit_order(instrument=inst, order_side=OrderSide.BUY if k % 2 == 0 else OrderSide.SELL,
+                                      quantity=Quantity.from_str("0.010"), client_order_id=ClientOrderId(f"F{k}"))
+        o.apply(TestEventStubs.order_submitted(o))
+        o.apply(TestEventStubs.order_accepted(o))
+        orders.append(o)
+    pool = []
+    for i in range(n_fills):
+        o = orders[(i // (2 * _FILLS_PER_ORDER)) * 2 + i % 2]
+        # one NT position per 100 fills: its fill and trade-id lists grow with every fill it takes
+        f = TestEventStubs.order_filled(o, inst, trade_id=TradeId(f"T{i}"), position_id=PositionId(f"P-{i // 100}"),
+                                        last_qty=qty, last_px=pxs[i % 64])
+        pool.append((o, f, i % 100 == 0))
+    it = iter(pool)
+    state: dict[str, Any] = {}
 
     def fill() -> None:
-        i = state["i"]
-        if i == n:
-            refill()
-            i = 1
-        o, f = pool[i]
+        o, f, first = next(it)
         o.apply(f)
-        state["pos"].apply(f)
-        state["i"] = i + 1
+        if first:
+            state["pos"] = Position(inst, f)
+        else:
+            state["pos"].apply(f)
 
-    refill()
-    state["i"] = 1
     return {"fill": fill}
 
 
@@ -317,18 +307,19 @@ def oms_cases() -> list[Case]:
                     role="target"),
             Variant("shrivenquant OMS, no risk gate, in-memory journal", "rt()", _round_trip(None, False)),
             dict_rt, nt_rt,
-        ), budget_ns=10_000.0, loops=20_000, tags=("oms",)),
+        ), budget_ns=10_000.0, loops=_LOOPS, tags=("oms",)),
         Case("oms_round_trip_batch", "Order round trip: submit -> risk -> journal (WAL, policy batch) -> accepted", (
             Variant("shrivenquant OMS + native risk + WAL journal (batch)", "rt()", _round_trip("batch", True),
                     role="target"),
             dict_rt, nt_rt,
-        ), loops=20_000, tags=("oms",)),
-        Case("oms_fill", "Fill -> order, position (average cost), PnL, account, journal (WAL none)", (
+        ), loops=_LOOPS, tags=("oms",)),
+        Case("oms_fill", "Fill -> order, position (average cost), PnL, account, journal (WAL none); "
+                         "10 fills per order", (
             Variant("shrivenquant OMS + native risk + WAL journal (none)", "fill()", _fills("none", True),
                     role="target"),
             Variant("shrivenquant OMS, no risk gate, in-memory journal", "fill()", _fills(None, False)),
             Variant("plain-dict pure-Python OMS (no serialization, tuple journal)", "fill()", _dict_fills),
             Variant("NautilusTrader 1.221 Order.apply(fill) + Position.apply(fill)", "fill()", _nt_fills,
                     requires=_NT),
-        ), loops=20_000, tags=("oms",)),
+        ), loops=_FILL_LOOPS, tags=("oms",)),
     ]

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from shrivenquant.oms.order import ManagedOrder
     from shrivenquant.oms.positions import Position
 
-__all__ = ["Account", "AccountType", "MarginRates"]
+__all__ = ["Account", "AccountType", "InstrumentSpec", "MarginRates"]
 
 
 class AccountType(IntEnum):
@@ -74,6 +74,24 @@ def _money_scaled(value: int, scale: int) -> int:
     return q
 
 
+class InstrumentSpec(msgspec.Struct, frozen=True, gc=False):
+    """What the accounts need of an instrument, computed once (Instrument precisions are derived on access)."""
+
+    instrument_id: str
+    quote: str
+    base: str | None
+    settlement: str
+    mult_raw: int
+    notional_scale: int  # price precision + size precision + multiplier precision
+    qty_scale: int       # size precision + multiplier precision
+
+    @classmethod
+    def of(cls, inst: Instrument) -> InstrumentSpec:
+        m = inst.multiplier
+        return cls(inst.id, inst.quote, inst.base, inst.settlement or inst.quote, m.raw,
+                   inst.price_precision + inst.size_precision + m.precision, inst.size_precision + m.precision)
+
+
 class Account:
     """One venue account (mutable; owned by the order manager).
 
@@ -100,21 +118,18 @@ class Account:
         """Add ``amount`` (int at MONEY_SCALE, signed) to the balance of ``code``."""
         self.balances[code] = self.balances.get(code, 0) + amount
 
-    def apply_fill(self, inst: Instrument, sign: int, qty: int, px: int, realized: int) -> None:
-        """Move balances for a fill (fees are applied separately with :meth:`add`)."""
-        p, s = inst.price_precision, inst.size_precision
-        m = inst.multiplier
+    def apply_fill(self, spec: InstrumentSpec, sign: int, qty: int, px: int, realized: int) -> None:
+        """Move balances for a fill (fees are applied separately)."""
+        b = self.balances
         if self.account_type is AccountType.CASH:
-            notional = _money_scaled(qty * px * m.raw, p + s + m.precision)
-            quote = inst.quote
-            self.balances[quote] = self.balances.get(quote, 0) - sign * notional
-            base = inst.base
-            if base is None:
-                raise ValidationError(f"cash account fill on {inst.id}: the instrument has no base asset")
-            self.balances[base] = self.balances.get(base, 0) + sign * _money_scaled(qty * m.raw, s + m.precision)
+            if spec.base is None:
+                raise ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
+            notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
+            b[spec.quote] = b.get(spec.quote, 0) - sign * notional
+            b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
         elif realized:
-            code = inst.settlement or inst.quote
-            self.balances[code] = self.balances.get(code, 0) + _money_scaled(realized * m.raw, p + s + m.precision)
+            code = spec.settlement
+            b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
 
     # ------------------------------------------------------------------ views
     def rates(self, instrument_id: str) -> tuple[Fraction, Fraction]:

@@ -39,7 +39,7 @@ from shrivenquant.errors import (
     UnknownOrderError,
     ValidationError,
 )
-from shrivenquant.oms.accounts import Account, AccountType
+from shrivenquant.oms.accounts import Account, AccountType, InstrumentSpec
 from shrivenquant.oms.interfaces import AllowAll, ExecutionClient, Journal, MemoryJournal, RiskGate
 from shrivenquant.oms.money import MONEY_SCALE, POW10, rescale_exact
 from shrivenquant.oms.order import ManagedOrder
@@ -100,6 +100,7 @@ _S_PENDING_UPDATE = _S.PENDING_UPDATE
 _S_REJECTED = _S.REJECTED
 _S_SUBMITTED = _S.SUBMITTED
 _CASH_KINDS = (InstrumentKind.SPOT, InstrumentKind.EQUITY)
+_NET = PositionLeg.NET
 _CORE_EVENTS = frozenset({OrderAccepted, OrderRejected, OrderModified, OrderCanceled, OrderExpired, OrderTriggered,
                           OrderFilled})
 
@@ -121,6 +122,8 @@ class Outcome(IntEnum):
 
 
 _APPLIED = Outcome.APPLIED
+_SIMPLE_KIND = {OrderAccepted: _E_ACCEPT, OrderRejected: _E_REJECT, OrderCanceled: _E_CANCEL,
+                OrderExpired: _E_EXPIRE, OrderTriggered: _E_TRIGGER}
 
 
 class _Snapshot(msgspec.Struct, frozen=True):
@@ -159,13 +162,16 @@ class OrderManager:
                  snapshot_every: int = 0, max_unknown: int = 10_000) -> None:
         self.instruments: dict[str, Instrument] = {}
         self._precs: dict[str, tuple[int, int]] = {}
+        self._specs: dict[str, InstrumentSpec] = {}
         for inst in instruments:
             self.instruments[inst.id] = inst
             self._precs[inst.id] = (inst.price_precision, inst.size_precision)
+            self._specs[inst.id] = InstrumentSpec.of(inst)
         self.journal: Journal = journal if journal is not None else MemoryJournal()
         self.risk: RiskGate = risk if risk is not None else AllowAll()
         self.venue = venue
         self.oms_type = OmsType(oms_type)
+        self._netting = self.oms_type is OmsType.NETTING
         self.pnl_method = PnlMethod(pnl_method)
         self.clock = clock
         self.snapshot_every = snapshot_every
@@ -187,8 +193,8 @@ class OrderManager:
         self._handlers: dict[type, Callable[[Any, bool], Outcome]] = {
             Submitted: self._on_submitted, Denied: self._on_denied, Released: self._on_released,
             CancelRequested: self._on_cancel_requested, ModifyRequested: self._on_modify_requested,
-            OrderAccepted: self._on_accepted, OrderRejected: self._on_rejected, OrderModified: self._on_modified,
-            OrderCanceled: self._on_canceled, OrderExpired: self._on_expired, OrderTriggered: self._on_triggered,
+            OrderAccepted: self._simple, OrderRejected: self._simple, OrderModified: self._on_modified,
+            OrderCanceled: self._simple, OrderExpired: self._simple, OrderTriggered: self._simple,
             OrderFilled: self._on_filled, CancelRejected: self._on_cancel_rejected,
             ModifyRejected: self._on_modify_rejected, BalanceChanged: self._on_balance,
             FundingPaid: self._on_funding, PositionAdjusted: self._on_adjusted,
@@ -206,13 +212,14 @@ class OrderManager:
         if coid in self.orders:
             raise OrderError(f"client order id {coid!r} was already used: an order is never sent twice",
                              client_order_id=coid)
-        self._instrument(order.instrument_id)
+        if order.instrument_id not in self._precs:
+            self._instrument(order.instrument_id)  # raises
         ts = self.clock()
         verdict = self.risk.check(order, self, ts)
         if verdict is not None:
             self._record(Denied(order=order, check=verdict[0], reason=verdict[1], ts=ts))
             return self.orders[coid]
-        self._record(Submitted(order=order, ts=ts))
+        self._on_submitted(Submitted(order=order, ts=ts), True)
         mo = self.orders[coid]
         if self.venue is not None:
             self.venue.submit(mo)
@@ -389,7 +396,9 @@ class OrderManager:
         if out is _APPLIED:
             if self._risk_event is not None and type(event) in _CORE_EVENTS:
                 self._risk_event(event, self)
-            self._contingencies(self.orders[event.client_order_id])
+            mo = self.orders[event.client_order_id]
+            if mo.children or mo.oco:
+                self._contingencies(mo)
         return out
 
     def apply_reconciliation(self, report: Any) -> list[Outcome]:
@@ -639,7 +648,8 @@ class OrderManager:
         if coid in self.orders:
             raise OrderError(f"client order id {coid!r} was already used", client_order_id=coid)
         p, s = self._precs[order.instrument_id]
-        mo = ManagedOrder(order, size_prec=s, price_prec=p, leg=self._leg_for(order), ts=rec.ts)
+        mo = ManagedOrder(order, size_prec=s, price_prec=p, leg=_NET if self._netting else self._leg_for(order),
+                          ts=rec.ts)
         if log:
             self._append(encode_record(rec))
             if self.snapshot_every:
@@ -761,13 +771,16 @@ class OrderManager:
             raise OrderError(f"order {mo.client_order_id} has venue order id {mo.venue_order_id!r}, "
                              f"an event says {vid!r}", client_order_id=mo.client_order_id)
 
-    def _simple(self, rec: Any, log: bool, kind: OrderEventKind) -> Outcome:
+    def _simple(self, rec: Any, log: bool) -> Outcome:
+        """Accepted, rejected, canceled, expired, triggered: a status change (and the venue id)."""
+        kind = _SIMPLE_KIND[type(rec)]
         mo = self.orders[rec.client_order_id]
         out = _FLAT[mo.status * 32 + kind]
         if out is None:
             out = self._step(mo, kind)  # raises
         vid = rec.venue_order_id
-        if vid is not None and mo.venue_order_id != vid:
+        if vid is not None and mo.venue_order_id != vid and (mo.venue_order_id is not None
+                                                               or vid in self._by_venue):
             self._venue_id(mo, vid)
         if out is IGNORE:
             return Outcome.IGNORED
@@ -785,21 +798,6 @@ class OrderManager:
         if log and self.snapshot_every:
             self._after()
         return _APPLIED
-
-    def _on_accepted(self, rec: OrderAccepted, log: bool) -> Outcome:
-        return self._simple(rec, log, _E_ACCEPT)
-
-    def _on_rejected(self, rec: OrderRejected, log: bool) -> Outcome:
-        return self._simple(rec, log, _E_REJECT)
-
-    def _on_canceled(self, rec: OrderCanceled, log: bool) -> Outcome:
-        return self._simple(rec, log, _E_CANCEL)
-
-    def _on_expired(self, rec: OrderExpired, log: bool) -> Outcome:
-        return self._simple(rec, log, _E_EXPIRE)
-
-    def _on_triggered(self, rec: OrderTriggered, log: bool) -> Outcome:
-        return self._simple(rec, log, _E_TRIGGER)
 
     def _on_modified(self, rec: OrderModified, log: bool) -> Outcome:
         mo = self.orders[rec.client_order_id]
@@ -844,54 +842,64 @@ class OrderManager:
 
     def _on_filled(self, rec: OrderFilled, log: bool) -> Outcome:
         mo = self.orders[rec.client_order_id]
-        if rec.trade_id in mo.trade_ids:
+        tid = rec.trade_id
+        if tid in mo.trade_ids:
             return Outcome.DUPLICATE_FILL
-        self._venue_id(mo, rec.venue_order_id)
+        vid = rec.venue_order_id
+        if mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self._by_venue):
+            self._venue_id(mo, vid)
         if rec.order_side is not mo.side:
-            raise OrderError(f"fill {rec.trade_id} says side {rec.order_side.name}, order {mo.client_order_id} is "
+            raise OrderError(f"fill {tid} says side {rec.order_side.name}, order {mo.client_order_id} is "
                              f"{mo.side.name}", client_order_id=mo.client_order_id)
-        qty = rec.last_qty.raw_at(mo.size_prec)
-        px = rec.last_px.raw_at(mo.price_prec)
+        q, p = rec.last_qty, rec.last_px
+        qty = q.raw if q.precision == mo.size_prec else q.raw_at(mo.size_prec)
+        px = p.raw if p.precision == mo.price_prec else p.raw_at(mo.price_prec)
         filled = mo.filled_raw + qty
         if filled > mo.quantity_raw:
-            raise OrderError(f"fill {rec.trade_id} of {rec.last_qty} overfills order {mo.client_order_id} "
+            raise OrderError(f"fill {tid} of {q} overfills order {mo.client_order_id} "
                              f"({mo.filled} of {mo.quantity} filled): reconcile", client_order_id=mo.client_order_id)
-        out = self._step(mo, _E_FILL_FULL if filled == mo.quantity_raw else _E_FILL_PARTIAL)
+        out = _FLAT[mo.status * 32 + (_E_FILL_FULL if filled == mo.quantity_raw else _E_FILL_PARTIAL)]
+        if out is None:
+            out = self._step(mo, _E_FILL_FULL if filled == mo.quantity_raw else _E_FILL_PARTIAL)  # raises
         fee = rec.fee
-        cur = fee.currency
-        if fee.raw and cur is None:
-            raise ValidationError(f"fill {rec.trade_id}: a non-zero fee needs a currency, got {fee}")
+        fee_raw = fee.raw
+        if fee_raw and fee.currency is None:
+            raise ValidationError(f"fill {tid}: a non-zero fee needs a currency, got {fee}")
         if log:
-            self._log(rec)
+            self._append(encode_record(rec))
+            if self.snapshot_every:
+                self._since_snapshot += 1
         # order
-        mo.trade_ids.add(rec.trade_id)
+        mo.trade_ids.add(tid)
         mo.filled_raw = filled
         mo.notional_raw += qty * px
         if mo.venue_order_id is None:
-            mo.venue_order_id = rec.venue_order_id
-            self._by_venue[rec.venue_order_id] = mo.client_order_id  # type: ignore[index]
+            mo.venue_order_id = vid
+            self._by_venue[vid] = mo.client_order_id
         self._set(mo, out)
         mo.ts_last = rec.ts_event
-        # position
-        key = (mo.instrument_id, mo.leg)
-        pos = self.positions.get(key)
+        # position and account (looked up once per order, then kept on it)
+        pos = mo.position
         if pos is None:
-            pos = self._new_position(mo.instrument_id, mo.leg)
+            pos = self.positions.get((mo.instrument_id, mo.leg))
+            if pos is None:
+                pos = self._new_position(mo.instrument_id, mo.leg)
+            mo.position = pos
+            inst = self.instruments[mo.instrument_id]
+            mo.account = self.accounts.get(inst.venue) or self._account_for_venue(inst.venue, inst)
         realized = pos.apply_fill(mo.sign, qty, px)
-        # account
-        inst = self.instruments[mo.instrument_id]
-        acc = self.accounts.get(inst.venue)
-        if acc is None:
-            acc = self._account_for_venue(inst.venue, inst)
-        acc.apply_fill(inst, mo.sign, qty, px, realized)
-        if fee.raw:
-            amount = rescale_exact(fee.raw, fee.precision, MONEY_SCALE)
-            code = cur.code  # type: ignore[union-attr]
-            acc.add(code, -amount)
-            pos.add_fee(code, amount)
-        if log:
+        acc = mo.account
+        acc.apply_fill(self._specs[mo.instrument_id], mo.sign, qty, px, realized)
+        if fee_raw:
+            amount = fee_raw * POW10[MONEY_SCALE - fee.precision]
+            code = fee.currency.code  # type: ignore[union-attr]
+            balances = acc.balances
+            balances[code] = balances.get(code, 0) - amount
+            fees = pos.fees
+            fees[code] = fees.get(code, 0) + amount
+        if log and self.snapshot_every:
             self._after()
-        return Outcome.APPLIED
+        return _APPLIED
 
     def _on_balance(self, rec: BalanceChanged, log: bool) -> Outcome:
         amount = rec.amount
@@ -931,7 +939,7 @@ class OrderManager:
             self._log(rec)
         pos = self.position(rec.instrument_id, PositionLeg(rec.leg))
         realized = pos.apply_fill(rec.sign, qty, px)
-        self._account_for_venue(inst.venue, inst).apply_fill(inst, rec.sign, qty, px, realized)
+        self._account_for_venue(inst.venue, inst).apply_fill(self._specs[inst.id], rec.sign, qty, px, realized)
         if log:
             self._after()
         return Outcome.APPLIED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from shrivenquant._native.fixed import Price, Quantity
 from shrivenquant.core.enums import OrderSide
@@ -35,10 +36,10 @@ class ManagedOrder:
         external: found at the venue by reconciliation, not sent by this manager.
     """
 
-    __slots__ = ("children", "client_order_id", "external", "filled_raw", "hold", "instrument_id", "leg",
-                 "notional_raw", "oco", "order", "parent", "prev_status", "price", "price_prec", "quantity_raw",
-                 "reason", "side", "sign", "size_prec", "status", "trade_ids", "trigger_price", "ts_last",
-                 "venue_order_id")
+    __slots__ = ("account", "children", "client_order_id", "external", "filled_raw", "hold", "instrument_id",
+                 "leg", "notional_raw", "oco", "order", "parent", "position", "prev_status", "price", "price_prec",
+                 "quantity_raw", "reason", "side", "sign", "size_prec", "status", "trade_ids", "trigger_price",
+                 "ts_last", "venue_order_id")
 
     def __init__(self, order: Order, *, size_prec: int, price_prec: int, leg: PositionLeg, ts: int) -> None:
         self.order = order
@@ -65,6 +66,8 @@ class ManagedOrder:
         self.leg = leg
         self.external = False
         self.ts_last = ts
+        self.position: Any = None  # the Position and Account its fills go to (set on the first fill)
+        self.account: Any = None
 
     @property
     def quantity(self) -> Quantity:
