@@ -619,8 +619,8 @@ static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q) {
 /* A modify (new price, new working qty) of a working order: 0 (applied at once) or a reason code. */
 static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t qty, int64_t ts) {
     rk->checks++;
-    if (qty <= 0 || px < 0 || id <= 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
-    int64_t j = sq_rk_map_find(&rk->ids, id);
+    if (qty <= 0 || px < 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
+    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
     if (j < 0) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
     int64_t slot = rk->ids.vals[j];
     sq_rk_order *o = &rk->pool[slot];

@@ -29,9 +29,17 @@ __all__ = [
 ]
 
 
+def _number(owner: str, name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise ValidationError(
+            f"{owner}.{name} must be an int or a Decimal (in Python, Decimal('0.1') rather than a float or str), "
+            f"got {value!r}")
+
+
 def _nonneg(owner: str, name: str, value: Decimal | int | None) -> None:
     if value is None:
         return
+    _number(owner, name, value)
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValidationError(f"{owner}.{name} must be a finite number, got {value}")
     if value < 0:
@@ -39,6 +47,7 @@ def _nonneg(owner: str, name: str, value: Decimal | int | None) -> None:
 
 
 def _positive(owner: str, name: str, value: Decimal | int) -> None:
+    _number(owner, name, value)
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValidationError(f"{owner}.{name} must be a finite number, got {value}")
     if value <= 0:
@@ -194,7 +203,8 @@ class AccountLimits(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     def __post_init__(self) -> None:
         for name in ("credit_limit", "max_open_orders", "duplicate_window_ns"):
             _nonneg("AccountLimits", name, getattr(self, name))
-        if not self.balance.is_finite():
+        _number("AccountLimits", "balance", self.balance)
+        if isinstance(self.balance, Decimal) and not self.balance.is_finite():
             raise ValidationError(f"AccountLimits.balance must be a finite number, got {self.balance}")
 
 

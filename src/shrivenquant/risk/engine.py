@@ -283,8 +283,8 @@ class PreTradeRisk:
         """Check a modify of a working order to ``price`` and working ``quantity`` (applied at once if accepted)."""
         oid = self._ids.get(client_order_id, 0)
         info = self.engine.order(oid) if oid else None
-        if info is None:
-            return RejectReason(self.engine.check_modify(oid or 0, 1, 1, ts_ns))
+        if info is None:  # not working: the engine counts and reports UNKNOWN_ORDER
+            return RejectReason(self.engine.check_modify(oid, 1, 1, ts_ns))
         i = info[0]
         return RejectReason(self.engine.check_modify(oid, self._price(i, price), self._qty(i, quantity), ts_ns))
 

@@ -313,9 +313,9 @@ class ReferenceRiskModel:
 
     def _check_modify(self, oid: int, px: int, qty: int, ts: int) -> int:
         self.checks += 1
-        if qty <= 0 or px < 0 or oid <= 0:
+        if qty <= 0 or px < 0:
             return self._reject(R.INVALID_ORDER, 0, 0, 0, -1)
-        o = self.orders.get(oid)
+        o = self.orders.get(oid) if oid > 0 else None
         if o is None:
             return self._reject(R.UNKNOWN_ORDER, oid, 0, 0, -1)
         i, s, side = o["inst"], o["strat"], o["side"]

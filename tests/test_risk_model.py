@@ -1,0 +1,247 @@
+"""Model-based tests: the native engine against the plain-Python reference model over random sequences of
+orders, modifies, cancels, fills, marks, reference and balance updates, kill switches, state changes and
+time steps (same decisions, same reject counters, same state); and the batch API against one-by-one calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from shrivenquant._native.risk import RiskEngine
+from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
+
+NI, NS = 2, 2
+small = st.one_of(st.integers(1, 10).map(lambda q: 2 * q), st.integers(1, 40))
+prices = st.one_of(st.integers(8, 12).map(lambda k: 10 * k), st.integers(8, 12).map(lambda k: 10 * k),
+                   st.integers(1, 130))
+maybe = st.none() | st.integers(min_value=0, max_value=400)
+breaker = st.one_of(st.none(), st.none(), st.integers(min_value=1, max_value=150).map(lambda k: 20 * k))
+windows = st.sampled_from([5, 10, 20, 40])
+steps = st.sampled_from([0, 0, 1, 5, 10, 20])
+
+
+@st.composite
+def configs(draw: Any) -> dict[str, Any]:
+    insts = []
+    for _ in range(NI):
+        unit = draw(st.sampled_from([0, 1, 2]))
+        band = st.none() | st.integers(min_value=0, max_value=3000 if unit == 1 else 20)
+        insts.append({
+            "tick": draw(st.sampled_from([1, 2, 5])), "lot": draw(st.sampled_from([1, 2])),
+            "min_qty": draw(st.integers(0, 3)), "max_qty": draw(st.none() | st.integers(5, 40)),
+            "min_notional": draw(st.integers(0, 50)), "max_notional": draw(st.none() | st.integers(100, 4000)),
+            "restricted": draw(st.integers(0, 9)) == 0,
+            "collar_unit": unit, "buy_up": draw(band), "buy_down": draw(band), "sell_up": draw(band),
+            "sell_down": draw(band),
+            "max_net": draw(st.none() | st.integers(5, 80)), "max_gross": draw(st.none() | st.integers(5, 150)),
+            "max_open": draw(st.none() | st.integers(1, 8)), "margin_bps": draw(st.sampled_from([1000, 5000, 10000])),
+            "notional_num": draw(st.sampled_from([1, 3])), "notional_den": draw(st.sampled_from([1, 10])),
+        })
+    strats = []
+    for _ in range(NS):
+        def throttle(name: str) -> dict[str, Any]:
+            lim = draw(st.none() | st.integers(1, 6))
+            return {f"{name}_limit": lim, f"{name}_window_ns": draw(windows) if lim else 0}
+        strats.append({
+            "max_notional": draw(st.none() | st.integers(50, 3000)), "credit_limit": draw(maybe.map(
+                lambda v: None if v is None else v * 20)),
+            "max_open": draw(st.none() | st.integers(1, 8)), **throttle("order"), **throttle("modify"),
+            **throttle("cancel"), **throttle("exec"),
+            "otr_x1000": draw(st.none() | st.integers(1000, 8000)), "otr_min_messages": draw(st.integers(0, 10)),
+            "daily_loss": draw(breaker), "daily_loss_action": draw(st.sampled_from([1, 2])),
+            "drawdown": draw(breaker), "drawdown_action": draw(st.sampled_from([1, 2])),
+        })
+    account = {
+        "credit_limit": draw(maybe.map(lambda v: None if v is None else v * 40)),
+        "max_open": draw(st.none() | st.integers(1, 12)), "daily_loss": draw(breaker),
+        "daily_loss_action": draw(st.sampled_from([1, 2])), "drawdown": draw(breaker),
+        "drawdown_action": draw(st.sampled_from([1, 2])), "margin": draw(st.booleans()),
+        "balance": draw(st.integers(0, 5000)), "duplicate_window_ns": draw(st.sampled_from([0, 0, 20])),
+    }
+    return {"instruments": insts, "strategies": strats, "account": account}
+
+
+def build(cls: Any, cfg: dict[str, Any]) -> Any:
+    e = cls(NI, NS)
+    for i, kw in enumerate(cfg["instruments"]):
+        e.configure_instrument(i, **kw)
+    for s, kw in enumerate(cfg["strategies"]):
+        e.configure_strategy(s, **kw)
+    e.configure_account(**cfg["account"])
+    return e
+
+
+class RiskMachine(RuleBasedStateMachine):
+    """Drives the native engine and the reference model with the same calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ts = 0
+        self.next_id = 1
+        self.log_native: list[tuple[Any, ...]] = []
+        self.log_ref: list[tuple[Any, ...]] = []
+
+    @initialize(cfg=configs())
+    def setup(self, cfg: dict[str, Any]) -> None:
+        self.native = build(RiskEngine, cfg)
+        self.ref = build(ReferenceRiskModel, cfg)
+        for e, log in ((self.native, self.log_native), (self.ref, self.log_ref)):
+            e.audit_hook = lambda *a, log=log: log.append(("audit", *a))
+            e.kill_hook = lambda s, ids, log=log: log.append(("kill", s, tuple(ids)))
+            e.breaker_hook = lambda *a, log=log: log.append(("breaker", *a))
+
+    def both(self, name: str, *args: Any) -> None:
+        a = getattr(self.native, name)(*args)
+        b = getattr(self.ref, name)(*args)
+        assert a == b, (name, args, a, b)
+
+    def some_id(self, data: Any) -> int:
+        return int(data.draw(st.integers(1, max(1, self.next_id))))
+
+    @rule(i=st.integers(0, NI - 1), s=st.integers(0, NS - 1), side=st.sampled_from([1, 2]),
+          px=st.just(0) | prices, qty=small, reuse=st.integers(0, 9), data=st.data())
+    def new_order(self, i: int, s: int, side: int, px: int, qty: int, reuse: int, data: Any) -> None:
+        if reuse == 0:
+            oid = self.some_id(data)
+        else:
+            oid = self.next_id
+            self.next_id += 1
+        self.both("check", i, s, side, px, qty, self.ts, oid)
+
+    @rule(px=prices, qty=small, data=st.data())
+    def modify(self, px: int, qty: int, data: Any) -> None:
+        self.both("check_modify", self.some_id(data), px, qty, self.ts)
+
+    @rule(data=st.data())
+    def cancel_request(self, data: Any) -> None:
+        self.both("check_cancel", self.some_id(data), self.ts)
+
+    @rule(op=st.sampled_from(["on_accepted", "on_rejected", "on_canceled"]), data=st.data())
+    def venue_event(self, op: str, data: Any) -> None:
+        self.both(op, self.some_id(data))
+
+    @rule(i=st.integers(0, NI - 1), s=st.integers(0, NS - 1), side=st.sampled_from([1, 2]),
+          px=prices, qty=small, data=st.data())
+    def fill(self, i: int, s: int, side: int, px: int, qty: int, data: Any) -> None:
+        self.both("on_fill", self.some_id(data), i, s, side, px, qty, self.ts)
+
+    @rule(i=st.integers(0, NI - 1), px=prices)
+    def mark(self, i: int, px: int) -> None:
+        self.both("on_mark", i, px)
+
+    @rule(i=st.integers(0, NI - 1), px=prices)
+    def reference(self, i: int, px: int) -> None:
+        self.both("set_reference", i, px)
+
+    @rule(balance=st.integers(-100, 6000))
+    def balance(self, balance: int) -> None:
+        self.both("set_balance", balance)
+
+    @rule(dt=steps)
+    def time_step(self, dt: int) -> None:
+        self.ts += dt
+
+    @rule(s=st.none() | st.integers(0, NS - 1), on=st.booleans())
+    def kill_switch(self, s: int | None, on: bool) -> None:
+        self.both("kill" if on else "reset_kill", s)
+
+    @rule(s=st.none() | st.integers(0, NS - 1), state=st.integers(0, 2))
+    def trading_state(self, s: int | None, state: int) -> None:
+        self.both("set_trading_state", state, s)
+
+    @precondition(lambda self: self.ts > 0)
+    @rule()
+    def new_day(self) -> None:
+        self.both("reset_day")
+
+    @invariant()
+    def same_state(self) -> None:
+        if not hasattr(self, "native"):
+            return
+        assert self.native.snapshot() == self.ref.snapshot()
+        assert self.native.last_reject() == self.ref.last_reject()
+        assert self.log_native == self.log_ref
+        for s in (None, *range(NS)):
+            assert self.native.trading_state(s) == self.ref.trading_state(s)
+            assert self.native.kill_state(s) == self.ref.kill_state(s)
+            assert list(self.native.working_orders(s)) == list(self.ref.working_orders(s))
+
+
+RiskMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=50, deadline=None,
+                                         suppress_health_check=[HealthCheck.too_slow])
+TestRiskModel = RiskMachine.TestCase
+
+
+# ----------------------------------------------------------------------------------------------- batch
+
+@st.composite
+def streams(draw: Any) -> np.ndarray:
+    n = draw(st.integers(1, 150))
+    recs = np.zeros(n, dtype=RISK_OP_DTYPE)
+    ts = 0
+    next_id = 1
+    for k in range(n):
+        ts += draw(steps)
+        op = draw(st.sampled_from([RiskOp.NEW] * 5 + [RiskOp.MODIFY, RiskOp.CANCEL, RiskOp.ACCEPTED,
+                                                       RiskOp.REJECTED, RiskOp.CANCELED, RiskOp.FILLED,
+                                                       RiskOp.FILLED, RiskOp.MARK, RiskOp.REFERENCE,
+                                                       RiskOp.BALANCE]))
+        if op == RiskOp.NEW and draw(st.integers(0, 9)):
+            oid = next_id
+            next_id += 1
+        else:
+            oid = draw(st.integers(1, next_id))
+        px = draw(prices) if op != RiskOp.NEW or draw(st.integers(0, 9)) else 0
+        recs[k] = (ts, oid, px, draw(small) if op != RiskOp.BALANCE else draw(st.integers(0, 5000)),
+                   draw(st.integers(0, NI - 1)), draw(st.integers(0, NS - 1)), int(op), draw(st.sampled_from([1, 2])),
+                   b"\0" * 6)
+    return recs
+
+
+def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(recs), dtype=np.int16)
+    for k, rec in enumerate(recs.tolist()):
+        ts, oid, px, qty, i, s, op, side = rec[:8]
+        if op == RiskOp.NEW:
+            out[k] = e.check(i, s, side, px, qty, ts, oid)
+        elif op == RiskOp.MODIFY:
+            out[k] = e.check_modify(oid, px, qty, ts)
+        elif op == RiskOp.CANCEL:
+            out[k] = e.check_cancel(oid, ts)
+        elif op == RiskOp.ACCEPTED:
+            out[k] = e.on_accepted(oid)
+        elif op == RiskOp.REJECTED:
+            out[k] = e.on_rejected(oid)
+        elif op == RiskOp.CANCELED:
+            out[k] = e.on_canceled(oid)
+        elif op == RiskOp.FILLED:
+            out[k] = e.on_fill(oid, i, s, side, px, qty, ts)
+        elif op == RiskOp.MARK:
+            e.on_mark(i, px)
+        elif op == RiskOp.REFERENCE:
+            e.set_reference(i, px)
+        else:
+            e.set_balance(qty)
+    return out
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs(), recs=streams(), hooks=st.booleans())
+def test_batch_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: bool) -> None:
+    batch, seq, ref = build(RiskEngine, cfg), build(RiskEngine, cfg), build(ReferenceRiskModel, cfg)
+    logs: list[list[Any]] = [[], [], []]
+    if hooks:
+        for e, log in zip((batch, seq, ref), logs, strict=True):
+            e.audit_hook = lambda *a, log=log: log.append(a)
+            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
+            e.breaker_hook = lambda *a, log=log: log.append(a)
+    got = batch.process(recs)
+    assert got.dtype == np.int16
+    np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+    np.testing.assert_array_equal(got, ref.process(recs))
+    assert batch.snapshot() == seq.snapshot() == ref.snapshot()
+    assert logs[0] == logs[1] == logs[2]
