@@ -191,3 +191,19 @@ def test_round_trip_matches_list_model(tmp_path_factory: pytest.TempPathFactory,
     got = list(WalReader(d).records())
     assert [r.seq for r in got] == list(range(1, len(model) + 1))
     assert [r.payload for r in got] == model
+
+
+def test_follow_stops_at_torn_tail_of_unsynced_closed_segment(tmp_path: Path) -> None:
+    recs = [b"n%04d" % i * 30 for i in range(200)]
+    w = WalWriter(tmp_path, sync="none", segment_bytes=4096)
+    for r in recs:
+        w.append(r)
+        w.flush()
+    segs = verify(tmp_path).segments
+    w._closed = True  # a kill: nothing was synced
+    w._close_fds()
+    with open(tmp_path / segs[0].name, "r+b") as f:  # the power cut lost the end of the first segment
+        f.truncate(segs[0].end_offset - 10)
+    expected = recs[: segs[0].last_seq - 1]
+    assert [r.payload for r in WalReader(tmp_path).records()] == expected
+    assert [r.payload for r in WalReader(tmp_path).follow(timeout=0.3)] == expected

@@ -13,7 +13,7 @@ import numpy as np
 
 from shrivenquant._native import wal as _nw
 from shrivenquant.errors import ValidationError, WalError
-from shrivenquant.wal._format import Manifest, list_segments, segment_name
+from shrivenquant.wal._format import Manifest, list_segments
 from shrivenquant.wal._layout import live_segments, snapshot
 from shrivenquant.wal._scan import FrameRef, SegmentScan, corruption
 from shrivenquant.wal._walk import SegmentWalk
@@ -189,6 +189,7 @@ class WalReader:
                         fd = os.open(os.path.join(d, cur[1]), os.O_RDONLY)
                         offset, exp = 0, cur[0]
                 got = False
+                stalled = False
                 if cur is not None:
                     assert from_seq is not None
                     scan = SegmentScan(fd, cur[1], cur[0], last=True, live=True, start=offset, start_seq=exp,
@@ -199,34 +200,51 @@ class WalReader:
                     buf = scan.buf
                     if scan.end_offset:
                         offset, exp = scan.end_offset, scan.next_seq
-                    if not got and any(s[0] > cur[0] for s in list_segments(d)):
-                        # a newer segment exists, so this one is complete: read the rest strictly
-                        strict = SegmentScan(fd, cur[1], cur[0], last=False, start=offset or 0, start_seq=exp,
-                                             buf=buf)
-                        for ref in strict.frames():
+                    newer = [] if got else [x for x in list_segments(d) if x[0] > cur[0]]
+                    if newer:
+                        # the writer completes a segment before it creates the next: finish this one with the
+                        # recovery rules (strict if the next header says this one was synced)
+                        strict = bool(_segment_flags(d, newer[0][1]) & _nw.SEG_PREV_SYNCED)
+                        fin = SegmentScan(fd, cur[1], cur[0], last=not strict, start=offset, start_seq=exp, buf=buf)
+                        for ref in fin.frames():
                             got = True
                             yield from _records_of(ref, cur[1], from_seq)
-                        exp = strict.next_seq
-                        nxt = os.path.join(d, segment_name(exp))
-                        if not os.path.exists(nxt):
-                            raise corruption(segment_name(exp), 0, f"segment {cur[1]} ends at seq {exp - 1} but "
-                                             "no segment starts at the next seq")
-                        os.close(fd)
-                        fd = -1
-                        fd = os.open(nxt, os.O_RDONLY)
-                        cur = (exp, segment_name(exp))
-                        offset = 0
-                        got = True
+                        buf = fin.buf
+                        if fin.end_offset:
+                            offset, exp = fin.end_offset, fin.next_seq
+                        if fin.torn is None and newer[0][0] == exp:
+                            os.close(fd)
+                            fd = -1
+                            fd = os.open(os.path.join(d, newer[0][1]), os.O_RDONLY)
+                            cur = newer[0]
+                            offset = 0
+                            got = True
+                        elif strict:
+                            raise corruption(newer[0][1], 0, f"segment {cur[1]} ends at seq {exp - 1} but the next "
+                                             f"segment starts at seq {newer[0][0]}: a segment is missing")
+                        else:
+                            # a torn tail in a segment closed unsynced (policy none, after a power cut): the log
+                            # ends here until a writer recovers the directory
+                            stalled = True
                 now = time.monotonic()
                 if got:
                     idle_since = now
                     continue
                 if timeout is not None and now - idle_since >= timeout:
                     return
-                stop.wait(poll_s)
+                stop.wait(max(poll_s, 0.05) if stalled else poll_s)
         finally:
             if fd >= 0:
                 os.close(fd)
+
+
+def _segment_flags(directory: str, name: str) -> int:
+    with open(os.path.join(directory, name), "rb") as f:
+        hdr = f.read(_nw.SEG_HDR)
+    code, _first, flags = _nw.parse_segment_header(hdr)
+    if code:
+        raise corruption(name, 0, "bad segment header")
+    return flags
 
 
 def verify(directory: str | os.PathLike[str]) -> VerifyReport:

@@ -88,7 +88,7 @@ class WalWriter:
 
     def __init__(self, directory: str | os.PathLike[str], sync: SyncPolicy | str = SyncPolicy.ALWAYS, *,
                  segment_bytes: int = 64 << 20, batch_bytes: int = 1 << 20, batch_ms: float = 5.0,
-                 max_record_bytes: int | None = None, frame_bytes: int = 4 << 20,
+                 max_record_bytes: int | None = None, frame_bytes: int = 1 << 20,
                  preallocate: bool = False, io: OsIo | None = None) -> None:
         try:
             self._policy = SyncPolicy(sync)
