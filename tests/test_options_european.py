@@ -293,3 +293,23 @@ def test_invalid_inputs_raise_or_give_nan() -> None:
         bsm_greeks(True, 100.0, 100.0, 1.0, 0.05, 0.0, 0.2, theta="week")
     out = bsm_price(True, [100.0, -1.0], 100.0, 1.0, 0.05, 0.0, 0.2, check=False)
     assert math.isnan(out[1]) and out[0] > 0
+
+
+def test_preallocated_out_and_threaded_batch_validation() -> None:
+    n = 30_000  # above the threaded-kernel threshold
+    S = np.full(n, 100.0)
+    S[25_000] = -1.0
+    with pytest.raises(ValidationError, match="index 25000"):
+        bsm_greeks(True, S, 100.0, 1.0, 0.05, 0.0, 0.2)
+    with pytest.raises(ValidationError, match="index 25000"):
+        bsm_price(True, S, 100.0, 1.0, 0.05, 0.0, 0.2)
+    S[25_000] = 100.0
+    big = bsm_greeks(True, S, 100.0, 1.0, 0.05, 0.0, 0.2)
+    assert np.all(big.price == bsm_price_scalar(True, 100.0, 100.0, 1.0, 0.05, 0.0, 0.2))
+    out = np.empty((7, 5))
+    K = np.linspace(90.0, 110.0, 5)
+    g = bsm_greeks(True, 100.0, K, 1.0, 0.05, 0.0, 0.2, second_order=False, out=out)
+    assert g.table is out
+    np.testing.assert_array_equal(out[0], bsm_price(True, 100.0, K, 1.0, 0.05, 0.0, 0.2))
+    with pytest.raises(ValidationError, match="out must be"):
+        bsm_greeks(True, 100.0, K, 1.0, 0.05, 0.0, 0.2, out=np.empty((7, 5)))  # 13 rows needed

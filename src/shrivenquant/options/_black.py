@@ -289,7 +289,7 @@ def _greeks_main(w: float, S: float, K: float, T: float, r: float, q: float, sig
 
 @njit(cache=True, nogil=True, parallel=True)
 def greeks_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-                 q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+                 q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> int:
     """Vectorised :func:`greeks_one`; each input is length n or 1 (broadcast); out has shape (rows, n)."""
     n = out.shape[1]
     nrows = out.shape[0]
@@ -300,14 +300,18 @@ def greeks_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, 
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
+    bad = 0
     for i in prange(n):
         w = 1.0 if call[i * c0] else -1.0
         greeks_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76, out, i, nrows)
+        if math.isnan(out[0, i]):
+            bad += 1
+    return bad
 
 
 @njit(cache=True, nogil=True)
 def greeks_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-                 q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+                 q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> int:
     """Single-threaded twin (small batches load and start faster)."""
     n = out.shape[1]
     nrows = out.shape[0]
@@ -318,9 +322,13 @@ def greeks_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.nd
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
+    bad = 0
     for i in range(n):
         w = 1.0 if call[i * c0] else -1.0
         greeks_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76, out, i, nrows)
+        if math.isnan(out[0, i]):
+            bad += 1
+    return bad
 
 
 @njit(cache=True, nogil=True)
@@ -355,7 +363,7 @@ def price_one(w: float, S: float, K: float, T: float, r: float, q: float, sig: f
 
 @njit(cache=True, nogil=True, parallel=True)
 def price_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-                q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+                q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> int:
     n = out.shape[0]
     c0 = 1 if call.shape[0] > 1 else 0
     s0 = 1 if S.shape[0] > 1 else 0
@@ -364,14 +372,19 @@ def price_batch(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
+    bad = 0
     for i in prange(n):
         w = 1.0 if call[i * c0] else -1.0
-        out[i] = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
+        v = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
+        out[i] = v
+        if math.isnan(v):
+            bad += 1
+    return bad
 
 
 @njit(cache=True, nogil=True)
 def price_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
-                q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> None:
+                q: np.ndarray, sig: np.ndarray, b76: bool, out: np.ndarray) -> int:
     n = out.shape[0]
     c0 = 1 if call.shape[0] > 1 else 0
     s0 = 1 if S.shape[0] > 1 else 0
@@ -380,9 +393,14 @@ def price_batch_serial(call: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.nda
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
+    bad = 0
     for i in range(n):
         w = 1.0 if call[i * c0] else -1.0
-        out[i] = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
+        v = price_one(w, S[i * s0], K[i * k0], T[i * t0], r[i * r0], q[i * q0], sig[i * v0], b76)
+        out[i] = v
+        if math.isnan(v):
+            bad += 1
+    return bad
 
 
 @njit(cache=True, nogil=True)

@@ -174,18 +174,20 @@ def _explain(i: int, S: np.ndarray, K: np.ndarray, T: np.ndarray, r: np.ndarray,
 
 
 def _greeks(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: bool, second_order: bool,
-            theta: str, vega: str, rho: str, days_per_year: float, check: bool) -> Greeks:
+            theta: str, vega: str, rho: str, days_per_year: float, check: bool, out: np.ndarray | None) -> Greeks:
     th, ve, rh = _units(theta, vega, rho, days_per_year)
     shape, (c, s, k, t, rr, qq, v) = broadcast(as_flags(call), S, K, T, r, q, sigma,
                                                names=("call", "S", "K", "T", "r", "q", "sigma"))
     n = int(np.prod(shape))
-    out = np.empty((_black.N_ALL if second_order else _black.N_FIRST, n))
+    rows = _black.N_ALL if second_order else _black.N_FIRST
+    if out is None:
+        out = np.empty((rows, n))
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (rows, n)
+              and out.flags.c_contiguous and out.flags.writeable):
+        raise ValidationError(f"out must be a writeable C-contiguous float64 array of shape {(rows, n)}")
     kernel = _black.greeks_batch if n >= _PARALLEL_MIN else _black.greeks_batch_serial
-    kernel(c, s, k, t, rr, qq, v, b76, out)
-    if check and n:
-        bad = np.isnan(out[0])
-        if bad.any():
-            raise ValidationError(_explain(first_bad(bad), s, k, t, rr, qq, v, "F" if b76 else "S"))
+    if kernel(c, s, k, t, rr, qq, v, b76, out) and check:
+        raise ValidationError(_explain(first_bad(np.isnan(out[0])), s, k, t, rr, qq, v, "F" if b76 else "S"))
     if th != 1.0:
         out[_black.THETA] *= th
         if second_order:
@@ -201,7 +203,7 @@ def _greeks(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: 
 
 def bsm_greeks(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, *, second_order: bool = True,
                theta: str = "year", vega: str = "unit", rho: str = "unit", days_per_year: float = 365.0,
-               check: bool = True) -> Greeks:
+               check: bool = True, out: np.ndarray | None = None) -> Greeks:
     """BSM price and analytic Greeks, vectorised with broadcasting; calls and puts mixed via ``call``.
 
     Args:
@@ -210,18 +212,20 @@ def bsm_greeks(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, *,
         second_order: also vanna, volga, charm, speed, dual delta, dual gamma.
         theta: 'year' or 'day' (theta and charm divided by ``days_per_year``).
         vega, rho: 'unit' (per 1.00) or 'percent' (per 1 %, i.e. divided by 100).
+        out: optional preallocated C-contiguous float64 array of shape (13 or 7, n) to fill (no allocation);
+            the returned :class:`Greeks` views it.
     """
-    return _greeks(call, S, K, T, r, q, sigma, False, second_order, theta, vega, rho, days_per_year, check)
+    return _greeks(call, S, K, T, r, q, sigma, False, second_order, theta, vega, rho, days_per_year, check, out)
 
 
 def black76_greeks(call: Any, F: Any, K: Any, T: Any, r: Any, sigma: Any, *, second_order: bool = True,
                    theta: str = "year", vega: str = "unit", rho: str = "unit", days_per_year: float = 365.0,
-                   check: bool = True) -> Greeks:
+                   check: bool = True, out: np.ndarray | None = None) -> Greeks:
     """Black-76 (discounted, on futures F) price and analytic Greeks with F held fixed; see :func:`bsm_greeks`.
 
     Delta and gamma are with respect to F; rho = -T * price; dividend_rho is 0.
     """
-    return _greeks(call, F, K, T, r, 0.0, sigma, True, second_order, theta, vega, rho, days_per_year, check)
+    return _greeks(call, F, K, T, r, 0.0, sigma, True, second_order, theta, vega, rho, days_per_year, check, out)
 
 
 def _price(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: bool, check: bool) -> Any:
@@ -230,11 +234,8 @@ def _price(call: Any, S: Any, K: Any, T: Any, r: Any, q: Any, sigma: Any, b76: b
     n = int(np.prod(shape))
     out = np.empty(n)
     kernel = _black.price_batch if n >= _PARALLEL_MIN else _black.price_batch_serial
-    kernel(c, s, k, t, rr, qq, v, b76, out)
-    if check and n:
-        bad = np.isnan(out)
-        if bad.any():
-            raise ValidationError(_explain(first_bad(bad), s, k, t, rr, qq, v, "F" if b76 else "S"))
+    if kernel(c, s, k, t, rr, qq, v, b76, out) and check:
+        raise ValidationError(_explain(first_bad(np.isnan(out)), s, k, t, rr, qq, v, "F" if b76 else "S"))
     res = out.reshape(shape)
     return float(res) if shape == () else res
 
