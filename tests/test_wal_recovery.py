@@ -304,12 +304,18 @@ def test_none_rotation_does_not_sync_and_marks_headers(tmp_path: Path) -> None:
             syncs.append(fd)
             super().fdatasync(fd)
 
-    with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=Counting()) as w:
+    class CountingAll(Counting):
+        def fsync(self, fd: int) -> None:
+            syncs.append(fd)
+            super().fsync(fd)
+
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=CountingAll()) as w:
         syncs.clear()
         for p in REC:
             w.append(p)
             w.flush()
-        assert syncs == []  # rotations under none cost no sync (up to 4 segments closed unsynced)
+        assert len(verify(tmp_path).segments) >= 3
+        assert syncs == []  # rotations under none cost no sync of any kind (up to 4 segments closed unsynced)
         w.commit()
         assert len(syncs) >= 2  # the commit syncs the segments closed unsynced, then the current one
     from shrivenquant._native import wal as nw
@@ -363,3 +369,38 @@ def test_damage_before_a_commit_is_corruption_even_in_unsynced_segments(tmp_path
     assert info.value.segment == segs[0].name
     with pytest.raises(WalCorruptionError):
         WalWriter(tmp_path, sync="none")
+
+
+@pytest.mark.parametrize("damage", ["empty", "zero-header", "missing"])
+def test_unsynced_segment_creation_lost_in_power_cut(tmp_path: Path, damage: str) -> None:
+    segs = _none_log(tmp_path)
+    assert read_manifest(str(tmp_path)).closed_first == 0  # nothing committed: the manifest names segment 1 only
+    newest = tmp_path / segs[-1].name
+    if damage == "empty":
+        newest.write_bytes(b"")
+    elif damage == "zero-header":
+        newest.write_bytes(bytes(32) + newest.read_bytes()[32:])
+    else:
+        newest.unlink()
+    rep = verify(tmp_path)
+    expected = segs[-2].last_seq  # the records of the lost segment were never durable
+    assert rep.last_seq == expected
+    assert payloads(tmp_path) == (REC * 3)[:expected]
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096) as w:
+        assert w.last_seq == expected
+        w.append(b"again")
+    assert payloads(tmp_path)[-1] == b"again" and verify(tmp_path).last_seq == expected + 1
+
+
+def test_bad_header_of_a_committed_segment_is_corruption(tmp_path: Path) -> None:
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096) as w:
+        for p in REC * 2:
+            w.append(p)
+            w.flush()
+        w.commit()
+    segs = verify(tmp_path).segments
+    last = tmp_path / segs[-1].name
+    last.write_bytes(bytes(32) + last.read_bytes()[32:])
+    with pytest.raises(WalCorruptionError) as info:
+        verify(tmp_path)
+    assert info.value.segment == segs[-1].name and info.value.offset == 0

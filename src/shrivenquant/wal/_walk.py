@@ -28,8 +28,10 @@ class SegmentWalk:
     ``next_seq``.
     """
 
-    def __init__(self, directory: str, live: list[tuple[int, str]], start: int = 0) -> None:
+    def __init__(self, directory: str, live: list[tuple[int, str]], start: int = 0,
+                 named_upto: int | None = None) -> None:
         self.directory = directory
+        self.named_upto = named_upto
         self.live = live
         self.start = start
         self.scans: list[SegmentScan] = []
@@ -41,11 +43,16 @@ class SegmentWalk:
     def _path(self, i: int) -> str:
         return os.path.join(self.directory, self.live[i][1])
 
-    def _header_flags(self, i: int) -> int:
+    def _header_flags(self, i: int) -> int | None:
+        """The header flags of segment i; None if the header is bad in a segment the manifest does not name
+        yet (policy ``none`` creates segments without syncing them: after a power cut the file may be
+        empty); WalCorruptionError for a bad header anywhere else."""
         with open(self._path(i), "rb") as f:
             hdr = f.read(_nw.SEG_HDR)
         code, first, flags = _nw.parse_segment_header(hdr)
         if code or first != self.live[i][0]:
+            if self.named_upto is not None and self.live[i][0] > self.named_upto:
+                return None
             raise corruption(self.live[i][1], 0, "bad segment header")
         return flags
 
@@ -72,7 +79,9 @@ class SegmentWalk:
                 raise corruption(name, 0, f"segment starts at seq {first} but the previous one ends at seq "
                                           f"{prev_next - 1}: a segment is missing")
             last = i == len(live) - 1
-            strict = not last and bool(self._header_flags(i + 1) & _nw.SEG_PREV_SYNCED)
+            nflags = None if last else self._header_flags(i + 1)
+            cut_after = not last and nflags is None  # the next segment's creation never became durable
+            strict = nflags is not None and bool(nflags & _nw.SEG_PREV_SYNCED)
             try:
                 fd = os.open(self._path(i), os.O_RDONLY)
             except FileNotFoundError:
@@ -89,6 +98,17 @@ class SegmentWalk:
             self.next_seq = scan.next_seq
             if scan.torn is not None:
                 self.torn = (i, scan.torn[0], scan.torn[1])
+                self.end_index = i
+                return
+            if cut_after:
+                ev = self._later_evidence(i, scan.next_seq)
+                if ev is not None:
+                    raise corruption(live[i + 1][1], 0, f"bad segment header, and the frame in {ev[0]} at byte "
+                                     f"{ev[1]} says seq {ev[2]} was durable")
+                self.torn = (i, scan.end_offset, f"the next segment {live[i + 1][1]} has no valid header (its "
+                             "creation was not synced)")
+                scan.torn = (scan.end_offset, self.torn[2])
+                scan.garbage_end = scan.end_offset
                 self.end_index = i
                 return
             if not last and scan.next_seq != live[i + 1][0] and not strict:

@@ -98,6 +98,7 @@ class WalReader:
 
     def _live(self) -> list[tuple[int, str]]:
         manifest, segs = snapshot(self._directory)
+        self._named = _named_upto(manifest)
         return live_segments(manifest, segs)
 
     @property
@@ -121,7 +122,7 @@ class WalReader:
         if from_seq < first:
             raise ValidationError(f"seq {from_seq} is below the log's first seq {first} (dropped by retention)")
         i0 = max(0, bisect.bisect_right([s[0] for s in live], from_seq) - 1)
-        for ref, name in SegmentWalk(self._directory, live, i0).frames():
+        for ref, name in SegmentWalk(self._directory, live, i0, named_upto=self._named).frames():
             if ref[4] + ref[5] > from_seq:
                 yield ref, name, from_seq
 
@@ -204,7 +205,12 @@ class WalReader:
                     if newer:
                         # the writer completes a segment before it creates the next: finish this one with the
                         # recovery rules (strict if the next header says this one was synced)
-                        strict = bool(_segment_flags(d, newer[0][1]) & _nw.SEG_PREV_SYNCED)
+                        nflags = _segment_flags(d, newer[0][1])
+                        if nflags is None:  # a creation that never became durable (power cut): wait for recovery
+                            newer = []
+                            stalled = True
+                    if newer:
+                        strict = bool(nflags & _nw.SEG_PREV_SYNCED)
                         fin = SegmentScan(fd, cur[1], cur[0], last=not strict, start=offset, start_seq=exp, buf=buf)
                         for ref in fin.frames():
                             got = True
@@ -238,13 +244,16 @@ class WalReader:
                 os.close(fd)
 
 
-def _segment_flags(directory: str, name: str) -> int:
+def _named_upto(manifest: Manifest | None) -> int | None:
+    """first_seq of the newest segment the manifest names (later ones may be unsynced creations)."""
+    return (manifest.closed_next or manifest.first_segment) if manifest is not None else None
+
+
+def _segment_flags(directory: str, name: str) -> int | None:
     with open(os.path.join(directory, name), "rb") as f:
         hdr = f.read(_nw.SEG_HDR)
     code, _first, flags = _nw.parse_segment_header(hdr)
-    if code:
-        raise corruption(name, 0, "bad segment header")
-    return flags
+    return None if code else flags
 
 
 def verify(directory: str | os.PathLike[str]) -> VerifyReport:
@@ -254,7 +263,7 @@ def verify(directory: str | os.PathLike[str]) -> VerifyReport:
     d = os.fspath(directory)
     manifest, segs = snapshot(d)
     live = live_segments(manifest, segs)
-    walk = SegmentWalk(d, live)
+    walk = SegmentWalk(d, live, named_upto=_named_upto(manifest))
     for _ in walk.frames():
         pass
     infos = [SegmentInfo(name=sc.name, first_seq=sc.first_seq, last_seq=sc.next_seq - 1, frames=sc.frames_seen,

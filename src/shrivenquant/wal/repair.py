@@ -105,7 +105,7 @@ def repair(directory: str | os.PathLike[str], *, io: OsIo | None = None) -> Repa
         if live and live[0][0] != first_segment:
             actions.append(f"first segment (seq {first_segment}) is missing: the log now starts at seq {live[0][0]}")
             first_segment = live[0][0]
-        walk = SegmentWalk(d, live)
+        walk = SegmentWalk(d, live, named_upto=(manifest.closed_next or manifest.first_segment) if manifest else None)
         cut: tuple[int, int, int] | None = None  # (segment index, offset, end of bytes to copy)
         keep_upto = len(live)  # segments [0, keep_upto) stay
         try:

@@ -126,6 +126,7 @@ class WalWriter:
         self._prep: tuple[threading.Thread, str, dict[str, Any]] | None = None
         self._prep_count = 0
         self._manifest_pending = False
+        self._dir_dirty = False
         self._lockfd = -1
         self._dirfd = -1
         self._flusher: threading.Thread | None = None
@@ -217,7 +218,7 @@ class WalWriter:
         if stale:
             fsync_dir(io, self._dirfd)
         live = live_segments(manifest, list_segments(d))
-        walk = SegmentWalk(d, live)
+        walk = SegmentWalk(d, live, named_upto=manifest.closed_next or manifest.first_segment)
         for _ in walk.frames():
             pass
         end = walk.end_index
@@ -311,9 +312,11 @@ class WalWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(got[1])
 
-    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED) -> int:
+    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED, durable: bool = True) -> int:
         """Create a segment with the safe protocol: temporary file, (zeros,) header, fsync, rename, fsync
-        of the directory. Returns its descriptor (read-write)."""
+        of the directory. Returns its descriptor (read-write). ``durable=False`` (rotation under policy
+        ``none``) leaves both syncs to the next commit, which syncs the file and the directory before it
+        names the segment in the manifest."""
         io, d = self._io, self._directory
         name = segment_name(first_seq)
         prepared = self._take_prepared() if self._preallocate else None
@@ -326,12 +329,15 @@ class WalWriter:
             if self._preallocate and prepared is None:
                 self._zero_fill(fd, 0, self._segment_bytes)
             write_all(io, fd, [_nw.segment_header(first_seq, flags)], 0)
-            if prepared is not None:
+            if not durable:
+                self._dir_dirty = True
+            elif prepared is not None:
                 io.fdatasync(fd)  # the zeros (and the size) were fsynced already: only the header is new
             else:
                 io.fsync(fd)
             io.rename(tmp, os.path.join(d, name))
-            fsync_dir(io, self._dirfd)
+            if durable:
+                fsync_dir(io, self._dirfd)
         except BaseException:
             os.close(fd)
             raise
@@ -412,14 +418,17 @@ class WalWriter:
                 self._oldest_unsynced = time.monotonic()
         if not sync and self._policy is SyncPolicy.BATCH and self._unsynced_bytes >= self._batch_bytes:
             sync = True
-        if sync and (durable < written or self._unsynced_fds or self._manifest_pending):
-            if self._manifest_pending:
-                write_manifest(io, self._directory, self._dirfd, self._manifest)
-                self._manifest_pending = False
+        if sync and (durable < written or self._unsynced_fds or self._manifest_pending or self._dir_dirty):
             while self._unsynced_fds:  # segments closed unsynced (policy none) first
                 io.fdatasync(self._unsynced_fds[0])
                 os.close(self._unsynced_fds.pop(0))
             io.fdatasync(self._fd)
+            if self._dir_dirty:  # segments created unsynced (policy none): their names become durable
+                fsync_dir(io, self._dirfd)
+                self._dir_dirty = False
+            if self._manifest_pending:  # only now may the manifest name them
+                write_manifest(io, self._directory, self._dirfd, self._manifest)
+                self._manifest_pending = False
             durable = written
         return written, durable
 
@@ -438,7 +447,8 @@ class WalWriter:
             io.fdatasync(self._unsynced_fds[0])
             os.close(self._unsynced_fds.pop(0))
         prev_synced = synced or (all_synced and not self._unsynced_fds)
-        fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0)
+        fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0,
+                                  durable=self._policy is not SyncPolicy.NONE)
         m = self._manifest
         manifest = Manifest(first_segment=m.first_segment, closed_first=self._seg_first, closed_next=next_first,
                             flags=MAN_SEGMENTS_CREATED)
@@ -664,6 +674,9 @@ class WalWriter:
         manifest's low-water mark moves first, so a crash leaves no hole). Returns the new first seq."""
         with self._lock:
             self._wait_idle()
+            if self._dir_dirty or self._manifest_pending or self._unsynced_fds:
+                self._cycle(True)  # the manifest may only name segments whose creation is durable
+                self._wait_idle()
             self._busy = True
             self._lock.release()
             try:
