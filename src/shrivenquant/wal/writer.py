@@ -17,6 +17,7 @@ import msgspec
 import numpy as np
 
 from shrivenquant._native import wal as _nw
+from shrivenquant.core.events import EVENT_DTYPE
 from shrivenquant.errors import ShrivenQuantTypeError, ValidationError, WalError, WalPoisonedError
 from shrivenquant.wal._format import (
     LOCK,
@@ -544,12 +545,11 @@ class WalWriter:
     def append_events(self, events: np.ndarray) -> int:
         """Append a NumPy array of 64-byte event records (``EVENT_DTYPE``) in one call; returns the last
         seq. Large arrays are written straight from the array (no copy)."""
-        from shrivenquant.core.events import EVENT_DTYPE
-
-        arr = np.asarray(events)
-        if arr.dtype != EVENT_DTYPE or arr.ndim != 1:
+        arr = events if type(events) is np.ndarray else np.asarray(events)
+        if (arr.dtype is not EVENT_DTYPE and arr.dtype != EVENT_DTYPE) or arr.ndim != 1:
             raise ValidationError(f"append_events needs a 1-d array of EVENT_DTYPE, got {arr.dtype} x {arr.shape}")
-        arr = np.ascontiguousarray(arr)
+        if not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr)
         n = len(arr)
         if n == 0:
             return self.last_seq
@@ -576,7 +576,7 @@ class WalWriter:
                         self._cycle(False)
                     continue
                 k = min(room, n - s)
-                b.add_events(arr[s: s + k])
+                b.add_events(arr if k == n else arr[s: s + k])
                 self._next_seq += k
                 s += k
             last = self._next_seq - 1
