@@ -42,15 +42,17 @@ def _cases(n: int, seed: int) -> tuple[np.ndarray, ...]:
 
 def test_qdfp_matches_quantlib_high_precision_to_5e_7_of_spot() -> None:
     call, K, days, r, q, sig = _cases(30, 7)
-    ours = american_qdfp(call, 100.0, K, days / 365.0, r, q, sig)
+    ours = american_qdfp(call, 100.0, K, days / 365.0, r, q, sig, scheme="high")
     ref = np.array([ql_american(bool(c), 100.0, float(k), int(d), float(rr), float(qq), float(v), "qdfp")
                     for c, k, d, rr, qq, v in zip(call, K, days, r, q, sig, strict=True)])
     assert np.max(np.abs(ours - ref)) / 100.0 < 5e-7
+    default = american_qdfp(call, 100.0, K, days / 365.0, r, q, sig)
+    assert np.max(np.abs(default - ref)) / 100.0 < 1e-6
 
 
 def test_qdfp_fast_scheme_within_5e_6_of_spot() -> None:
     call, K, days, r, q, sig = _cases(12, 8)
-    ours = american_qdfp(call, 100.0, K, days / 365.0, r, q, sig, nodes=12, iterations=6, quad=24, price_quad=128)
+    ours = american_qdfp(call, 100.0, K, days / 365.0, r, q, sig, scheme="fast")
     ref = np.array([ql_american(bool(c), 100.0, float(k), int(d), float(rr), float(qq), float(v), "qdfp")
                     for c, k, d, rr, qq, v in zip(call, K, days, r, q, sig, strict=True)])
     assert np.max(np.abs(ours - ref)) / 100.0 < 5e-6
@@ -73,6 +75,8 @@ def test_no_early_exercise_cases_equal_european() -> None:
     np.testing.assert_allclose(american_qdfp(False, 100.0, K, 1.0, -0.01, 0.02, 0.3), euro_put, rtol=1e-14)
     with pytest.raises(ValidationError, match="two exercise boundaries"):
         american_qdfp(False, 100.0, 100.0, 1.0, -0.01, -0.02, 0.3)
+    with pytest.raises(ValidationError, match="scheme"):
+        american_qdfp(False, 100.0, 100.0, 1.0, 0.01, 0.02, 0.3, scheme="exact")
 
 
 def test_exercise_region_expiry_and_bounds() -> None:
@@ -83,7 +87,7 @@ def test_exercise_region_expiry_and_bounds() -> None:
     assert american_qdfp(True, 90.0, 100.0, 0.0, 0.05, 0.0, 0.2) == 0.0
     call, K, days, r, q, sig = _cases(50, 10)
     T = days / 365.0
-    am = american_qdfp(call, 100.0, K, T, r, q, sig, nodes=12, iterations=6, quad=24, price_quad=128)
+    am = american_qdfp(call, 100.0, K, T, r, q, sig, scheme="fast")
     eu = bsm_price(call, 100.0, K, T, r, q, sig)
     intrinsic = np.where(call, 100.0 - K, K - 100.0).clip(0)
     assert np.all(am >= eu - 1e-12) and np.all(am >= intrinsic)

@@ -305,20 +305,45 @@ def _ql_american() -> dict[str, Any]:
     return {"f": f}
 
 
-def _sq_american() -> dict[str, Any]:
-    from shrivenquant.options.american import gauss_legendre, qdfp_put
+def _sq_american(scheme: str) -> Callable[[], dict[str, Any]]:
+    def setup() -> dict[str, Any]:
+        from shrivenquant.options.american import QDFP_SCHEMES, gauss_legendre, qdfp_put
 
-    gx, gw = gauss_legendre(48)
-    px, pw = gauss_legendre(256)
-    return {"f": lambda s: qdfp_put(s, 105.0, 1.0, 0.06, 0.02, 0.3, 24, 12, gx, gw, px, pw), "s": 100.0}
+        nodes, sweeps, quad, price_quad = QDFP_SCHEMES[scheme]
+        gx, gw = gauss_legendre(quad)
+        px, pw = gauss_legendre(price_quad)
+        return {"f": lambda s: qdfp_put(s, 105.0, 1.0, 0.06, 0.02, 0.3, nodes, sweeps, gx, gw, px, pw), "s": 100.0}
+
+    return setup
 
 
-def _sq_american_fast() -> dict[str, Any]:
-    from shrivenquant.options.american import gauss_legendre, qdfp_put
+def _ql_american_scheme(scheme: str) -> Callable[[], dict[str, Any]]:
+    def setup() -> dict[str, Any]:
+        import QuantLib as ql
 
-    gx, gw = gauss_legendre(24)
-    px, pw = gauss_legendre(128)
-    return {"f": lambda s: qdfp_put(s, 105.0, 1.0, 0.06, 0.02, 0.3, 12, 6, gx, gw, px, pw), "s": 100.0}
+        env = _ql_american()
+        if scheme == "fast":
+            today = ql.Settings.instance().evaluationDate
+            dc = ql.Actual365Fixed()
+            spot = ql.SimpleQuote(100.0)
+            proc = ql.BlackScholesMertonProcess(
+                ql.QuoteHandle(spot), ql.YieldTermStructureHandle(ql.FlatForward(today, 0.02, dc)),
+                ql.YieldTermStructureHandle(ql.FlatForward(today, 0.06, dc)),
+                ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), 0.3, dc)))
+            opt = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put, 105.0),
+                                   ql.AmericanExercise(today, today + 365))
+            opt.setPricingEngine(ql.QdFpAmericanEngine(proc, ql.QdFpAmericanEngine.fastScheme()))
+            state = {"x": 0}
+
+            def f() -> float:
+                state["x"] ^= 1
+                spot.setValue(100.0 + 0.01 * state["x"])
+                return opt.NPV()
+
+            return {"f": f}
+        return env
+
+    return setup
 
 
 def options_cases() -> list[Case]:
@@ -360,9 +385,12 @@ def options_cases() -> list[Case]:
                     requires="py_lets_be_rational"),
         ), loops=50_000, tags=("options",)),
         Case("options.american", "one American put (S=100, K=105, T=1, r=6 %, q=2 %, sigma=30 %)", (
-            Variant("shrivenquant QdFp (24 nodes, 12 iterations; ~1e-7 S)", "f(s)", _sq_american, role="target"),
-            Variant("shrivenquant QdFp (12 nodes, 6 iterations; ~2e-6 S)", "f(s)", _sq_american_fast),
-            Variant("QuantLib QdFpAmericanEngine accurateScheme", "f()", _ql_american, requires="QuantLib"),
+            Variant("shrivenquant QdFp accurate (~4e-7 S)", "f(s)", _sq_american("accurate"), role="target"),
+            Variant("shrivenquant QdFp fast (~1.2e-6 S)", "f(s)", _sq_american("fast")),
+            Variant("shrivenquant QdFp high (~1e-7 S)", "f(s)", _sq_american("high")),
+            Variant("QuantLib QdFpAmericanEngine accurateScheme", "f()", _ql_american_scheme("accurate"),
+                    requires="QuantLib"),
+            Variant("QuantLib QdFpAmericanEngine fastScheme", "f()", _ql_american_scheme("fast"), requires="QuantLib"),
         ), loops=200, unit="ns/option", tags=("options",)),
         Case("options.first_call", "import shrivenquant.options + first priced batch, Greeks and IV (fresh "
              "interpreter, cached kernels)", (

@@ -149,7 +149,8 @@ def american_vs_quantlib(n: int = 40) -> dict[str, float]:
     today = ql.Date(15, 1, 2025)
     ql.Settings.instance().evaluationDate = today
     rng = np.random.default_rng(7)
-    err = {"qdfp_default": 0.0, "qdfp_fast": 0.0, "baw": 0.0, "quantlib_baw": 0.0, "quantlib_qdfp_fast": 0.0}
+    err = {"qdfp_high": 0.0, "qdfp_accurate": 0.0, "qdfp_fast": 0.0, "baw": 0.0, "quantlib_baw": 0.0,
+           "quantlib_qdfp_accurate": 0.0, "quantlib_qdfp_fast": 0.0}
     for _ in range(n):
         call = bool(rng.integers(2))
         K, days = float(100 * np.exp(rng.normal(0, 0.2))), int(rng.integers(5, 1500))
@@ -164,14 +165,16 @@ def american_vs_quantlib(n: int = 40) -> dict[str, float]:
 
         ref = npv(ql.QdFpAmericanEngine(proc, ql.QdFpAmericanEngine.highPrecisionScheme()))
         T = days / 365.0
-        err["qdfp_default"] = max(err["qdfp_default"], abs(american_qdfp(call, 100.0, K, T, r, q, sig) - ref) / 100)
-        fast = american_qdfp(call, 100.0, K, T, r, q, sig, nodes=12, iterations=6, quad=24, price_quad=128)
-        err["qdfp_fast"] = max(err["qdfp_fast"], abs(fast - ref) / 100)
+        for scheme in ("high", "accurate", "fast"):
+            v = american_qdfp(call, 100.0, K, T, r, q, sig, scheme=scheme)
+            err[f"qdfp_{scheme}"] = max(err[f"qdfp_{scheme}"], abs(v - ref) / 100)
         err["baw"] = max(err["baw"], abs(american_baw(call, 100.0, K, T, r, q, sig) - ref) / 100)
         err["quantlib_baw"] = max(err["quantlib_baw"], abs(npv(ql.BaroneAdesiWhaleyApproximationEngine(proc)) - ref)
                                   / 100)
         err["quantlib_qdfp_fast"] = max(err["quantlib_qdfp_fast"], abs(
             npv(ql.QdFpAmericanEngine(proc, ql.QdFpAmericanEngine.fastScheme())) - ref) / 100)
+        err["quantlib_qdfp_accurate"] = max(err["quantlib_qdfp_accurate"], abs(
+            npv(ql.QdFpAmericanEngine(proc, ql.QdFpAmericanEngine.accurateScheme())) - ref) / 100)
     return err
 
 
