@@ -33,6 +33,7 @@ def test_records_from_seq_and_offsets(tmp_path: Path) -> None:
             w.append_many(recs[i: i + 37])
     r = WalReader(tmp_path)
     assert r.first_seq == 1 and r.last_seq == 2000
+    assert r.verify().records == 2000 and not r.verify().torn
     for start in (1, 2, 500, 1999, 2000, 2001):
         got = list(r.records(start))
         assert [g.seq for g in got] == list(range(start, 2001))

@@ -88,7 +88,8 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _frames(directory: Path, name: str, first: int, last: bool) -> list[dict]:
+def _frames(directory: Path, name: str, first: int) -> list[dict]:
+    """The valid frames of one segment (``verify`` already judged the damage; a torn tail just ends it)."""
     import os
 
     from shrivenquant._native import wal as nw
@@ -96,7 +97,7 @@ def _frames(directory: Path, name: str, first: int, last: bool) -> list[dict]:
 
     fd = os.open(directory / name, os.O_RDONLY)
     try:
-        scan = SegmentScan(fd, name, first, last=last)
+        scan = SegmentScan(fd, name, first, last=True)
         return [{"offset": off, "size": total, "first_seq": fseq, "count": count,
                  "kind": "events64" if flags & nw.F_FIXED64 else "records", "synced_seq": synced}
                 for _buf, _pos, off, total, fseq, count, flags, synced in scan.frames()]
@@ -112,8 +113,8 @@ def _inspect(args: argparse.Namespace) -> int:
     rep = verify(args.directory)
     out = _report_dict(rep)
     if args.frames:
-        for i, seg in enumerate(out["segments"]):
-            seg["frame_list"] = _frames(args.directory, seg["name"], seg["first_seq"], i == len(out["segments"]) - 1)
+        for seg in out["segments"]:
+            seg["frame_list"] = _frames(args.directory, seg["name"], seg["first_seq"])
     if args.json:
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0

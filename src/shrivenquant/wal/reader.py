@@ -112,6 +112,10 @@ class WalReader:
         """The last sequence number of the valid prefix (first_seq - 1 when empty)."""
         return verify(self._directory).last_seq
 
+    def verify(self) -> VerifyReport:
+        """:func:`verify` of this directory (read-only)."""
+        return verify(self._directory)
+
     def _frames(self, from_seq: int | None) -> Iterator[tuple[FrameRef, str, int]]:
         live = self._live()
         if not live:
