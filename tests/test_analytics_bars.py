@@ -83,6 +83,9 @@ def test_time_bars_inputs():
     table = bt.time_bars(ts, price, qty, SEC).to_arrow()
     assert table.num_rows == len(bt.time_bars(ts, price, qty, SEC)) and "vwap" in table.column_names
     assert table.schema.field("ts").type.tz == "UTC"
+    frame = bt.time_bars(ts, price, qty, SEC).to_pandas()  # the lazy pandas convenience
+    np.testing.assert_array_equal(frame["close"].to_numpy(), bt.time_bars(ts, price, qty, SEC).close)
+    assert str(frame["ts"].dt.tz) == "UTC"
 
 
 def reference_threshold_bars(ts, price, qty, mode: str, threshold: float, partial: bool):
