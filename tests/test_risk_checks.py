@@ -437,3 +437,18 @@ def test_configuration_errors() -> None:
         e.configure_instrument(1)
     with pytest.raises(ValidationError, match="daily_loss_action"):
         e.configure_account(daily_loss=1, daily_loss_action=3)
+
+
+def test_release_all_cancel_on_disconnect(impl: Any) -> None:
+    e = make(impl, 1, 2, strat={"credit_limit": 100})
+    assert e.check(0, 0, BUY, 10, 5, 0, 1) == 0
+    assert e.check(0, 0, SELL, 10, 5, 0, 2) == 0
+    assert e.check(0, 1, BUY, 10, 5, 0, 3) == 0
+    assert e.check(0, 0, BUY, 1, 1, 0, 4) == R.CREDIT_LIMIT
+    assert e.release_all(0) == 2
+    assert list(e.working_orders()) == [3]
+    assert e.check(0, 0, BUY, 10, 10, 0, 5) == 0
+    assert e.release_all() == 2
+    snap = e.snapshot()
+    assert snap["account"]["n_open"] == 0 and snap["account"]["open_notional"] == 0
+    assert snap["instruments"][0]["open_buy"] == snap["instruments"][0]["open_sell"] == 0

@@ -124,6 +124,10 @@ class RiskMachine(RuleBasedStateMachine):
     def venue_event(self, op: str, data: Any) -> None:
         self.both(op, self.some_id(data))
 
+    @rule(s=st.none() | st.integers(0, NS - 1))
+    def release_all(self, s: int | None) -> None:
+        self.both("release_all", s)
+
     @rule(i=st.integers(0, NI - 1), s=st.integers(0, NS - 1), side=st.sampled_from([1, 2]),
           px=prices, qty=small, data=st.data())
     def fill(self, i: int, s: int, side: int, px: int, qty: int, data: Any) -> None:

@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-# cython: binding=True, embedsignature=True, autotestdict=False, annotation_typing=False
+# cython: binding=False, embedsignature=True, autotestdict=False, annotation_typing=False
 """Native pre-trade risk engine: :class:`RiskEngine`.
 
 All arguments are raw int64: prices at the instrument's price precision, quantities at its size
@@ -94,6 +94,7 @@ cdef extern from "sq_risk.h" nogil:
     int sq_rk_on_mark(sq_rk *rk, int64_t i, int64_t px)
     int sq_rk_on_accepted(sq_rk *rk, int64_t id)
     int sq_rk_on_done(sq_rk *rk, int64_t id)
+    int64_t sq_rk_release_all(sq_rk *rk, int64_t s)
     void sq_rk_pos_margin(sq_rk *rk, sq_rk_inst *IN)
     int sq_rk_breakers_account(sq_rk *rk)
     int sq_rk_breakers_strat(sq_rk_strat *S)
@@ -426,6 +427,11 @@ cdef class RiskEngine:
     def on_canceled(self, int64_t order_id) -> int:
         """The order was canceled or expired: its remaining exposure is released. 0 or UNKNOWN_ORDER."""
         return sq_rk_on_done(&self.rk, order_id)
+
+    def release_all(self, strategy=None) -> int:
+        """The venue canceled every working order (of ``strategy``, or all): cancel-on-disconnect, mass cancel,
+        end of session. Releases their exposure; returns how many were released."""
+        return sq_rk_release_all(&self.rk, self._strat(strategy))
 
     def on_fill(self, int64_t order_id, int64_t instrument, int64_t strategy, int side, int64_t price, int64_t qty,
                 int64_t ts) -> int:

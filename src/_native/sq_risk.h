@@ -163,6 +163,7 @@ typedef struct {
     int64_t *vals;
     int64_t mask;
     int64_t n;
+    int64_t sparse; /* max load 1/2 (0) or 1/4 (1) */
 } sq_rk_map;
 
 static inline uint64_t sq_rk_hash(int64_t k) {
@@ -181,6 +182,7 @@ static inline int sq_rk_map_init(sq_rk_map *m, int64_t cap) {
     if (m->keys == NULL || m->vals == NULL) return -1;
     m->mask = c - 1;
     m->n = 0;
+    m->sparse = 0;
     return 0;
 }
 
@@ -213,6 +215,7 @@ static int sq_rk_map_grow(sq_rk_map *m) {
         g.vals[j] = m->vals[i];
     }
     g.n = m->n;
+    g.sparse = m->sparse;
     sq_rk_map_free(m);
     *m = g;
     return 0;
@@ -220,7 +223,7 @@ static int sq_rk_map_grow(sq_rk_map *m) {
 
 /* insert or overwrite; -1 on out of memory */
 static inline int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
-    if ((m->n + 1) * 2 > m->mask + 1 && sq_rk_map_grow(m) != 0) return -1;
+    if (((m->n + 1) << (1 + m->sparse)) > m->mask + 1 && sq_rk_map_grow(m) != 0) return -1;
     int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
     for (;;) {
         int64_t k = m->keys[i];
@@ -282,6 +285,7 @@ typedef struct {
 
 typedef struct {
     int64_t id, price, leaves;
+    int64_t notional, margin; /* of the working quantity, as counted in the totals */
     int32_t inst, strat;
     int8_t side, margin_free, market, acked;
     int32_t next_free;
@@ -303,8 +307,9 @@ typedef struct {
     int64_t pool_cap, free_head;
     /* duplicate ids within a window */
     int64_t dup_window; /* 0: only ids of working orders are duplicates */
-    sq_rk_map seen;     /* id -> last time seen */
-    int64_t *fifo_id, *fifo_ts, fifo_cap, fifo_head, fifo_n;
+    sq_rk_map seen[2];  /* id -> time seen, current and previous generation */
+    int64_t seen_start; /* start of the current generation */
+    int seen_cur;
     /* counters and the last reject */
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
@@ -324,10 +329,9 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->strat);
     free(rk->pos);
     free(rk->pool);
-    free(rk->fifo_id);
-    free(rk->fifo_ts);
     sq_rk_map_free(&rk->ids);
-    sq_rk_map_free(&rk->seen);
+    sq_rk_map_free(&rk->seen[0]);
+    sq_rk_map_free(&rk->seen[1]);
     memset(rk, 0, sizeof(*rk));
 }
 
@@ -380,7 +384,9 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     rk->free_head = -1;
     if (sq_rk_pool_reserve(rk, 1024) != 0) return -1;
     if (sq_rk_map_init(&rk->ids, 2048) != 0) return -1;
-    if (sq_rk_map_init(&rk->seen, 16) != 0) return -1;
+    if (sq_rk_map_init(&rk->seen[0], 16) != 0 || sq_rk_map_init(&rk->seen[1], 16) != 0) return -1;
+    rk->seen[0].sparse = rk->seen[1].sparse = rk->ids.sparse = 1;
+    rk->seen_start = INT64_MIN / 2;
     return 0;
 }
 
@@ -433,41 +439,30 @@ static inline int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty, in
     return pos > 0 && open_same + qty <= pos;
 }
 
-/* drop ids seen at or before now - window */
-static inline void sq_rk_seen_expire(sq_rk *rk, int64_t now) {
-    while (rk->fifo_n > 0 && rk->fifo_ts[rk->fifo_head] <= now - rk->dup_window) {
-        int64_t id = rk->fifo_id[rk->fifo_head], t = rk->fifo_ts[rk->fifo_head];
-        int64_t j = sq_rk_map_find(&rk->seen, id);
-        if (j >= 0 && rk->seen.vals[j] == t) sq_rk_map_erase_at(&rk->seen, j);
-        rk->fifo_head = rk->fifo_head + 1 == rk->fifo_cap ? 0 : rk->fifo_head + 1;
-        rk->fifo_n--;
+/* Duplicate ids within a window: two generations of insert-only tables. seen[cur] holds the ids seen
+ * since seen_start, seen[cur ^ 1] those seen in the generation before. Once now - seen_start >= window,
+ * every id of the older generation is older than the window (timestamps are non-decreasing), so it is
+ * cleared and becomes the current one. A lookup is two probe sequences, an insert one. */
+static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
+    int64_t cut = now - rk->dup_window;
+    for (int g = 0; g < 2; g++) {
+        int64_t k = sq_rk_map_find(&rk->seen[g], id);
+        if (k >= 0 && rk->seen[g].vals[k] > cut) return 1;
     }
+    return 0;
 }
 
-static int sq_rk_seen_add(sq_rk *rk, int64_t id, int64_t now) {
-    if (rk->fifo_n == rk->fifo_cap) {
-        int64_t cap = rk->fifo_cap ? rk->fifo_cap * 2 : 1024;
-        int64_t *ids = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
-        int64_t *ts = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
-        if (ids == NULL || ts == NULL) { free(ids); free(ts); return -1; }
-        for (int64_t k = 0; k < rk->fifo_n; k++) {
-            int64_t j = (rk->fifo_head + k) % rk->fifo_cap;
-            ids[k] = rk->fifo_id[j];
-            ts[k] = rk->fifo_ts[j];
+static int sq_rk_seen_put(sq_rk *rk, int64_t id, int64_t now) {
+    if (now - rk->seen_start >= rk->dup_window) {
+        sq_rk_map *old = &rk->seen[rk->seen_cur ^ 1];
+        if (old->n > 0) {
+            memset(old->keys, 0, (size_t)(old->mask + 1) * sizeof(int64_t));
+            old->n = 0;
         }
-        free(rk->fifo_id);
-        free(rk->fifo_ts);
-        rk->fifo_id = ids;
-        rk->fifo_ts = ts;
-        rk->fifo_cap = cap;
-        rk->fifo_head = 0;
+        rk->seen_cur ^= 1;
+        rk->seen_start = now;
     }
-    int64_t j = rk->fifo_head + rk->fifo_n;
-    if (j >= rk->fifo_cap) j -= rk->fifo_cap;
-    rk->fifo_id[j] = id;
-    rk->fifo_ts[j] = now;
-    rk->fifo_n++;
-    return sq_rk_map_put(&rk->seen, id, now);
+    return sq_rk_map_put(&rk->seen[rk->seen_cur], id, now);
 }
 
 /* price/quantity/notional rules shared by new orders and modifies; returns a reason or 0 */
@@ -528,8 +523,7 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     if (sq_rk_map_find(&rk->ids, id) >= 0)
         return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, 0, SQ_RK_SCOPE_ORDER, -1);
     if (rk->dup_window > 0) {
-        sq_rk_seen_expire(rk, ts);
-        if (sq_rk_map_find(&rk->seen, id) >= 0)
+        if (sq_rk_seen_dup(rk, id, ts))
             return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, rk->dup_window, SQ_RK_SCOPE_ORDER, -1);
     }
     int market = px == 0;
@@ -575,10 +569,11 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     sq_rk_order *o = &rk->pool[slot];
     rk->free_head = o->next_free;
     if (sq_rk_map_put(&rk->ids, id, slot) != 0) return -1;
-    if (rk->dup_window > 0 && sq_rk_seen_add(rk, id, ts) != 0) return -1;
+    if (rk->dup_window > 0 && sq_rk_seen_put(rk, id, ts) != 0) return -1;
     o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
     o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
     o->acked = 0; o->next_free = -1;
+    o->notional = n; o->margin = rk->margin_on ? m : 0;
     if (side == 1) { IN->open_buy += qty; P->open_buy += qty; }
     else { IN->open_sell += qty; P->open_sell += qty; }
     IN->n_open++; S->n_open++; rk->n_open++;
@@ -599,10 +594,16 @@ static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q) {
     sq_rk_inst *IN = &rk->inst[o->inst];
     sq_rk_strat *S = &rk->strat[o->strat];
     sq_rk_pos *P = &rk->pos[(int64_t)o->strat * rk->ni + o->inst];
-    int64_t n0 = sq_rk_notional(IN, o->price, o->leaves), n1 = sq_rk_notional(IN, o->price, o->leaves - q);
-    S->open_notional -= n0 - n1;
-    rk->open_notional -= n0 - n1;
-    rk->order_margin -= sq_rk_order_margin(rk, IN, o, n0) - sq_rk_order_margin(rk, IN, o, n1);
+    int64_t n1 = 0, m1 = 0;
+    if (q < o->leaves) {
+        n1 = sq_rk_notional(IN, o->price, o->leaves - q);
+        m1 = sq_rk_order_margin(rk, IN, o, n1);
+    }
+    S->open_notional -= o->notional - n1;
+    rk->open_notional -= o->notional - n1;
+    rk->order_margin -= o->margin - m1;
+    o->notional = n1;
+    o->margin = m1;
     if (o->side == 1) { IN->open_buy -= q; P->open_buy -= q; }
     else { IN->open_sell -= q; P->open_sell -= q; }
     o->leaves -= q;
@@ -643,7 +644,7 @@ static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t 
     int64_t n = 0;
     int r = sq_rk_order_rules(rk, IN, S, i, s, side, px, qty, 0, &n);
     if (r) return r;
-    int64_t n_old = sq_rk_notional(IN, o->price, o->leaves);
+    int64_t n_old = o->notional;
     if (S->open_notional - n_old + n > S->credit_limit)
         return sq_rk_reject(rk, SQ_RK_CREDIT_LIMIT, S->open_notional - n_old + n, S->credit_limit,
                             SQ_RK_SCOPE_STRATEGY, s);
@@ -663,7 +664,7 @@ static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t 
     int64_t gross = IN->gross_pos + IN->open_buy + IN->open_sell + dq;
     if (dq > 0 && gross > IN->max_gross)
         return sq_rk_reject(rk, SQ_RK_POSITION_LIMIT_GROSS, gross, IN->max_gross, SQ_RK_SCOPE_INSTRUMENT, i);
-    int64_t m_old = sq_rk_order_margin(rk, IN, o, n_old), m_new = sq_rk_order_margin(rk, IN, o, n);
+    int64_t m_old = o->margin, m_new = sq_rk_order_margin(rk, IN, o, n);
     if (rk->margin_on && m_new > m_old) {
         int64_t need = rk->order_margin - m_old + m_new + rk->pos_margin, equity = rk->balance + rk->unrealized;
         if (need > equity) return sq_rk_reject(rk, SQ_RK_MARGIN, need, equity, SQ_RK_SCOPE_ACCOUNT, -1);
@@ -679,6 +680,8 @@ static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t 
     else { IN->open_sell += dq; P->open_sell += dq; }
     o->price = px;
     o->leaves = qty;
+    o->notional = n;
+    o->margin = m_new;
     sq_rk_ring_push(&S->modifies, ts);
     S->msgs++;
     return 0;
@@ -841,6 +844,19 @@ static inline int sq_rk_on_done(sq_rk *rk, int64_t id) {
     int64_t slot = rk->ids.vals[j];
     sq_rk_release(rk, slot, rk->pool[slot].leaves);
     return 0;
+}
+
+/* the venue canceled every working order (of strategy s, or all if s < 0): release them; returns how many */
+static inline int64_t sq_rk_release_all(sq_rk *rk, int64_t s) {
+    int64_t left = s < 0 ? rk->n_open : rk->strat[s].n_open, done = 0;
+    for (int64_t slot = 0; slot < rk->pool_cap && left > 0; slot++) {
+        sq_rk_order *o = &rk->pool[slot];
+        if (o->id == 0 || (s >= 0 && o->strat != s)) continue;
+        sq_rk_release(rk, slot, o->leaves);
+        left--;
+        done++;
+    }
+    return done;
 }
 
 /* start a new trading day: PnL baselines, peaks and order-to-trade counters restart (states stay) */

@@ -322,6 +322,11 @@ class PreTradeRisk:
             return RejectReason(self.engine.on_canceled(oid))
         return RejectReason.ACCEPTED
 
+    def release_all(self, strategy: str | int | None = None) -> int:
+        """Every working order (of ``strategy``, or all) was canceled by the venue: cancel-on-disconnect,
+        mass cancel, end of session. Returns how many were released."""
+        return self.engine.release_all(None if strategy is None else self.strategy_index(strategy))
+
     def update_mark(self, instrument_id: str, price: Price) -> None:
         """A new mark price: unrealized PnL, position margin and the loss breakers are updated."""
         i = self.instrument_index(instrument_id)

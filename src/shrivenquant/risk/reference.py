@@ -423,6 +423,13 @@ class ReferenceRiskModel:
         self._release(order_id, o["leaves"])
         return 0
 
+    def release_all(self, strategy: int | None = None) -> int:
+        """As :meth:`RiskEngine.release_all`."""
+        ids = [k for k, o in self.orders.items() if strategy is None or o["strat"] == strategy]
+        for k in ids:
+            self._release(k, self.orders[k]["leaves"])
+        return len(ids)
+
     def _upnl(self, i: int, p: dict[str, int]) -> int:
         d = self.inst[i]
         if d["mark"] <= 0 or (p["pos"] == 0 and p["cost"] == 0):
