@@ -190,8 +190,12 @@ def volume_profile(price: Any, qty: Any, bin_size: float, *, value_area: float =
     poc = int(np.argmax(vol))
     total = float(vol.sum())
     lo, hi, acc = _value_area(vol, poc, value_area * total)
-    edges = (k0 + np.arange(vol.shape[0])) * bs
-    return VolumeProfile(edges, vol, float(edges[poc]), float(edges[lo]), float(edges[hi] + bs), float(acc),
+    idx = k0 + np.arange(vol.shape[0] + 1)
+    inv = 1.0 / bs
+    # k / 10 is the nearest double to 100.1 where k * 0.1 is not: divide when 1 / bin_size is an integer
+    edges_all = idx / round(inv) if abs(inv - round(inv)) <= 1e-9 * inv else idx * bs
+    edges = edges_all[:-1]
+    return VolumeProfile(edges, vol, float(edges[poc]), float(edges[lo]), float(edges_all[hi + 1]), float(acc),
                          total, float(value_area))
 
 
