@@ -417,10 +417,13 @@ def wall_throughput(threads: int = 2, repeat: int = 5) -> dict[str, float]:
     b = _book()
     k = b["keep"]
     numba.set_num_threads(threads)
+    o7 = np.empty((7, N_BATCH))
+    o13 = np.empty((13, N_BATCH))
     jobs = {
         "bsm_greeks first order": (lambda: bsm_greeks(b["call"], b["S"], b["K"], b["T"], b["r"], b["q"], b["sig"],
-                                                      second_order=False), N_BATCH),
-        "bsm_greeks all": (lambda: bsm_greeks(b["call"], b["S"], b["K"], b["T"], b["r"], b["q"], b["sig"]), N_BATCH),
+                                                      second_order=False, out=o7), N_BATCH),
+        "bsm_greeks all": (lambda: bsm_greeks(b["call"], b["S"], b["K"], b["T"], b["r"], b["q"], b["sig"], out=o13),
+                           N_BATCH),
         "bsm_price": (lambda: bsm_price(b["call"], b["S"], b["K"], b["T"], b["r"], b["q"], b["sig"]), N_BATCH),
         "implied_vol_bsm": (lambda: implied_vol_bsm(b["quote"][k], b["otm_call"][k], b["S"][k], b["K"][k],
                                                     b["T"][k], b["r"][k], b["q"][k]), int(k.sum())),
