@@ -157,3 +157,15 @@ def test_real_binance_trades_time_bars(shared_data):
     assert len(vb) == len(reference_threshold_bars(trades.ts, trades.price, trades.qty, "volume", 25.0, False))
     with pytest.raises(ValidationError):
         bt.trades_from_events(np.zeros(3), price_precision=2, size_precision=3)
+
+
+def test_bin_sums_follow_numpy_reduceat_order():
+    from shrivenquant.analytics.bars import _segment_sum
+
+    rng = np.random.default_rng(4)
+    st, left = np.empty((64, 3), np.int64), np.empty(64)
+    for n in (1, 7, 8, 9, 128, 129, 257, 1000, 4097, 100_003):
+        q = rng.exponential(1, n) * rng.choice(np.array([1.0, 1e-8, 1e8]), n)
+        p = rng.normal(1, 1, n)
+        assert _segment_sum(p, q, 0, n, False, st, left) == np.add.reduceat(q, [0])[0]
+        assert _segment_sum(p, q, 0, n, True, st, left) == np.add.reduceat(p * q, [0])[0]

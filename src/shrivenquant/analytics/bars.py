@@ -194,41 +194,39 @@ def _pairwise_leaf(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) ->
 
 
 @njit(**_JIT)
-def _pairwise(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> float:
+def _pairwise(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool, st: np.ndarray,  # noqa: PLR0917
+              st_left: np.ndarray) -> float:
     """NumPy's pairwise float64 sum (``pairwise_sum_DOUBLE``: blocks of <= 128 with 8 accumulators; above,
     halves rounded to a multiple of 8, left + right) of ``q[i0:i0+n]`` (or of ``p * q`` with ``prod``),
-    step for step. The recursion runs on an explicit stack (depth <= 64)."""
+    step for step. The recursion runs on an explicit stack given by the caller (``st``: (64, 3) int64
+    rows of start, length, state; ``st_left``: 64 floats), so nothing is allocated per call."""
     if n <= 128:
         return _pairwise_leaf(p, q, i0, n, prod)
-    st_i = np.empty(64, np.int64)
-    st_n = np.empty(64, np.int64)
-    st_left = np.empty(64)
-    st_state = np.empty(64, np.int64)  # 0: left child pending, 1: right child pending
     sp = 1
-    st_i[0] = i0
-    st_n[0] = n
-    st_state[0] = 0
+    st[0, 0] = i0
+    st[0, 1] = n
+    st[0, 2] = 0  # 0: left child pending, 1: right child pending
     while True:
         top = sp - 1
-        nn = st_n[top]
+        nn = st[top, 1]
         n2 = nn // 2
         n2 -= n2 % 8
-        if st_state[top] == 0:
-            ci, cn = st_i[top], n2
+        if st[top, 2] == 0:
+            ci, cn = st[top, 0], n2
         else:
-            ci, cn = st_i[top] + n2, nn - n2
+            ci, cn = st[top, 0] + n2, nn - n2
         if cn > 128:  # descend
-            st_i[sp] = ci
-            st_n[sp] = cn
-            st_state[sp] = 0
+            st[sp, 0] = ci
+            st[sp, 1] = cn
+            st[sp, 2] = 0
             sp += 1
             continue
         val = _pairwise_leaf(p, q, ci, cn, prod)
         while True:  # deliver val to the frame on top
             top = sp - 1
-            if st_state[top] == 0:
+            if st[top, 2] == 0:
                 st_left[top] = val
-                st_state[top] = 1
+                st[top, 2] = 1
                 break
             val = st_left[top] + val
             sp -= 1
@@ -237,11 +235,12 @@ def _pairwise(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> floa
 
 
 @njit(**_JIT)
-def _segment_sum(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool) -> float:
+def _segment_sum(p: np.ndarray, q: np.ndarray, i0: int, n: int, prod: bool, st: np.ndarray,  # noqa: PLR0917
+                 st_left: np.ndarray) -> float:
     """A bin's sum as pandas' resample ``sum`` gives it (= ``np.add.reduceat``): the first value plus the
     pairwise sum of the rest."""
     first = p[i0] * q[i0] if prod else q[i0]
-    return first + _pairwise(p, q, i0 + 1, n - 1, prod)
+    return first + _pairwise(p, q, i0 + 1, n - 1, prod, st, st_left)
 
 
 @njit(**_JIT)
@@ -262,6 +261,8 @@ def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin:
     n = ts.shape[0]
     if n == 0:
         return 0, -1
+    st = np.empty((64, 3), np.int64)  # the pairwise sums' stack, allocated once per call
+    st_left = np.empty(64)
     cur = (ts[0] - origin) // interval - b0
     end = origin + (cur + b0 + 1) * interval
     start = 0
@@ -279,8 +280,8 @@ def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin:
             return 3, k
         if t >= end:
             m = k - start
-            vol[cur] = _segment_sum(price, qty, start, m, False)
-            pq[cur] = _segment_sum(price, qty, start, m, True)
+            vol[cur] = _segment_sum(price, qty, start, m, False, st, st_left)
+            pq[cur] = _segment_sum(price, qty, start, m, True, st, st_left)
             cnt[cur] = m
             cur = (t - origin) // interval - b0
             if cur >= nb:  # beyond the last trade's bar: a later trade must be earlier
@@ -298,8 +299,8 @@ def time_bars_kernel(ts: np.ndarray, price: np.ndarray, qty: np.ndarray, origin:
             lo[cur] = min(lo[cur], p)
         c[cur] = p
     m = n - start
-    vol[cur] = _segment_sum(price, qty, start, m, False)
-    pq[cur] = _segment_sum(price, qty, start, m, True)
+    vol[cur] = _segment_sum(price, qty, start, m, False, st, st_left)
+    pq[cur] = _segment_sum(price, qty, start, m, True, st, st_left)
     cnt[cur] = m
     return 0, -1
 
