@@ -22,7 +22,7 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from shrivenquant.errors import ValidationError
 from shrivenquant.options._arrays import as_flags, broadcast
@@ -104,7 +104,7 @@ def turnbull_wakeman_one(w: float, S: float, K: float, r: float, q: float, sig: 
     return scale * _lognormal_option(w, math.log(m1) - 0.5 * var, var, k_eff, df)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _closed_batch(kind: int, call: np.ndarray, S: np.ndarray, K: np.ndarray, r: np.ndarray, q: np.ndarray,
                   sig: np.ndarray, t: np.ndarray, m_past: int, past: float, out: np.ndarray) -> None:
     n = out.shape[0]
@@ -114,7 +114,7 @@ def _closed_batch(kind: int, call: np.ndarray, S: np.ndarray, K: np.ndarray, r: 
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
-    for i in prange(n):
+    for i in range(n):
         w = 1.0 if call[i * c0] else -1.0
         s, k, rr, qq, v = S[i * s0], K[i * k0], r[i * r0], q[i * q0], sig[i * v0]
         if not (s > 0.0 and k >= 0.0 and v >= 0.0 and abs(rr) < math.inf and abs(qq) < math.inf
@@ -189,7 +189,7 @@ def asian_turnbull_wakeman(call: Any, S: Any, K: Any, r: Any, q: Any, sigma: Any
     return _closed(2, call, S, K, r, q, sigma, _schedule(fixing_times), past_count, _past(past_count, past_average))
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _mc_payoffs(S: float, K: float, w: float, r: float, q: float, sig: float, t: np.ndarray, z: np.ndarray,
                 m_past: int, a_past: float, g_past: float, arith: np.ndarray, geo: np.ndarray) -> None:
     """Antithetic pairs: row p of z gives paths 2p (z) and 2p+1 (-z)."""
@@ -198,7 +198,7 @@ def _mc_payoffs(S: float, K: float, w: float, r: float, q: float, sig: float, t:
     b = r - q
     npairs = z.shape[0]
     log_gp = m_past * math.log(g_past) if m_past > 0 else 0.0
-    for p in prange(npairs):
+    for p in range(npairs):
         for side in range(2):
             sgn = 1.0 if side == 0 else -1.0
             logs = math.log(S)

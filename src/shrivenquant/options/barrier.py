@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from shrivenquant.errors import ValidationError
 from shrivenquant.options._arrays import as_flags, broadcast
@@ -83,7 +83,7 @@ def barrier_one(kind: int, call: bool, S: float, K: float, H: float, T: float, r
     return max(v, 0.0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _batch(kind: int, call: np.ndarray, S: np.ndarray, K: np.ndarray, H: np.ndarray, T: np.ndarray,
            r: np.ndarray, q: np.ndarray, sig: np.ndarray, rebate: np.ndarray, out: np.ndarray) -> None:
     n = out.shape[0]
@@ -96,7 +96,7 @@ def _batch(kind: int, call: np.ndarray, S: np.ndarray, K: np.ndarray, H: np.ndar
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
     b0 = 1 if rebate.shape[0] > 1 else 0
-    for i in prange(n):
+    for i in range(n):
         out[i] = barrier_one(kind, call[i * c0], S[i * s0], K[i * k0], H[i * h0], T[i * t0], r[i * r0], q[i * q0],
                              sig[i * v0], rebate[i * b0])
 

@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from shrivenquant.errors import ValidationError
 from shrivenquant.options._arrays import as_flags, broadcast
@@ -110,7 +110,7 @@ def fixed_one(call: bool, S: float, K: float, M: float, T: float, r: float, q: f
     return max(v, 0.0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _batch(fixed: bool, call: np.ndarray, S: np.ndarray, K: np.ndarray, M: np.ndarray, T: np.ndarray,
            r: np.ndarray, q: np.ndarray, sig: np.ndarray, out: np.ndarray) -> None:
     n = out.shape[0]
@@ -122,7 +122,7 @@ def _batch(fixed: bool, call: np.ndarray, S: np.ndarray, K: np.ndarray, M: np.nd
     r0 = 1 if r.shape[0] > 1 else 0
     q0 = 1 if q.shape[0] > 1 else 0
     v0 = 1 if sig.shape[0] > 1 else 0
-    for i in prange(n):
+    for i in range(n):
         if fixed:
             out[i] = fixed_one(call[i * c0], S[i * s0], K[i * k0], M[i * m0], T[i * t0], r[i * r0], q[i * q0],
                                sig[i * v0])
