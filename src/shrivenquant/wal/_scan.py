@@ -125,9 +125,11 @@ class SegmentScan:
             if off >= self.size:
                 self.clean = True
                 return
-            n = self._read(off, min(len(self.buf), self.size - off))
+            want = min(len(self.buf), self.size - off)
+            n = self._read(off, want)
+            if n < want:  # the file shrank since fstat (another process cut it): never loop on a stale size
+                self.size = off + max(n, 0)
             if n <= 0:
-                self.size = off
                 continue
             buf = self.buf
             pos = 0
