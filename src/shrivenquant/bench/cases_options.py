@@ -131,7 +131,7 @@ def _sq_price() -> dict[str, Any]:
 
 def _numpy_greeks(price_only: bool) -> Callable[[], dict[str, Any]]:
     def setup() -> dict[str, Any]:
-        from scipy.special import ndtr
+        from scipy.special import ndtr  # type: ignore[import-untyped]
 
         b = _book()
         w = np.where(b["call"], 1.0, -1.0)
@@ -165,7 +165,7 @@ def _numpy_greeks(price_only: bool) -> Callable[[], dict[str, Any]]:
 
 def _pvv(kind: str) -> Callable[[], dict[str, Any]]:
     def setup() -> dict[str, Any]:
-        import py_vollib_vectorized as pvv
+        import py_vollib_vectorized as pvv  # type: ignore[import-untyped]
 
         b = _book()
         flag = np.where(b["call"], "c", "p")
@@ -222,7 +222,7 @@ def _sq_scalar_iv() -> dict[str, Any]:
 
 
 def _ql_instrument() -> dict[str, Any]:
-    import QuantLib as ql
+    import QuantLib as ql  # type: ignore[import-untyped]
 
     today = ql.Date(15, 1, 2025)
     ql.Settings.instance().evaluationDate = today
@@ -245,14 +245,14 @@ def _ql_instrument() -> dict[str, Any]:
 
 
 def _ql_formula() -> dict[str, Any]:
-    import QuantLib as ql
+    import QuantLib as ql  # type: ignore[import-untyped]
 
     return {"f": ql.blackFormula, "C": ql.Option.Call, "fwd": 25_000.0 * math.exp(0.053 * 7 / 365),
             "sd": 0.14 * math.sqrt(7 / 365), "df": math.exp(-0.065 * 7 / 365)}
 
 
 def _ql_iv() -> dict[str, Any]:
-    import QuantLib as ql
+    import QuantLib as ql  # type: ignore[import-untyped]
 
     from shrivenquant.options import black76_price_scalar
 
@@ -263,7 +263,7 @@ def _ql_iv() -> dict[str, Any]:
 
 
 def _plbr_iv() -> dict[str, Any]:
-    from py_lets_be_rational import implied_volatility_from_a_transformed_rational_guess as lbr
+    from py_lets_be_rational import implied_volatility_from_a_transformed_rational_guess as lbr  # type: ignore[import-untyped]
 
     from shrivenquant.options import black76_price_scalar
 
@@ -283,7 +283,7 @@ def _math_scalar() -> dict[str, Any]:
 
 
 def _ql_american() -> dict[str, Any]:
-    import QuantLib as ql
+    import QuantLib as ql  # type: ignore[import-untyped]
 
     today = ql.Date(15, 1, 2025)
     ql.Settings.instance().evaluationDate = today
@@ -319,7 +319,7 @@ def _sq_american(scheme: str) -> Callable[[], dict[str, Any]]:
 
 def _ql_american_scheme(scheme: str) -> Callable[[], dict[str, Any]]:
     def setup() -> dict[str, Any]:
-        import QuantLib as ql
+        import QuantLib as ql  # type: ignore[import-untyped]
 
         env = _ql_american()
         if scheme == "fast":
@@ -445,6 +445,6 @@ def _wall(fn: Callable[[], Any]) -> float:
 if __name__ == "__main__":
     import numba
 
-    for th in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+    for th in sorted({1, numba.get_num_threads()}):
         for name, mps in wall_throughput(th).items():
             print(f"{th} thread(s)  {name:28s} {mps:8.2f} M options/s (wall)")

@@ -29,7 +29,7 @@ __all__ = ["report"]
 
 
 def _ql() -> Any:
-    import QuantLib as ql
+    import QuantLib as ql  # type: ignore[import-untyped]
 
     return ql
 
@@ -67,7 +67,7 @@ def european_vs_quantlib(n: int = 500) -> dict[str, float]:
 def tails_vs_mpmath(n: int = 300) -> dict[str, float]:
     """Deep out-of-the-money BSM puts/calls (1e-20 .. 1e-300): worst relative error of ours and of QuantLib's
     ``blackFormula`` against 50-digit mpmath, and how many QuantLib values were negative or zero."""
-    import mpmath as mp
+    import mpmath as mp  # type: ignore[import-untyped]
 
     ql = _ql()
     mp.mp.dps = 50

@@ -129,9 +129,10 @@ class OptionChain:
         for col in ("call_delta", "put_delta", "gamma", "vega", "call_theta", "put_theta"):
             table[col] = np.nan
         if ok.any():
-            kw = {"second_order": False, "theta": "day", "vega": "percent"}
-            gc = black76_greeks(True, forward, K[ok], T, rate, smile[ok], **kw)
-            gp = black76_greeks(False, forward, K[ok], T, rate, smile[ok], **kw)
+            gc = black76_greeks(True, forward, K[ok], T, rate, smile[ok], second_order=False, theta="day",
+                                vega="percent")
+            gp = black76_greeks(False, forward, K[ok], T, rate, smile[ok], second_order=False, theta="day",
+                                vega="percent")
             table["call_delta"][ok] = gc.delta
             table["put_delta"][ok] = gp.delta
             table["gamma"][ok] = gc.gamma
@@ -164,7 +165,7 @@ class ChainAnalysis:
 
     def to_arrow(self) -> Any:
         """The table as a ``pyarrow.Table`` with the chain's underlying, expiry and forward as metadata."""
-        import pyarrow as pa
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         cols = {name: self.table[name] for name in CHAIN_DTYPE.names or ()}
         meta = {"underlying": self.chain.underlying, "expiry_ns": str(self.chain.expiry_ns),
