@@ -7,7 +7,7 @@ Vectorised functions take NumPy arrays or scalars (broadcast together) and run N
 
 from __future__ import annotations
 
-from shrivenquant.options.american import american_baw, american_qdfp
+from shrivenquant.options.american import QDFP_SCHEMES, american_baw, american_qdfp
 from shrivenquant.options.asian import (
     MonteCarloPrice,
     asian_arithmetic_mc,
@@ -46,6 +46,7 @@ __all__ = [
     "CHAIN_DTYPE",
     "GREEK_NAMES",
     "IST",
+    "QDFP_SCHEMES",
     "ChainAnalysis",
     "Greeks",
     "GreeksScalar",
