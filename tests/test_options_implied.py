@@ -72,6 +72,23 @@ def test_round_trip_price_vol_price(log_moneyness: float, T: float, sig: float, 
         assert abs(v / sig - 1) <= 8 * EPS * (1 + _sigma_condition(F, K, T, sig))
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-2.0, 2.0), st.floats(1.0 / 525600.0, 10.0), st.floats(0.01, 3.0), st.floats(-0.05, 0.15),
+       st.floats(0.0, 0.1), st.booleans())
+def test_bsm_round_trip_with_carry(log_moneyness: float, T: float, sig: float, r: float, q: float,
+                                   call: bool) -> None:
+    S, K = 100.0, 100.0 * math.exp(log_moneyness)
+    p = bsm_price_scalar(call, S, K, T, r, q, sig)
+    v, status = implied_vol_bsm_scalar(p, call, S, K, T, r, q)
+    if status != IVStatus.OK:
+        # no time value left in float64 (or the price rounded to its bound): never a silent 0
+        assert math.isnan(v) and status in (IVStatus.AT_INTRINSIC, IVStatus.UNDERFLOW, IVStatus.ABOVE_MAXIMUM)
+        return
+    p2 = bsm_price_scalar(call, S, K, T, r, q, v)
+    # natural scale: a few ulps of S (prices carry their conditioning on S and sigma)
+    assert abs(p2 - p) <= 8 * EPS * max(S, K) * math.exp(abs(r - q) * T)  # measured worst: 1.9 ulps
+
+
 def test_vectorised_round_trip_one_million_like_grid() -> None:
     rng = np.random.default_rng(11)
     n = 200_000
