@@ -121,3 +121,24 @@ def test_risk_gate_denies_whole_lists_with_reasons() -> None:
     # denials are journaled: a recovery sees them with their reasons
     again = OrderManager.recover(om.journal, [SPOT])
     assert again.order("C").reason == c.reason and again.state() == om.state()
+
+
+def test_resume_issues_the_release_a_crash_cut_off() -> None:
+    from shrivenquant.oms import MemoryJournal
+    from shrivenquant.oms.records import Released, decode_record
+
+    om, venue = _env()
+    e, _, _ = _bracket(om)
+    om.apply(venue.filled(e, Quantity("1"), Price("100.00")))
+    payloads = om.journal.payloads  # type: ignore[attr-defined]
+    cut = next(i for i, p in enumerate(payloads) if isinstance(decode_record(p), Released))
+    journal = MemoryJournal()
+    journal.payloads.extend(payloads[:cut])  # the crash came after the fill, before the release
+    clock = Clock(2_000_000_000_000_000_000)
+    venue2 = ScriptedVenue(clock)
+    again = OrderManager.recover(journal, [SPOT], venue=venue2, clock=clock)
+    assert again.order("TP").status is S.INITIALIZED and again.order("E").status is S.FILLED
+    assert again.resume() == ["E"]
+    assert again.order("TP").status is S.SUBMITTED and again.order("SL").status is S.SUBMITTED
+    assert [s[1] for s in venue2.sent] == ["TP", "SL"]
+    assert again.resume() == []

@@ -187,5 +187,5 @@ class OmsMachine(RuleBasedStateMachine):
 
 
 TestOmsMachine = OmsMachine.TestCase
-TestOmsMachine.settings = settings(max_examples=150, stateful_step_count=50, deadline=None,
+TestOmsMachine.settings = settings(max_examples=100, stateful_step_count=50, deadline=None,
                                    suppress_health_check=[HealthCheck.too_slow])
