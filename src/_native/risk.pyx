@@ -96,6 +96,7 @@ cdef extern from "sq_risk.h" nogil:
     int sq_rk_on_done(sq_rk *rk, int64_t id)
     int64_t sq_rk_release_all(sq_rk *rk, int64_t s)
     void sq_rk_pos_margin(sq_rk *rk, sq_rk_inst *IN)
+    void sq_rk_inst_ready(sq_rk_inst *IN)
     int sq_rk_breakers_account(sq_rk *rk)
     int sq_rk_breakers_strat(sq_rk_strat *S)
     void sq_rk_reset_day(sq_rk *rk)
@@ -306,6 +307,7 @@ cdef class RiskEngine:
         IN.restricted = 1 if restricted else 0
         IN.collar_unit = unit
         IN.buy_up, IN.buy_down, IN.sell_up, IN.sell_down = bands
+        sq_rk_inst_ready(IN)
         sq_rk_set_reference(&self.rk, i, IN.ref)
         sq_rk_pos_margin(&self.rk, IN)
 

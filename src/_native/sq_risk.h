@@ -115,6 +115,35 @@ static inline int64_t sq_rk_floor_div(sq_rk_i128 v, int64_t den) {
 
 static inline int64_t sq_rk_abs(int64_t v) { return v < 0 ? -v : v; }
 
+/* Division by 10^k (k <= 18) of v < 2^63 by multiply-shift (Granlund-Montgomery, N = 63):
+ * m = ceil(2^(63+l) / d) with l = ceil(log2 d) fits in 64 bits and floor(v / d) = (v * m) >> (63 + l). */
+static uint64_t sq_rk_mag[19];
+static int sq_rk_sh[19];
+static const uint64_t sq_rk_p10[19] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+    10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+    1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL};
+
+static inline void sq_rk_magic_init(void) {
+    if (sq_rk_mag[1] != 0) return;
+    for (int k = 1; k <= 18; k++) {
+        uint64_t d = sq_rk_p10[k];
+        int l = 0;
+        while (((uint64_t)1 << l) < d) l++;
+        unsigned __int128 top = (unsigned __int128)1 << (63 + l);
+        unsigned __int128 m = top / d + (top % d != 0);
+        sq_rk_sh[k] = 63 + l;
+        sq_rk_mag[k] = (uint64_t)m;
+    }
+}
+
+/* ceil(v / 10^k) for 0 <= v <= INT64_MAX, 0 <= k <= 18 */
+static inline int64_t sq_rk_ceil_pow10(uint64_t v, int k) {
+    if (k == 0) return (int64_t)v;
+    uint64_t q = (uint64_t)(((unsigned __int128)v * sq_rk_mag[k]) >> sq_rk_sh[k]);
+    return (int64_t)(q + (q * sq_rk_p10[k] != v));
+}
+
 /* ------------------------------------------------------------------------- rolling-window counter */
 
 /* At most `limit` events in any window (now - window, now]: a ring of the last `limit` timestamps. */
@@ -262,6 +291,7 @@ typedef struct {
     int64_t collar_unit, buy_up, buy_down, sell_up, sell_down; /* SQ_RK_NONE: no bound on that side */
     int64_t max_net, max_gross, max_open, margin_bps;
     int64_t num, den; /* money = price * qty * num / den */
+    int64_t den_pow10; /* k if den == 10^k, else -1 (set by sq_rk_inst_ready) */
     int64_t restricted;
     /* market state */
     int64_t ref, buy_lo, buy_hi, sell_lo, sell_hi, mark;
@@ -356,6 +386,7 @@ static inline int sq_rk_pool_reserve(sq_rk *rk, int64_t cap) {
 
 static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     memset(rk, 0, sizeof(*rk));
+    sq_rk_magic_init();
     rk->ni = ni;
     rk->ns = ns;
     rk->inst = (sq_rk_inst *)calloc((size_t)(ni > 0 ? ni : 1), sizeof(sq_rk_inst));
@@ -371,6 +402,7 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
         IN->buy_hi = IN->sell_hi = INT64_MAX;
         IN->margin_bps = 10000;
         IN->num = IN->den = 1;
+        IN->den_pow10 = 0;
     }
     for (int64_t s = 0; s < ns; s++) {
         sq_rk_strat *S = &rk->strat[s];
@@ -391,11 +423,26 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
 }
 
 static inline int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty) {
-    return sq_rk_ceil_div((sq_rk_i128)px * qty * IN->num, IN->den);
+    sq_rk_i128 v = (sq_rk_i128)px * qty * IN->num;
+    if (IN->den_pow10 >= 0 && v <= (sq_rk_i128)INT64_MAX) return sq_rk_ceil_pow10((uint64_t)v, (int)IN->den_pow10);
+    return sq_rk_ceil_div(v, IN->den);
 }
 
 static inline int64_t sq_rk_margin_of(const sq_rk_inst *IN, int64_t notional) {
-    return sq_rk_ceil_div((sq_rk_i128)notional * IN->margin_bps, 10000);
+    if (IN->margin_bps == 10000) return notional;
+    sq_rk_i128 v = (sq_rk_i128)notional * IN->margin_bps;
+    if (v >= 0 && v <= (sq_rk_i128)INT64_MAX) return sq_rk_ceil_pow10((uint64_t)v, 4);
+    return sq_rk_ceil_div(v, 10000);
+}
+
+/* derived fields after the configuration of an instrument changed */
+static inline void sq_rk_inst_ready(sq_rk_inst *IN) {
+    IN->den_pow10 = -1;
+    int64_t d = 1;
+    for (int k = 0; k <= 18; k++, d *= 10) {
+        if (d == IN->den) { IN->den_pow10 = k; break; }
+        if (k == 18) break;
+    }
 }
 
 /* recompute the collar bounds from the reference price */
@@ -455,7 +502,13 @@ static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
 static int sq_rk_seen_put(sq_rk *rk, int64_t id, int64_t now) {
     if (now - rk->seen_start >= rk->dup_window) {
         sq_rk_map *old = &rk->seen[rk->seen_cur ^ 1];
-        if (old->n > 0) {
+        int64_t want = 16;
+        while (want < rk->seen[rk->seen_cur].n * 8) want <<= 1; /* room for a generation like the last one */
+        if (old->mask + 1 > 4 * want) { /* shrink after a burst: clearing stays proportional to the rate */
+            sq_rk_map_free(old);
+            if (sq_rk_map_init(old, want) != 0) return -1;
+            old->sparse = 1;
+        } else if (old->n > 0) {
             memset(old->keys, 0, (size_t)(old->mask + 1) * sizeof(int64_t));
             old->n = 0;
         }
@@ -471,10 +524,10 @@ static inline int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk
     if (market) {
         if (IN->ref <= 0) return sq_rk_reject(rk, SQ_RK_NO_REFERENCE_PRICE, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
         px = IN->ref;
-    } else if (px % IN->tick != 0) {
+    } else if (IN->tick != 1 && px % IN->tick != 0) {
         return sq_rk_reject(rk, SQ_RK_TICK_SIZE, px, IN->tick, SQ_RK_SCOPE_INSTRUMENT, i);
     }
-    if (qty % IN->lot != 0) return sq_rk_reject(rk, SQ_RK_LOT_SIZE, qty, IN->lot, SQ_RK_SCOPE_INSTRUMENT, i);
+    if (IN->lot != 1 && qty % IN->lot != 0) return sq_rk_reject(rk, SQ_RK_LOT_SIZE, qty, IN->lot, SQ_RK_SCOPE_INSTRUMENT, i);
     if (qty < IN->min_qty) return sq_rk_reject(rk, SQ_RK_MIN_QTY, qty, IN->min_qty, SQ_RK_SCOPE_INSTRUMENT, i);
     if (qty > IN->max_qty) return sq_rk_reject(rk, SQ_RK_MAX_ORDER_QTY, qty, IN->max_qty, SQ_RK_SCOPE_INSTRUMENT, i);
     if (!market && IN->collar_unit != SQ_RK_COLLAR_OFF) {
