@@ -28,7 +28,15 @@ from shrivenquant.core import (
     OrderTriggered,
     TimeInForce,
 )
-from shrivenquant.oms import CancelRejected, ManagedOrder, ModifyRejected, OrderManager, OrderStatus
+from shrivenquant.oms import (
+    CancelRejected,
+    ManagedOrder,
+    ModifyRejected,
+    OmsType,
+    OrderManager,
+    OrderStatus,
+    PositionLeg,
+)
 
 SPOT = Instrument(venue="BINANCE", symbol="BTCUSDT", kind=InstrumentKind.SPOT, quote="USDT", base="BTC",
                   price_tick=Price("0.01"), size_step=Quantity("0.001"))
@@ -179,7 +187,8 @@ def session_step(om: OrderManager, venue: ScriptedVenue, rng: random.Random, n: 
         else:
             om.apply(venue.expired(mo))
     if rng.random() < 0.05:
-        om.funding(PERP.id, Money(f"{rng.randint(-100, 100)}.0001", "USDT"))
+        leg = PositionLeg.NET if om.oms_type is OmsType.NETTING else PositionLeg(rng.choice([1, 2]))
+        om.funding(PERP.id, Money(f"{rng.randint(-100, 100)}.0001", "USDT"), leg)
 
 
 def _fill(om: OrderManager, venue: ScriptedVenue, rng: random.Random, mo: ManagedOrder) -> None:

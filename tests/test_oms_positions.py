@@ -232,3 +232,17 @@ def test_portfolio_view_in_a_base_currency() -> None:
                                     + 10 * Decimal("18.1206")), "USD").rescale(2, Rounding.HALF_EVEN)
     with pytest.raises(ValidationError, match="no conversion rate"):
         portfolio_view(om, {PERP.id: Price("1"), inr.id: Price("1")}, {USDT: "1"}, "USD")
+
+
+def test_queries_change_no_state_and_legs_match_the_mode() -> None:
+    om, _ = _om()
+    before = om.state()
+    assert om.position(PERP.id).is_flat and om.position(PERP.id, PositionLeg.LONG).is_flat
+    assert om.state() == before and om.positions == {}
+    with pytest.raises(ValidationError, match="does not exist in NETTING mode"):
+        om.funding(PERP.id, Money("1", USDT), PositionLeg.LONG)
+    hedged, _ = _om(oms_type=OmsType.HEDGING)
+    with pytest.raises(ValidationError, match="does not exist in HEDGING mode"):
+        hedged.funding(PERP.id, Money("1", USDT))
+    hedged.funding(PERP.id, Money("-1.5", USDT), PositionLeg.SHORT)
+    assert hedged.position(PERP.id, PositionLeg.SHORT).funding == -15 * 10**17

@@ -132,3 +132,17 @@ def test_crash_recovery_soak(tmp_path: Path) -> None:
         mid += a > 0
     print(f"\nOMS crash soak: {kills} kills ({mid} mid-session), {total_acked} acknowledged records, "
           f"{total_recovered} recovered, 0 lost, 0 duplicated fills")
+
+
+def test_hedging_fifo_session_recovers_from_snapshot_and_tail() -> None:
+    from shrivenquant.oms import MemoryJournal, OmsType, PnlMethod
+
+    clock = Clock()
+    kw = {"oms_type": OmsType.HEDGING, "pnl_method": PnlMethod.FIFO}
+    om = OrderManager(INSTRUMENTS, journal=MemoryJournal(), venue=ScriptedVenue(clock), clock=clock,
+                      snapshot_every=37, **kw)  # type: ignore[arg-type]
+    run_session(om, 11, 600)
+    assert om.journal.load_snapshot() is not None
+    legs = {leg for _, leg in om.positions}
+    assert len(legs) == 2, "the session should trade both legs"
+    assert OrderManager.recover(om.journal, INSTRUMENTS, **kw).state() == om.state()  # type: ignore[arg-type]

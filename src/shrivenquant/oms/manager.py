@@ -370,6 +370,7 @@ class OrderManager:
         """Book a perpetual funding payment on ``instrument_id``'s position: ``amount`` signed, positive =
         received, in the settlement currency (journaled). See :func:`funding_payment` to compute it."""
         self._instrument(instrument_id)
+        self._check_leg(leg)
         self._record(FundingPaid(instrument_id=instrument_id, amount=amount, ts=self.clock(), leg=int(leg)))
 
     # ================================================================== venue events
@@ -438,11 +439,10 @@ class OrderManager:
         return len(self._open)
 
     def position(self, instrument_id: str, leg: PositionLeg = PositionLeg.NET) -> Position:
-        """The position (created flat if there is none yet)."""
-        key = (instrument_id, leg)
-        pos = self.positions.get(key)
+        """The position (a flat one, not stored, if it never traded: a query changes no state)."""
+        pos = self.positions.get((instrument_id, leg))
         if pos is None:
-            pos = self._new_position(instrument_id, leg)
+            pos = self._make_position(instrument_id, leg)
         return pos
 
     def account(self, venue: str) -> Account:
@@ -577,6 +577,21 @@ class OrderManager:
             self.snapshot()
 
     def _new_position(self, instrument_id: str, leg: PositionLeg) -> Position:
+        pos = self.positions[(instrument_id, leg)] = self._make_position(instrument_id, leg)
+        return pos
+
+    def _position_for(self, instrument_id: str, leg: PositionLeg) -> Position:
+        pos = self.positions.get((instrument_id, leg))
+        return pos if pos is not None else self._new_position(instrument_id, leg)
+
+    def _check_leg(self, leg: int) -> PositionLeg:
+        value = PositionLeg(leg)
+        if self._netting != (value is PositionLeg.NET):
+            raise ValidationError(f"position leg {value.name} does not exist in {self.oms_type.name} mode "
+                                  f"(NETTING: NET; HEDGING: LONG or SHORT)")
+        return value
+
+    def _make_position(self, instrument_id: str, leg: PositionLeg) -> Position:
         inst = self._instrument(instrument_id)
         code = inst.settlement if inst.kind not in _CASH_KINDS and inst.settlement else inst.quote
         pos = Position(instrument_id, leg, price_prec=inst.price_precision, size_prec=inst.size_precision,
@@ -585,7 +600,6 @@ class OrderManager:
         if inst.inverse:
             raise ValidationError(f"{instrument_id}: inverse (coin-margined) contracts are not supported by the "
                                   "order manager's PnL yet")
-        self.positions[(instrument_id, leg)] = pos
         return pos
 
     def _account_for_venue(self, venue: str, inst: Instrument | None) -> Account:
@@ -921,9 +935,10 @@ class OrderManager:
         if amount.currency is None or amount.currency.code != code:
             raise ValidationError(f"funding on {rec.instrument_id} must be in {code}, got {amount}")
         value = rescale_exact(amount.raw, amount.precision, MONEY_SCALE)
+        leg = self._check_leg(rec.leg)
         if log:
             self._log(rec)
-        self.position(rec.instrument_id, PositionLeg(rec.leg)).funding += value
+        self._position_for(rec.instrument_id, leg).funding += value
         self._account_for_venue(inst.venue, inst).add(code, value)
         if log:
             self._after()
@@ -935,9 +950,10 @@ class OrderManager:
             raise ValidationError(f"PositionAdjusted.sign must be +1 or -1, got {rec.sign}")
         qty = rec.quantity.raw_at(inst.size_precision)
         px = rec.price.raw_at(inst.price_precision)
+        leg = self._check_leg(rec.leg)
         if log:
             self._log(rec)
-        pos = self.position(rec.instrument_id, PositionLeg(rec.leg))
+        pos = self._position_for(rec.instrument_id, leg)
         realized = pos.apply_fill(rec.sign, qty, px)
         self._account_for_venue(inst.venue, inst).apply_fill(self._specs[inst.id], rec.sign, qty, px, realized)
         if log:
