@@ -35,12 +35,14 @@ __all__ = [
     "FixedPointOverflowError",
     "InstrumentError",
     "InvalidTransitionError",
+    "MissingDependencyError",
     "OrderError",
     "PrecisionError",
     "RiskRejectionError",
     "SequenceGapError",
     "ShrivenQuantError",
     "ShrivenQuantTypeError",
+    "SweepError",
     "UnknownOrderError",
     "ValidationError",
     "WalCorruptionError",
@@ -184,3 +186,22 @@ class InvalidTransitionError(OrderError):
 class WalPoisonedError(WalError):
     """A write-ahead-log writer refused an operation because an earlier write or fsync failed (fail-stop:
     after an I/O error the durability of what was written is unknown); reopen the log to recover."""
+
+
+class MissingDependencyError(ShrivenQuantError, ImportError):
+    """An optional dependency (an extra such as ``ray``) is needed for what was asked and is not installed;
+    the message names the package and the pip command."""
+
+
+class SweepError(ShrivenQuantError):
+    """A configuration of a parameter sweep failed; the cause is chained (``__cause__``).
+
+    Attributes:
+        index: the configuration's position in the grid.
+        config: the configuration.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, config: object = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.config = config
