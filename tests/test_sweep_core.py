@@ -215,3 +215,13 @@ def test_ray_executor_protocol_with_a_local_stand_in(monkeypatch: pytest.MonkeyP
     assert res.columns == sweep(crossover, GRID, ev, executor="serial").columns
     res = sweep(probe, {"x": [1, 2]}, {"a": ev}, executor="ray")
     assert res.columns["first"] == [int(ev["price"][0])] * 2
+
+
+def test_top_level_lazy_export() -> None:
+    import subprocess
+
+    code = ("import sys, shrivenquant as sq; assert 'shrivenquant.sweep' not in sys.modules; "
+            "r = sq.sweep(lambda c, d: {'y': c['x'] + 1}, {'x': [1, 2]}, None, executor='serial'); "
+            "print(r.columns['y'], 'pyarrow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[2,", "3]", "False"]

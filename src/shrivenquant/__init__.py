@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "EventKind": "shrivenquant.core.events",
     "EventFlag": "shrivenquant.core.events",
     "errors": "shrivenquant.errors",
+    "sweep": "shrivenquant.sweep",  # a callable package: shrivenquant.sweep(strategy, grid, data)
     "core": "shrivenquant.core",
 }
 
