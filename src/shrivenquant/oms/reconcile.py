@@ -54,7 +54,6 @@ from shrivenquant.oms.states import OPEN_STATUSES, TERMINAL_STATUSES, OrderStatu
 
 if TYPE_CHECKING:
     from shrivenquant.oms.manager import OrderManager
-    from shrivenquant.oms.order import ManagedOrder
 
 __all__ = [
     "BINANCE_ALGO_STATUS",
@@ -197,7 +196,7 @@ def reconcile(manager: OrderManager, venue_orders: Iterable[VenueOrder] = (), ve
     diffs: list[Difference] = []
     events: list[Any] = []
     shadows: dict[str, _Shadow] = {}
-    external: dict[str, ManagedOrder | None] = {}
+    external: dict[str, Order] = {}
     fills_by_order: dict[str, list[OrderFilled]] = {}
     venue_by_coid: dict[str, VenueOrder] = {}
     pos_delta: dict[tuple[str, int], int] = {}
@@ -235,7 +234,7 @@ def reconcile(manager: OrderManager, venue_orders: Iterable[VenueOrder] = (), ve
                                     detail=f"venue order {vo.venue_order_id} ({vo.status.name}) is not known locally"))
             events.append(Submitted(order=order, ts=now, external=True))
             shadows[coid] = _Shadow(0, S.INITIALIZED, set())
-            external[coid] = None
+            external[coid] = order
             vorders.append((coid, vo, True))
         else:
             vorders.append((coid, vo, False))
@@ -272,7 +271,7 @@ def reconcile(manager: OrderManager, venue_orders: Iterable[VenueOrder] = (), ve
         elif st is None and sh.status not in TERMINAL_STATUSES and sh.status not in (S.PENDING_CANCEL,
                                                                                         S.PENDING_UPDATE):
             sh.status = S.PARTIALLY_FILLED
-        leg = manager.orders[coid].leg if coid not in external else PositionLeg.NET
+        leg = manager.orders[coid].leg if coid not in external else manager._leg_for(external[coid])
         key = (f.instrument_id, int(leg))
         pos_delta[key] = pos_delta.get(key, 0) + (1 if f.order_side is OrderSide.BUY else -1) * q
 
