@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shrivenquant._native.risk import RiskEngine
 from shrivenquant.errors import ValidationError
@@ -452,3 +454,18 @@ def test_release_all_cancel_on_disconnect(impl: Any) -> None:
     snap = e.snapshot()
     assert snap["account"]["n_open"] == 0 and snap["account"]["open_notional"] == 0
     assert snap["instruments"][0]["open_buy"] == snap["instruments"][0]["open_sell"] == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(px=st.integers(1, 10**9), qty=st.integers(1, 10**9), num=st.sampled_from([1, 3, 7, 100]),
+       k=st.integers(0, 18))
+def test_notional_is_exact_ceiling(px: int, qty: int, num: int, k: int) -> None:
+    n = -(-(px * qty * num) // 10**k)
+    if n >= 2**62:
+        return
+    e = make(RiskEngine, inst={"max_notional": n, "notional_num": num, "notional_den": 10**k})
+    assert e.check(0, 0, BUY, px, qty, 0, 1) == 0
+    if n >= 1:
+        e.configure_instrument(0, max_notional=n - 1, notional_num=num, notional_den=10**k)
+        assert e.check(0, 0, BUY, px, qty, 0, 2) == R.MAX_ORDER_NOTIONAL
+        assert e.last_reject()[:2] == (n, n - 1)

@@ -81,48 +81,65 @@ REJECT = "nonlocal o; o += 1; chk(0, 0, 1, P, Q, o, o); o & 63 or rel()"
 N_BATCH = 20_000
 
 
-def _records(n: int) -> np.ndarray:
+def _records(n: int, cancel_lag: int = 0) -> np.ndarray:
+    """``n`` new orders (ts step 100 ns); with ``cancel_lag`` each is followed by the CANCELED record of the
+    order ``cancel_lag`` earlier (2n records), so the working set stays at ``cancel_lag`` orders."""
     from shrivenquant.risk.reasons import RISK_OP_DTYPE, RiskOp
 
-    recs = np.zeros(n, dtype=RISK_OP_DTYPE)
     k = np.arange(1, n + 1)
-    recs["ts"] = k * 100
-    recs["order_id"] = k
-    recs["price"] = PRICE
-    recs["qty"] = 1
-    recs["instrument"] = k % 4
-    recs["strategy"] = k % 2
-    recs["op"] = int(RiskOp.NEW)
-    recs["side"] = 1 + (k % 2)
+    new = np.zeros(n, dtype=RISK_OP_DTYPE)
+    new["ts"] = k * 100
+    new["order_id"] = k
+    new["price"] = PRICE
+    new["qty"] = 1
+    new["instrument"] = k % 4
+    new["strategy"] = k % 2
+    new["op"] = int(RiskOp.NEW)
+    new["side"] = 1 + (k % 2)
+    if not cancel_lag:
+        return new
+    cxl = new.copy()
+    cxl["op"] = int(RiskOp.CANCELED)
+    cxl["order_id"] = k - cancel_lag  # ids <= 0 (before the first order) are unknown: UNKNOWN_ORDER, no effect
+    recs = np.empty(2 * n, dtype=RISK_OP_DTYPE)
+    recs[0::2] = new
+    recs[1::2] = cxl
     return recs
 
 
-def _batch_native() -> dict[str, Any]:
-    e = all_checks_engine()
-    recs = _records(N_BATCH)
-    first = e.process(recs)
-    if first.any():
-        raise RuntimeError(f"batch benchmark: expected every order accepted, got reasons {set(first.tolist())}")
-    e.release_all()
-    recs["ts"] += N_BATCH * 100
-    recs["order_id"] += N_BATCH
-    return {"proc": e.process, "rel": e.release_all, "recs": recs, "span": N_BATCH * 100, "nspan": N_BATCH}
+def _batch_native(cancel_lag: int) -> Any:
+    def setup() -> dict[str, Any]:
+        e = all_checks_engine()
+        recs = _records(N_BATCH, cancel_lag)
+        first = e.process(recs)
+        if first[recs["op"] == 1].any():
+            raise RuntimeError(f"batch benchmark: expected every order accepted, got {set(first.tolist())}")
+        e.release_all()
+        recs["ts"] += N_BATCH * 100
+        recs["order_id"] += N_BATCH
+        return {"proc": e.process, "rel": e.release_all, "recs": recs, "span": N_BATCH * 100, "nspan": N_BATCH}
+    return setup
 
 
-def _batch_python() -> dict[str, Any]:
-    e = all_checks_engine()
-    recs = _records(N_BATCH)
-    cols = [recs[c].tolist() for c in ("instrument", "strategy", "side", "price", "qty", "ts", "order_id")]
-    rows = list(zip(*cols, strict=True))
-    state = {"off": 0}
+def _batch_python(cancel_lag: int) -> Any:
+    def setup() -> dict[str, Any]:
+        e = all_checks_engine()
+        recs = _records(N_BATCH, cancel_lag)
+        cols = [recs[c].tolist() for c in ("op", "instrument", "strategy", "side", "price", "qty", "ts", "order_id")]
+        rows = list(zip(*cols, strict=True))
+        state = {"off": 0}
 
-    def one_by_one() -> None:
-        chk, off = e.check, state["off"]
-        for i, s, side, px, q, ts, oid in rows:
-            chk(i, s, side, px, q, ts + off * 100, oid + off)
-        state["off"] = off + N_BATCH
+        def one_by_one() -> None:
+            chk, cxl, off = e.check, e.on_canceled, state["off"]
+            for op, i, s, side, px, q, ts, oid in rows:
+                if op == 1:
+                    chk(i, s, side, px, q, ts + off * 100, oid + off)
+                else:
+                    cxl(oid + off)
+            state["off"] = off + N_BATCH
 
-    return {"proc": one_by_one, "rel": e.release_all}
+        return {"proc": one_by_one, "rel": e.release_all}
+    return setup
 
 
 BATCH = "proc(recs); rel(); recs['ts'] += span; recs['order_id'] += nspan"
@@ -141,11 +158,20 @@ def risk_cases() -> list[Case]:
             Variant("empty Python function, same 7 arguments", REJECT, _empty),
             Variant("plain-Python reference model (same rules)", REJECT, _reference),
         ), loops=100_000),
-        Case("risk_batch", f"pre-trade checks of {N_BATCH:,} new orders in one native call (per order)", (
-            Variant("shrivenquant RiskEngine.process (one call per batch)", BATCH, _batch_native, role="target"),
-            Variant("the same orders through RiskEngine.check, one Python call each", "proc(); rel()",
-                    _batch_python),
-        ), ops_per_stmt=N_BATCH, budget_ns=10.0, loops=20),
+        Case("risk_batch", f"pre-trade checks in one native call, {N_BATCH:,} orders each followed by the cancel of "
+             "the order 32 earlier (per order: a NEW and a CANCELED record)", (
+                 Variant("shrivenquant RiskEngine.process (one call per batch)", BATCH, _batch_native(32),
+                         role="target"),
+                 Variant("the same records through RiskEngine.check / on_canceled, one Python call each",
+                         "proc(); rel()", _batch_python(32)),
+             ), ops_per_stmt=N_BATCH, budget_ns=10.0, loops=20),
+        Case("risk_batch_growing", f"pre-trade checks of {N_BATCH:,} new orders in one native call, none released "
+             "until the end of the batch (working set up to 20,000 orders; per order)", (
+                 Variant("shrivenquant RiskEngine.process (one call per batch)", BATCH, _batch_native(0),
+                         role="target"),
+                 Variant("the same orders through RiskEngine.check, one Python call each", "proc(); rel()",
+                         _batch_python(0)),
+             ), ops_per_stmt=N_BATCH, loops=20),
     ]
 
 
@@ -159,7 +185,6 @@ _NT_SCRIPT = textwrap.dedent(r'''
     from nautilus_trader.portfolio.portfolio import Portfolio
     from nautilus_trader.risk.engine import RiskEngine
     from nautilus_trader.risk.config import RiskEngineConfig
-    from nautilus_trader.execution.engine import ExecutionEngine
     from nautilus_trader.execution.messages import SubmitOrder
     from nautilus_trader.model.identifiers import TraderId, StrategyId, ClientOrderId
     from nautilus_trader.model.enums import OrderSide
@@ -175,7 +200,6 @@ _NT_SCRIPT = textwrap.dedent(r'''
     msgbus = MessageBus(trader_id=trader_id, clock=clock)
     cache = Cache()
     portfolio = Portfolio(msgbus=msgbus, cache=cache, clock=clock)
-    exec_engine = ExecutionEngine(msgbus=msgbus, cache=cache, clock=clock)
     cfg = RiskEngineConfig(max_order_submit_rate="1000000/00:00:01", max_order_modify_rate="1000000/00:00:01",
                            max_notional_per_order={"BTCUSDT.BINANCE": 10_000_000})
     risk = RiskEngine(portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock, config=cfg)
@@ -189,8 +213,6 @@ _NT_SCRIPT = textwrap.dedent(r'''
               for _ in range(n)]
     cmds = [SubmitOrder(trader_id=trader_id, strategy_id=strategy_id, order=o, command_id=UUID4(),
                         ts_init=0) for o in orders]
-    for c in cmds[:10]:
-        cache.add_order(c.order, None)
     gc.disable()
     times = []
     for rep in range(5):
