@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     from shrivenquant.cli.wal import add_wal_parser
 
     add_wal_parser(sub)
+    from shrivenquant.cli.catalog import add_catalog_parser
+
+    add_catalog_parser(sub)
     return parser
 
 
@@ -74,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shrivenquant.cli.wal import run_wal
 
             return run_wal(args)
+        if args.command == "catalog":
+            from shrivenquant.cli.catalog import run_catalog
+
+            return run_catalog(args)
     except ShrivenQuantError as exc:
         print(f"shrivenquant {args.command}: error: {exc}", file=sys.stderr)
         return 2
