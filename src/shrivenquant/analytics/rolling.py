@@ -6,12 +6,12 @@ observations (default ``min_periods = window``: pandas' rule; so the first ``win
 With ``min_periods <= window``, rows ``window - 1 ..`` equal empyrical's ``roll_*`` (which returns only
 those rows, and silently shrinks a window longer than the series; here such a series is all NaN).
 
-Accuracy: sums run on values shifted by a recent window mean and are recomputed from scratch every
-``window`` rows, so rounding cannot drift; a window whose mean has moved more than 8 standard deviations
-from the shift (tiny variance after a jump) is re-summed around its exact mean, keeping the cancellation
-bounded (relative error <= 1e-10 against empyrical's two-pass sums on each window, in the tests).
-A window whose present values are all equal is detected exactly: its std is 0 (Sharpe ±inf, or NaN for
-zeros, as empyrical), its volatility exactly 0.
+Accuracy: sums run on values shifted by a recent window mean, are recomputed from scratch every few
+windows (no drift), and a window is re-summed around its exact mean when its second moment falls below
+1e-4 of the magnitudes summed since the last re-sum (so rounding stays below ~1e-12 relative) or its
+mean jumps far from the shift (relative error <= 1e-12 against empyrical's two-pass sums on each window,
+in the tests). A window whose present values are all equal is detected exactly: its std is 0 (Sharpe
+±inf, or NaN for zeros, as empyrical), its volatility exactly 0.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def _rf(rf: np.ndarray, t: int) -> float:
 
 @njit(**_JIT)
 def _refresh(x: np.ndarray, rf: np.ndarray, t: int, w: int, c: np.ndarray, s1: np.ndarray, s2: np.ndarray,  # noqa: PLR0917
-             sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray) -> None:
+             sa: np.ndarray, sn: np.ndarray, sna: np.ndarray, cnt: np.ndarray) -> None:
     """Recompute every column's sums over rows ``t - w + 1 .. t`` around a new shift (the current mean)."""
     n = x.shape[1]
     for j in range(n):
@@ -66,11 +66,12 @@ def _refresh(x: np.ndarray, rf: np.ndarray, t: int, w: int, c: np.ndarray, s1: n
                     sn[j] += v * v
     for j in range(n):
         sa[j] = s2[j]
+        sna[j] = sn[j]
 
 
 @njit(**_JIT)
 def _exact_col(x: np.ndarray, rf: np.ndarray, t: int, w: int, j: int, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
-               s2: np.ndarray, sa: np.ndarray, sn: np.ndarray) -> bool:
+               s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, sna: np.ndarray) -> bool:
     """Re-sum one column's window around its exact mean (two passes); True if its present values are
     all equal (then the shift is that value and the sums are exactly 0)."""
     acc = 0.0
@@ -98,14 +99,19 @@ def _exact_col(x: np.ndarray, rf: np.ndarray, t: int, w: int, j: int, c: np.ndar
             if v < 0.0:
                 sn[j] += v * v
     sa[j] = s2[j]
+    sna[j] = sn[j]
     return const
 
 
 #: a window is re-summed around its exact mean when the shift is this many variances away from it
 _DRIFT = 64.0
+#: the moments' sums are recomputed from scratch every _RESUM windows
+_RESUM = 4
 #: ... or when its second moment is within this fraction of the magnitudes summed into it since the
-#: last re-sum (a constant or nearly constant window: exactness is checked there)
-_NOISE = 1e-11
+#: last re-sum, which bounds the rounding error of the second moment by ~1e-16 / _NOISE relative (a
+#: constant or nearly constant window: exactness is checked there). The same bound holds for Sortino's
+#: downside sum.
+_NOISE = 1e-4
 
 
 @njit(**_JIT)
@@ -142,8 +148,8 @@ def _add_remove(x: np.ndarray, t: int, w: int, r: float, ro: float, c: np.ndarra
 
 @njit(**_JIT)
 def _add_remove_sortino(x: np.ndarray, t: int, w: int, r: float, ro: float, c: np.ndarray,  # noqa: PLR0917
-                        s1: np.ndarray, s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray,
-                        neg: np.ndarray) -> None:
+                        s1: np.ndarray, s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, sna: np.ndarray,
+                        cnt: np.ndarray, neg: np.ndarray) -> None:
     """:func:`_add_remove` plus the downside sum and the count of negative values."""
     _add_remove(x, t, w, r, ro, c, s1, s2, sa, cnt)
     n = x.shape[1]
@@ -151,12 +157,14 @@ def _add_remove_sortino(x: np.ndarray, t: int, w: int, r: float, ro: float, c: n
         v = x[t, j] - r
         if v < 0.0:
             sn[j] += v * v
+            sna[j] += v * v
             neg[j] += 1
     if t >= w:
         for j in range(n):
             u = x[t - w, j] - ro
             if u < 0.0:
                 sn[j] -= u * u
+                sna[j] += u * u
                 neg[j] -= 1
 
 
@@ -203,8 +211,8 @@ def _emit_vol(t: int, lim: int, sq: float, s1: np.ndarray, s2: np.ndarray, sa: n
 
 @njit(**_JIT)
 def _emit_sortino(t: int, lim: int, dead: bool, ann: float, sq: float, c: np.ndarray, s1: np.ndarray,  # noqa: PLR0917
-                  s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, cnt: np.ndarray, neg: np.ndarray,
-                  flag: np.ndarray, out: np.ndarray) -> bool:
+                  s2: np.ndarray, sa: np.ndarray, sn: np.ndarray, sna: np.ndarray, cnt: np.ndarray,
+                  neg: np.ndarray, flag: np.ndarray, out: np.ndarray) -> bool:
     any_flag = False
     for j in range(cnt.shape[0]):
         k = cnt[j]
@@ -214,7 +222,7 @@ def _emit_sortino(t: int, lim: int, dead: bool, ann: float, sq: float, c: np.nda
         val = ((c[j] + s1[j] / kf) * ann) / (math.sqrt(dn / kf) * sq)
         bad = k < lim or dead
         out[t, j] = np.nan if bad else val
-        f = _flag(k, bad, m2, s1[j], sa[j])
+        f = _flag(k, bad, m2, s1[j], sa[j]) | ((not bad) & (neg[j] > 0) & (sn[j] <= _NOISE * sna[j]))
         flag[j] = f
         any_flag |= f
     return any_flag
@@ -236,6 +244,7 @@ def rolling_moments_kernel(x: np.ndarray, rf: np.ndarray, w: int, minp: int, ann
     s2 = np.zeros(n)  # sum of (v - c)^2
     sa = np.zeros(n)  # sum of |(v - c)^2| added or removed since the last re-sum (the noise scale)
     sn = np.zeros(n)  # sum of v^2 over v < 0 (Sortino)
+    sna = np.zeros(n)  # its added and removed magnitudes since the last re-sum
     cnt = np.zeros(n, np.int64)
     neg = np.zeros(n, np.int64)  # negative values in the window: none means a downside of exactly 0
     const_row = np.full(n, -2, np.int64)  # last row whose window was verified constant
@@ -247,15 +256,15 @@ def rolling_moments_kernel(x: np.ndarray, rf: np.ndarray, w: int, minp: int, ann
         r = _rf(rf, t)
         ro = _rf(rf, t - w) if t >= w else 0.0
         if sortino:
-            _add_remove_sortino(x, t, w, r, ro, c, s1, s2, sa, sn, cnt, neg)
+            _add_remove_sortino(x, t, w, r, ro, c, s1, s2, sa, sn, sna, cnt, neg)
         else:
             _add_remove(x, t, w, r, ro, c, s1, s2, sa, cnt)
-        if t % w == w - 1:
-            _refresh(x, rf, t, w, c, s1, s2, sa, sn, cnt)
+        if t % (_RESUM * w) == _RESUM * w - 1:
+            _refresh(x, rf, t, w, c, s1, s2, sa, sn, sna, cnt)
         # output, branch-free so that it vectorises; windows needing care are flagged for the rare path
         dead = sortino and (w < 2 or t == 0)
         if what == _SORTINO:
-            any_flag = _emit_sortino(t, lim, dead, ann, sq, c, s1, s2, sa, sn, cnt, neg, flag, out)
+            any_flag = _emit_sortino(t, lim, dead, ann, sq, c, s1, s2, sa, sn, sna, cnt, neg, flag, out)
         elif what == _VOL:
             any_flag = _emit_vol(t, lim, sq, s1, s2, sa, cnt, flag, out)
         else:
@@ -271,12 +280,13 @@ def rolling_moments_kernel(x: np.ndarray, rf: np.ndarray, w: int, minp: int, ann
                 s2[j] = 0.0
                 sa[j] = 0.0
                 sn[j] = 0.0
+                sna[j] = 0.0
                 continue
             v = x[t, j] - r
             if const_row[j] == t - 1 and (math.isnan(v) or v == c[j]) and s1[j] == 0.0 and s2[j] == 0.0:
                 const = True  # the window was constant at c and only c (or NaN) came in
             else:
-                const = _exact_col(x, rf, t, w, j, c, s1, s2, sa, sn)
+                const = _exact_col(x, rf, t, w, j, c, s1, s2, sa, sn, sna)
             if const:
                 const_row[j] = t
             kf = float(k)
@@ -299,6 +309,7 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
     sx = np.zeros(n)
     sf = np.zeros(n)
     sff = np.zeros(n)
+    sfa = np.zeros(n)  # magnitudes of df^2 added and removed since the last re-sum
     sxf = np.zeros(n)
     cnt = np.zeros(n, np.int64)
     lastf = np.full(n, np.nan)
@@ -321,6 +332,7 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
                 sx[j] += dx
                 sf[j] += df
                 sff[j] += df * df
+                sfa[j] += df * df
                 sxf[j] += dx * df
                 cnt[j] += 1
                 if seen[j] == 0 or fv != lastf[j]:
@@ -337,6 +349,7 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
                     sx[j] -= dx
                     sf[j] -= df
                     sff[j] -= df * df
+                    sfa[j] += df * df
                     sxf[j] -= dx * df
                     cnt[j] -= 1
         if t % w == w - 1:  # recompute around the current means
@@ -359,6 +372,8 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
                         sf[j] += df
                         sff[j] += df * df
                         sxf[j] += dx * df
+            for j in range(n):
+                sfa[j] = sff[j]
         for j in range(n):
             k = cnt[j]
             if k < minp or k < 2:
@@ -368,7 +383,7 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
                 out[t, j] = np.nan
                 continue
             m2 = sff[j] - sf[j] * sf[j] / k
-            if sf[j] * sf[j] / k > _DRIFT * m2:  # the shift is far from the window's means: re-sum
+            if sf[j] * sf[j] / k > _DRIFT * m2 or m2 <= _NOISE * sfa[j]:  # drifted shift or noise: re-sum
                 ax = 0.0
                 af = 0.0
                 for i in range(max(0, t - w + 1), t + 1):
@@ -392,6 +407,7 @@ def rolling_beta_kernel(x: np.ndarray, f: np.ndarray, w: int, minp: int, out: np
                         sff[j] += df * df
                         sxf[j] += dx * df
                 m2 = sff[j] - sf[j] * sf[j] / k
+                sfa[j] = sff[j]
             var = m2 / k
             cov = (sxf[j] - sx[j] * sf[j] / k) / k
             out[t, j] = cov / var if var >= 1e-30 else np.nan
