@@ -186,7 +186,15 @@ def all_cases() -> list[Case]:
         *_book_cases(),
         *_book_l3_cases(),
         *_e2e_cases(),
+        *_part_cases(),
     ]
+
+
+def _part_cases() -> list[Case]:
+    """The cases of the later parts, each kept in its own ``cases_<part>`` module."""
+    from shrivenquant.bench.cases_options import options_cases
+
+    return [*options_cases()]
 
 
 # ---------------------------------------------------------------------------------------------- native wire decoder
