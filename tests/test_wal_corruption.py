@@ -182,7 +182,7 @@ def exhaustive_tail(lg: Log, span: int, stride: int = 1) -> list[str]:
 
 
 def test_exhaustive_tail_cut_zero_garbage(log: Log) -> None:
-    problems = exhaustive_tail(log, 1024)
+    problems = exhaustive_tail(log, 768)
     assert not problems, "\n".join(problems[:20])
 
 
@@ -265,9 +265,9 @@ def random_damage(lg: Log, rng: random.Random, trials: int) -> tuple[list[str], 
 
 
 def test_random_damage_anywhere(log: Log) -> None:
-    problems, outcomes = random_damage(log, random.Random(11), 400)
+    problems, outcomes = random_damage(log, random.Random(11), 300)
     assert not problems, "\n".join(problems[:20])
-    assert outcomes["corrupt"] > 80, outcomes  # the fuzzer does hit durable data
+    assert outcomes["corrupt"] > 60, outcomes  # the fuzzer does hit durable data
 
 
 def test_segment_headers_truncated_or_garbled(log: Log) -> None:
@@ -421,13 +421,19 @@ def test_fuzzer_catches_a_reader_that_trusts_the_length_word(log: Log, monkeypat
 
 
 @pytest.mark.soak
-def test_soak_exhaustive_and_random(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", ["always", "batch", "none"])
+def test_soak_exhaustive_and_random(tmp_path: Path, sync: str) -> None:
+    """``WAL_FUZZ_TRIALS`` random damages (default 20000) and an exhaustive 8 KiB tail on a 3000-record log;
+    build_log commits after every group, so under every policy each frame was synced before the next."""
     trials = int(os.environ.get("WAL_FUZZ_TRIALS", "20000"))
-    for sync in ("always", "batch"):
-        lg = _build(tmp_path / sync, sync=sync, n=3000)
-        if sync == "always":
-            problems = exhaustive_tail(lg, 8192)
-            assert not problems, "\n".join(problems[:20])
-            problems, outcomes = random_damage(lg, random.Random(99), trials)
-            assert not problems, "\n".join(problems[:20])
-            print(sync, outcomes)
+    lg = _build(tmp_path / sync, sync=sync, n=3000)
+    problems = exhaustive_tail(lg, 8192)
+    assert not problems, "\n".join(problems[:20])
+    problems, outcomes = random_damage(lg, random.Random(99), trials)
+    assert not problems, "\n".join(problems[:20])
+    if os.environ.get("WAL_SOAK_LOG"):
+        import json
+
+        with open(os.environ["WAL_SOAK_LOG"], "a") as fh:
+            fh.write(json.dumps({"fuzz": sync, "trials": trials, "segments": len(lg.segs), "records": lg.last,
+                                 "exhaustive_tail_bytes": 8192, "outcomes": outcomes}) + "\n")

@@ -474,19 +474,30 @@ def _follow(directory: Path, args: argparse.Namespace) -> int:
     from shrivenquant.wal import WalReader
 
     stop = threading.Event()
-    timer = threading.Timer(args.follow, stop.set)
+    seen = [0]
+    t0 = time.monotonic()
+
+    def watch() -> None:  # stop after --follow seconds, but not before --until was seen (60 s at most)
+        while not stop.wait(0.01):
+            now = time.monotonic() - t0
+            if (now >= args.follow and seen[0] >= args.until) or now >= 60.0:
+                stop.set()
+
+    timer = threading.Thread(target=watch, daemon=True)
     timer.start()
     out = sys.stdout
     try:
         for rec in WalReader(directory).follow(from_seq=1, poll_s=0.001, stop=stop):
             p = bytes(rec.payload)
+            seen[0] = int(rec.seq)
             out.write(f"R {rec.seq} {len(p)} {digest(p)} - -1\n")
     except WalCorruptionError as exc:
         out.write(f"END CORRUPT {' '.join(str(exc).split())}\n")
         out.flush()
         return EXIT_CORRUPT
     finally:
-        timer.cancel()
+        stop.set()
+        timer.join()
     out.write("END OK\n")
     out.flush()
     return 0
@@ -542,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("dir")
     r.add_argument("--impl", choices=("sq", "sqlite"), default="sq")
     r.add_argument("--copy", action="store_true")
-    r.add_argument("--follow", type=float, default=0.0)
+    r.add_argument("--follow", type=float, default=0.0, help="tail the directory for this many seconds")
+    r.add_argument("--until", type=int, default=0, help="with --follow: keep tailing until this seq was seen")
     args = ap.parse_args(argv)
     return run_writer(args) if args.cmd == "writer" else run_reader(args)
 

@@ -97,9 +97,28 @@ class _Pump(threading.Thread):
         return True
 
 
+def tear_tail(directory: Path, rng: random.Random) -> bool:
+    """Write 1..300 random bytes right after the last frame of the newest segment, as a power cut in the
+    middle of an unsynced frame would leave them, so that the next start has a torn tail to recover."""
+    if not directory.is_dir() or not h.segments(directory):
+        return False
+    last = h.segments(directory)[-1]
+    frames = [f for f in h.layout(directory) if f.segment == last]
+    end = frames[-1].end if frames else h.SEG_HDR
+    with open(directory / last, "r+b") as fh:
+        fh.seek(end)
+        fh.write(rng.randbytes(rng.randint(1, 300)))
+    return True
+
+
 def run_cycle(st: LoopState, mode: str, rng: random.Random, *, n: int = 0) -> Cycle:
     """One start-kill cycle; ``mode`` in random | after-ack | startup | inject-write | inject-fdatasync |
-    inject-rename | inject-ftruncate | clean."""
+    inject-rename | inject-ftruncate | torn-recovery | clean. ``torn-recovery`` first tears the tail
+    (:func:`tear_tail`) and kills the writer at recovery's truncate (``n`` = 1) or first data sync (``n`` = 2)
+    or at a random moment of start-up (``n`` = 0)."""
+    if mode == "torn-recovery" and st.impl == "sq" and tear_tail(st.directory, rng):
+        mode = {1: "inject-ftruncate", 2: "inject-fdatasync"}.get(n, "startup")
+        n = 1
     argv = h.writer_argv(st.directory, "--impl", st.impl, *st.writer_args)
     if mode.startswith("inject-"):
         call = mode.split("-", 1)[1]
@@ -206,8 +225,8 @@ def concurrent_follow(st: LoopState, rng: random.Random, follow_s: float = 1.0) 
     pump.wait_acks(1, 30.0)
     with pump.cv:
         acked_before = max([int(x.split()[1]) for x in pump.lines if x.startswith("ACK")] or [0])
-    rproc = subprocess.Popen(h.reader_argv(st.directory, "--follow", str(follow_s)), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    rproc = subprocess.Popen(h.reader_argv(st.directory, "--follow", str(follow_s), "--until", str(acked_before)),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(rng.uniform(0.1, 0.6) * follow_s)
     _kill(proc)
     proc.wait(timeout=10)
