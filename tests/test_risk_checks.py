@@ -469,3 +469,15 @@ def test_notional_is_exact_ceiling(px: int, qty: int, num: int, k: int) -> None:
         e.configure_instrument(0, max_notional=n - 1, notional_num=num, notional_den=10**k)
         assert e.check(0, 0, BUY, px, qty, 0, 2) == R.MAX_ORDER_NOTIONAL
         assert e.last_reject()[:2] == (n, n - 1)
+
+
+def test_duplicate_of_a_lower_id_is_found(impl: Any) -> None:
+    # ids above every accepted id skip the duplicate lookups: a lower id must still be looked up
+    e = make(impl, account={"duplicate_window_ns": 100})
+    assert e.check(0, 0, BUY, 10, 1, 0, 5) == 0
+    assert e.check(0, 0, BUY, 10, 1, 0, 9) == 0
+    assert e.check(0, 0, BUY, 10, 1, 1, 5) == R.DUPLICATE_ORDER_ID   # working
+    assert e.on_canceled(5) == 0
+    assert e.check(0, 0, BUY, 10, 1, 99, 5) == R.DUPLICATE_ORDER_ID  # seen at 0, window 100
+    assert e.check(0, 0, BUY, 10, 1, 100, 5) == 0
+    assert e.check(0, 0, BUY, 10, 1, 100, 3) == 0                    # never seen

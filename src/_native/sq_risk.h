@@ -340,6 +340,7 @@ typedef struct {
     sq_rk_map seen[2];  /* id -> time seen, current and previous generation */
     int64_t seen_start; /* start of the current generation */
     int seen_cur;
+    int64_t max_id;     /* largest id ever accepted */
     /* counters and the last reject */
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
@@ -573,10 +574,11 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     if (S->state != SQ_RK_ACTIVE &&
         (S->state == SQ_RK_HALTED || !sq_rk_reducing(P->pos, side == 1 ? P->open_buy : P->open_sell, qty, side)))
         return sq_rk_reject(rk, sq_rk_state_reason(S->state, S->cause), S->state, 0, SQ_RK_SCOPE_STRATEGY, s);
-    if (sq_rk_map_find(&rk->ids, id) >= 0)
-        return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, 0, SQ_RK_SCOPE_ORDER, -1);
-    if (rk->dup_window > 0) {
-        if (sq_rk_seen_dup(rk, id, ts))
+    /* an id above every id accepted so far cannot be a duplicate (the usual case: increasing ids) */
+    if (id <= rk->max_id) {
+        if (sq_rk_map_find(&rk->ids, id) >= 0)
+            return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, 0, SQ_RK_SCOPE_ORDER, -1);
+        if (rk->dup_window > 0 && sq_rk_seen_dup(rk, id, ts))
             return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, rk->dup_window, SQ_RK_SCOPE_ORDER, -1);
     }
     int market = px == 0;
@@ -623,6 +625,7 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     rk->free_head = o->next_free;
     if (sq_rk_map_put(&rk->ids, id, slot) != 0) return -1;
     if (rk->dup_window > 0 && sq_rk_seen_put(rk, id, ts) != 0) return -1;
+    if (id > rk->max_id) rk->max_id = id;
     o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
     o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
     o->acked = 0; o->next_free = -1;
