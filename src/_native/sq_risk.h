@@ -341,6 +341,8 @@ typedef struct {
     int64_t seen_start; /* start of the current generation */
     int seen_cur;
     int64_t max_id;     /* largest id ever accepted */
+    /* ids accepted as a new maximum, with their times: strictly increasing ids, a power-of-two ring */
+    int64_t *mx_id, *mx_ts, mx_cap, mx_head, mx_n;
     /* counters and the last reject */
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
@@ -361,6 +363,8 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->pos);
     free(rk->pool);
     sq_rk_map_free(&rk->ids);
+    free(rk->mx_id);
+    free(rk->mx_ts);
     sq_rk_map_free(&rk->seen[0]);
     sq_rk_map_free(&rk->seen[1]);
     memset(rk, 0, sizeof(*rk));
@@ -487,16 +491,59 @@ static inline int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty, in
     return pos > 0 && open_same + qty <= pos;
 }
 
-/* Duplicate ids within a window: two generations of insert-only tables. seen[cur] holds the ids seen
- * since seen_start, seen[cur ^ 1] those seen in the generation before. Once now - seen_start >= window,
- * every id of the older generation is older than the window (timestamps are non-decreasing), so it is
- * cleared and becomes the current one. A lookup is two probe sequences, an insert one. */
+/* Duplicate ids within a window. An id above every accepted id (the usual case) is appended to a ring of
+ * increasing ids (no hashing); a lookup binary-searches it after dropping the ids that left the window.
+ * Other ids go to two generations of insert-only hash tables: seen[cur] holds the ids seen since
+ * seen_start, seen[cur ^ 1] those of the generation before; once now - seen_start >= window every id of
+ * the older one is out of the window (timestamps are non-decreasing), so it is cleared and reused. */
+static inline void sq_rk_mx_expire(sq_rk *rk, int64_t now) {
+    int64_t cut = now - rk->dup_window;
+    while (rk->mx_n > 0 && rk->mx_ts[rk->mx_head] <= cut) {
+        rk->mx_head = (rk->mx_head + 1) & (rk->mx_cap - 1);
+        rk->mx_n--;
+    }
+}
+
 static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
     int64_t cut = now - rk->dup_window;
+    sq_rk_mx_expire(rk, now);
+    int64_t lo = 0, hi = rk->mx_n, mask = rk->mx_cap - 1;
+    while (lo < hi) { /* first index with mx_id >= id */
+        int64_t mid = (lo + hi) >> 1;
+        if (rk->mx_id[(rk->mx_head + mid) & mask] < id) lo = mid + 1; else hi = mid;
+    }
+    if (lo < rk->mx_n && rk->mx_id[(rk->mx_head + lo) & mask] == id && rk->mx_ts[(rk->mx_head + lo) & mask] > cut)
+        return 1;
     for (int g = 0; g < 2; g++) {
         int64_t k = sq_rk_map_find(&rk->seen[g], id);
         if (k >= 0 && rk->seen[g].vals[k] > cut) return 1;
     }
+    return 0;
+}
+
+static int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
+    sq_rk_mx_expire(rk, now);
+    if (rk->mx_n == rk->mx_cap) {
+        int64_t cap = rk->mx_cap ? rk->mx_cap * 2 : 1024;
+        int64_t *ids = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
+        int64_t *ts = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
+        if (ids == NULL || ts == NULL) { free(ids); free(ts); return -1; }
+        for (int64_t k = 0; k < rk->mx_n; k++) {
+            int64_t j = (rk->mx_head + k) & (rk->mx_cap - 1);
+            ids[k] = rk->mx_id[j];
+            ts[k] = rk->mx_ts[j];
+        }
+        free(rk->mx_id);
+        free(rk->mx_ts);
+        rk->mx_id = ids;
+        rk->mx_ts = ts;
+        rk->mx_cap = cap;
+        rk->mx_head = 0;
+    }
+    int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
+    rk->mx_id[j] = id;
+    rk->mx_ts[j] = now;
+    rk->mx_n++;
     return 0;
 }
 
@@ -624,7 +671,8 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     sq_rk_order *o = &rk->pool[slot];
     rk->free_head = o->next_free;
     if (sq_rk_map_put(&rk->ids, id, slot) != 0) return -1;
-    if (rk->dup_window > 0 && sq_rk_seen_put(rk, id, ts) != 0) return -1;
+    if (rk->dup_window > 0 && (id > rk->max_id ? sq_rk_mx_push(rk, id, ts) : sq_rk_seen_put(rk, id, ts)) != 0)
+        return -1;
     if (id > rk->max_id) rk->max_id = id;
     o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
     o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
