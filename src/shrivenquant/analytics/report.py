@@ -171,6 +171,8 @@ class Report:
         ax.set_ylabel("%")
         ax.grid(alpha=0.3)
 
+        self._date_axes(fig.axes, t)
+
         ax = fig.add_subplot(grid[3, 0])
         if self.dates is not None:
             years, table = monthly_returns(x, self.dates)
@@ -198,6 +200,20 @@ class Report:
         ax.set_title("Distribution of period returns")
         ax.set_xlabel("%")
         return fig
+
+    def _date_axes(self, axes: list[Any], t: np.ndarray) -> None:
+        """The full span on every time axis, with concise date labels (few ticks on the half-width panels)."""
+        for ax in axes:
+            ax.set_xlim(t[0], t[-1])
+        if self.dates is None:
+            return
+        import matplotlib.dates as mdates
+
+        for ax in axes:
+            wide = ax.get_position().width > 0.6
+            locator = mdates.AutoDateLocator(minticks=3, maxticks=10 if wide else 5)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
     def to_png(self, path: str | Path | None = None, *, dpi: int = 110) -> bytes:
         """The figure as PNG bytes (also written to ``path`` if given); rendered once per ``dpi``."""
