@@ -216,7 +216,7 @@ class SqliteWriter:
         self.db.close()
 
 
-def read_records(directory: Path, *, impl: str = "sq", from_seq: int = 1) -> ReadResult:
+def read_records(directory: Path, *, impl: str = "sq", from_seq: int | None = None) -> ReadResult:
     """Read every record of ``directory`` in-process; ``END CORRUPT`` iff the WAL raised WalCorruptionError."""
     if impl == "sqlite":
         return _read_sqlite(directory)
@@ -352,9 +352,18 @@ def judge_prefix(records: Iterable[Rec], *, first_seq: int = 1, large: bool = Tr
     return problems
 
 
-def judge_acked(result: ReadResult, acked: int, *, first_seq: int = 1, large: bool = True) -> list[str]:
-    """A replay after a crash: END OK, a valid prefix, and every seq ``<= acked`` present."""
+def judge_acked(result: ReadResult, acked: int, *, first_seq: int = 1, large: bool = True,
+                retain: int = 0) -> list[str]:
+    """A replay after a crash: END OK, a valid prefix, and every seq ``<= acked`` present. With ``retain``
+    (retention ran with checkpoints ``durable - retain``), the log may start later than ``first_seq`` but
+    never after ``acked - retain``."""
     problems = [] if result.ok else [f"END CORRUPT {result.reason}"]
+    if retain and result.records:
+        start = result.records[0].seq
+        if start > max(first_seq, acked - retain):
+            problems.append(f"retention dropped too much: the log starts at {start}, acked {acked}, "
+                            f"checkpoints were at most {acked - retain}")
+        first_seq = start
     problems += judge_prefix(result.records, first_seq=first_seq, large=large)
     last = result.records[-1].seq if result.records else first_seq - 1
     if last < acked:
@@ -432,6 +441,8 @@ def _write_loop(w: object, args: argparse.Namespace, last: int, rng: list[int], 
             if args.broken != "ack-early":
                 out.write(f"ACK {d}\n")
                 out.flush()
+            if args.retain and d > args.retain:
+                w.w.truncate_before(d - args.retain)  # type: ignore[attr-defined]
         if sleep:
             time.sleep(sleep)
     w.close()  # type: ignore[attr-defined]
@@ -548,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--no-large", action="store_true", help="no payloads beyond 32 KiB")
     w.add_argument("--commit-none", action="store_true", help="call commit() and ACK under policy none too")
     w.add_argument("--commit-every", type=int, default=1, help="commit() (and ACK) after every K-th group")
+    w.add_argument("--retain", type=int, default=0,
+                   help="after each commit, truncate_before(durable - RETAIN): retention while appending")
     w.add_argument("--broken", choices=("", "ack-early", "no-dir-fsync"), default="")
     r = sub.add_parser("reader")
     r.add_argument("dir")

@@ -50,7 +50,7 @@ def record(argv: list[str], trace: Path, *, timeout: float = 120.0, env: dict[st
 _LINE = re.compile(r"^(\d+) +(\w+)\((.*)\) += (-?\d+|\?)(?: (\w+) \(.*\))?.*$")
 _UNFINISHED = re.compile(r"^(\d+) +(\w+)\((.*) <unfinished \.\.\.>$")
 _RESUMED = re.compile(r"^(\d+) +<\.\.\. (\w+) resumed>(.*)\) += (-?\d+|\?)(?: (\w+) \(.*\))?.*$")
-_DUMP = re.compile(r"^ \| ([0-9a-f]{5,}) +((?:[0-9a-f]{2} +){0,15}[0-9a-f]{2})")
+_DUMP = re.compile(r"^ \| ([0-9a-f]{5,})  ")  # then 49 columns of hex (16 bytes, 8+8), then the ASCII column
 _STR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 
 
@@ -113,7 +113,7 @@ def parse(trace: Path) -> list[Call]:
             if line.startswith(" | "):
                 m = _DUMP.match(line)
                 if m and last is not None:
-                    last.data += bytes.fromhex(m.group(2).replace(" ", ""))
+                    last.data += bytes.fromhex(line[m.end(): m.end() + 49])
                 continue
             if line.startswith(" * "):
                 continue
@@ -285,7 +285,9 @@ class Model:
             return None
         if n in ("write", "pwrite64", "writev", "pwritev", "pwritev2"):
             fdn = int(a[0])
-            data = bytes(c.data[: c.ret])
+            if len(c.data) != c.ret:
+                raise UnmodelledError(f"{n} on fd {fdn}: {len(c.data)} bytes dumped, {c.ret} written")
+            data = bytes(c.data)
             if fdn == 1:
                 self.stdout += data
                 while b"\n" in self.stdout:
@@ -298,8 +300,6 @@ class Model:
             fd = self.fds.get(fdn)
             if fd is None or fd.inode is None:
                 return None
-            if len(data) != c.ret:
-                raise UnmodelledError(f"{n}: {len(data)} bytes dumped, {c.ret} written")
             if n in ("pwrite64", "pwritev", "pwritev2"):
                 off = int(a[-1] if n == "pwrite64" else a[3])
             else:
