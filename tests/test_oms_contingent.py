@@ -72,6 +72,10 @@ def test_held_children_can_be_amended_and_canceled_locally() -> None:
     assert sl.status is S.INITIALIZED and sl.trigger_price == Price("96.00")
     om.cancel("TP")  # OCO: the held sibling goes too
     assert tp.status is S.CANCELED and sl.status is S.CANCELED
+    from shrivenquant.errors import OrderError
+
+    with pytest.raises(OrderError, match="never sent"):
+        om.apply(venue.filled(tp, Quantity("1"), Price("110.00")))
     om.apply(venue.filled(e, Quantity("1"), Price("100.00")))
     assert venue.sent == [("submit", "E", 1000)]
 

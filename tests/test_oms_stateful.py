@@ -77,6 +77,21 @@ class OmsMachine(RuleBasedStateMachine):
         assert mo.status is OrderStatus.SUBMITTED
         self.fills[mo.client_order_id] = {}
 
+    @rule(spot=st.booleans(), buy=st.booleans(), qty=st.integers(1, 5000), px=st.integers(2000, 10**6))
+    def bracket(self, spot: bool, buy: bool, qty: int, px: int) -> None:
+        self.n += 1
+        inst = SPOT if spot else PERP
+        side = OrderSide.BUY if buy else OrderSide.SELL
+        q = str(Quantity.from_raw(qty, 3))
+        e, tp, sl = self.om.submit_bracket(
+            limit(f"E{self.n}", side, q, str(Price.from_raw(px, 2)), inst),
+            limit(f"TP{self.n}", side.opposite(), q, str(Price.from_raw(px + 1000 * (1 if buy else -1), 2)), inst),
+            limit(f"SL{self.n}", side.opposite(), q, str(Price.from_raw(px - 1000 * (1 if buy else -1), 2)), inst))
+        assert (e.status, tp.status, sl.status) == (OrderStatus.SUBMITTED, OrderStatus.INITIALIZED,
+                                                    OrderStatus.INITIALIZED)
+        for mo in (e, tp, sl):
+            self.fills[mo.client_order_id] = {}
+
     @rule(data=st.data())
     def resubmit_same_id(self, data: st.DataObject) -> None:
         if not self.om.orders:
@@ -106,7 +121,7 @@ class OmsMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), px=st.integers(1, 10**6), fee=st.integers(0, 10**6), late=st.booleans())
     def fill(self, data: st.DataObject, px: int, fee: int, late: bool) -> None:
-        pool = [c for c, m in self.om.orders.items() if m.filled_raw < m.quantity_raw
+        pool = [c for c, m in self.om.orders.items() if m.filled_raw < m.quantity_raw and m.sent
                 and (m.is_open or (late and m.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)))]
         if not pool:
             return
@@ -150,6 +165,19 @@ class OmsMachine(RuleBasedStateMachine):
                 assert _reachable(old[0], mo.status, old[1]), (coid, old, mo.status)
             self.last_status[coid] = (mo.status, mo.prev_status)
             assert mo.is_open == (coid in {m.client_order_id for m in self.om.open_orders()})
+
+    @invariant()
+    def contingent_children_wait_for_their_parent(self) -> None:
+        for mo in self.om.orders.values():
+            if mo.parent is None:
+                continue
+            parent = self.om.orders[mo.parent]
+            if mo.hold:
+                assert mo.status is OrderStatus.INITIALIZED
+            elif mo.status is not OrderStatus.CANCELED or mo.filled_raw:
+                # released: only once the entry completed, or ended partly filled, with its filled quantity
+                assert parent.status is OrderStatus.FILLED or (parent.is_done and parent.filled_raw)
+                assert mo.quantity_raw == parent.filled_raw or parent.status is OrderStatus.FILLED
 
     @invariant()
     def positions_and_balances(self) -> None:

@@ -676,9 +676,10 @@ class OrderManager:
             mo.oco = rec.oco
         if rec.hold or rec.external:
             mo.hold = rec.hold
-            mo.external = rec.external
+            mo.external = mo.sent = rec.external
         else:
             mo.status = _S_SUBMITTED
+            mo.sent = True
             self._open.add(coid)
         if log and self.snapshot_every:
             self._after()
@@ -716,6 +717,7 @@ class OrderManager:
         self._set(mo, out)
         self._set(mo, _FLAT[mo.status * 32 + _E_SUBMIT])
         mo.hold = False
+        mo.sent = True
         mo.quantity_raw = qty
         mo.ts_last = rec.ts
         if log:
@@ -862,6 +864,9 @@ class OrderManager:
         vid = rec.venue_order_id
         if mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self._by_venue):
             self._venue_id(mo, vid)
+        if not mo.sent:
+            raise OrderError(f"fill {tid} for order {mo.client_order_id}, which was never sent "
+                             f"({mo.status.name}): reconcile", client_order_id=mo.client_order_id)
         if rec.order_side is not mo.side:
             raise OrderError(f"fill {tid} says side {rec.order_side.name}, order {mo.client_order_id} is "
                              f"{mo.side.name}", client_order_id=mo.client_order_id)

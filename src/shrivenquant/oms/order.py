@@ -34,11 +34,13 @@ class ManagedOrder:
         hold: a contingent child waiting for its parent to fill.
         leg: the position it trades (NET when netting; LONG / SHORT legs when hedging).
         external: found at the venue by reconciliation, not sent by this manager.
+        sent: the order reached (or may have reached) the venue; False for denied orders and for contingent
+            children canceled while held (a fill for an order never sent is refused).
     """
 
     __slots__ = ("account", "children", "client_order_id", "external", "filled_raw", "hold", "instrument_id",
                  "leg", "notional_raw", "oco", "order", "parent", "position", "prev_status", "price", "price_prec",
-                 "quantity_raw", "reason", "side", "sign", "size_prec", "status", "trade_ids", "trigger_price",
+                 "quantity_raw", "reason", "sent", "side", "sign", "size_prec", "status", "trade_ids", "trigger_price",
                  "ts_last", "venue_order_id")
 
     def __init__(self, order: Order, *, size_prec: int, price_prec: int, leg: PositionLeg, ts: int) -> None:
@@ -65,6 +67,7 @@ class ManagedOrder:
         self.hold = False
         self.leg = leg
         self.external = False
+        self.sent = False
         self.ts_last = ts
         self.position: Any = None  # the Position and Account its fills go to (set on the first fill)
         self.account: Any = None
@@ -109,13 +112,13 @@ class ManagedOrder:
                 None if self.price is None else str(self.price),
                 None if self.trigger_price is None else str(self.trigger_price),
                 self.venue_order_id, str(self.notional_raw), sorted(self.trade_ids), self.reason, self.parent,
-                list(self.children), list(self.oco), self.hold, int(self.leg), self.external, self.ts_last]
+                list(self.children), list(self.oco), self.hold, int(self.leg), self.external, self.sent, self.ts_last]
 
     def load(self, state: list) -> None:  # type: ignore[type-arg]
         """Restore from :meth:`state` output (the order itself is restored separately)."""
         (_, status, prev, self.quantity_raw, self.filled_raw, price, trigger, self.venue_order_id,
          notional, trade_ids, self.reason, self.parent, children, oco, self.hold, leg, self.external,
-         self.ts_last) = state
+         self.sent, self.ts_last) = state
         self.notional_raw = int(notional)
         self.status = OrderStatus(status)
         self.prev_status = OrderStatus(prev)
