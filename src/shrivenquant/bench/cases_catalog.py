@@ -176,17 +176,29 @@ def sweep_speedup(n_configs: int = 8, n_events: int = 1_000_000, workers: int | 
     ev = synthetic_events(n_events)
     grid = {"fast": [2, 5, 10, 20][: max(1, n_configs // 2)], "slow": [50, 100]}
     workers = workers or os.cpu_count() or 1
-    t = time.perf_counter()
+    import resource
+
+    def cpu() -> float:
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    t, c = time.perf_counter(), cpu()
     serial = sweep(_sweep_work, grid, ev, executor="serial")
-    t_serial = time.perf_counter() - t
-    t = time.perf_counter()
+    t_serial, c_serial = time.perf_counter() - t, cpu() - c
+    t, c = time.perf_counter(), cpu()
     pool = sweep(_sweep_work, grid, ev, executor="process", max_workers=workers)
-    t_pool = time.perf_counter() - t
+    t_pool, c_pool = time.perf_counter() - t, cpu() - c
     if serial.columns != pool.columns:
         raise AssertionError("serial and pool sweeps differ")
-    return {"configs": len(serial), "events": n_events, "workers": workers, "serial_s": round(t_serial, 3),
+    n = len(serial)
+    # warm=True runs one configuration here first, the rest share the workers
+    ideal = n / (1 + -(-(n - 1) // workers))
+    return {"configs": n, "events": n_events, "workers": workers, "serial_s": round(t_serial, 3),
             "process_s": round(t_pool, 3), "speedup": round(t_serial / t_pool, 2),
-            "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None}
+            "ideal_speedup_idle_cores": round(ideal, 2), "serial_cpu_s": round(c_serial, 3),
+            "process_cpu_s": round(c_pool, 3), "cpu_overhead": round(c_pool / c_serial, 3),
+            "loadavg_before": load, "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None}
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual measurement
