@@ -461,7 +461,7 @@ def test_release_all_cancel_on_disconnect(impl: Any) -> None:
        k=st.integers(0, 18))
 def test_notional_is_exact_ceiling(px: int, qty: int, num: int, k: int) -> None:
     n = -(-(px * qty * num) // 10**k)
-    if n >= 2**62:
+    if n > 2**61:  # notional limits are capped at 2**61 (see test_sums_cannot_overflow)
         return
     e = make(RiskEngine, inst={"max_notional": n, "notional_num": num, "notional_den": 10**k})
     assert e.check(0, 0, BUY, px, qty, 0, 1) == 0
@@ -481,3 +481,14 @@ def test_duplicate_of_a_lower_id_is_found(impl: Any) -> None:
     assert e.check(0, 0, BUY, 10, 1, 99, 5) == R.DUPLICATE_ORDER_ID  # seen at 0, window 100
     assert e.check(0, 0, BUY, 10, 1, 100, 5) == 0
     assert e.check(0, 0, BUY, 10, 1, 100, 3) == 0                    # never seen
+
+
+def test_sums_cannot_overflow(impl: Any) -> None:
+    # with every limit off, an order's quantity and notional stay below 2**61 and open notional below 2**62
+    e = make(impl)
+    assert e.check(0, 0, BUY, 1, 2**61, 0, 1) == 0
+    assert e.check(0, 0, BUY, 1, 2**61 + 1, 0, 2) == R.MAX_ORDER_QTY
+    assert e.check(0, 0, BUY, 2, 2**60 + 1, 0, 3) == R.MAX_ORDER_NOTIONAL
+    assert e.check(0, 0, SELL, 1, 2**61, 0, 4) == 0
+    assert e.check(0, 0, SELL, 1, 1, 0, 5) == R.CREDIT_LIMIT   # 2**62 of working notional already
+    assert e.last_reject()[1] == 2**62

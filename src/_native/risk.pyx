@@ -22,7 +22,7 @@ from shrivenquant.errors import ValidationError as _ValidationError
 cnp.import_array()
 
 cdef extern from "sq_risk.h" nogil:
-    const int64_t SQ_RK_NONE
+    const int64_t SQ_RK_NONE, SQ_RK_ORDER_CAP, SQ_RK_SUM_CAP
     const int SQ_RK_OK, SQ_RK_INVALID_ORDER, SQ_RK_UNKNOWN_ORDER, SQ_RK_NREASONS
     const int SQ_RK_ACTIVE, SQ_RK_REDUCING, SQ_RK_HALTED
     const int SQ_RK_KILL_OFF, SQ_RK_KILL_MANUAL, SQ_RK_KILL_EXEC
@@ -304,6 +304,9 @@ cdef class RiskEngine:
                   _pos(notional_den, "notional_den"))
         IN.tick, IN.lot, IN.min_qty, IN.max_qty, IN.min_notional, IN.max_notional = values[:6]
         IN.max_net, IN.max_gross, IN.max_open, IN.margin_bps, IN.num, IN.den = values[6:]
+        IN.max_qty = min(IN.max_qty, SQ_RK_ORDER_CAP)
+        IN.max_notional = min(IN.max_notional, SQ_RK_ORDER_CAP)
+        IN.max_gross = min(IN.max_gross, SQ_RK_SUM_CAP)
         IN.restricted = 1 if restricted else 0
         IN.collar_unit = unit
         IN.buy_up, IN.buy_down, IN.sell_up, IN.sell_down = bands
@@ -339,7 +342,7 @@ cdef class RiskEngine:
                 raise _ValidationError(f"{name}_limit must be <= 10,000,000, got {lim}")
             rings.append((<int64_t>lim, _pos(win, f"{name}_window_ns")))
         S.max_notional = _lim(max_notional, "max_notional")
-        S.credit_limit = _lim(credit_limit, "credit_limit")
+        S.credit_limit = min(_lim(credit_limit, "credit_limit"), SQ_RK_SUM_CAP)
         S.max_open = _lim(max_open, "max_open")
         S.otr_x1000 = -1 if otr_x1000 is None else _pos(otr_x1000, "otr_x1000")
         S.otr_min = _nonneg(otr_min_messages, "otr_min_messages")
@@ -362,7 +365,7 @@ cdef class RiskEngine:
         ``margin``: check margin against ``balance`` + unrealized PnL; ``duplicate_window_ns``: a client
         order id seen within this window is a duplicate even after its order is done (0: only working ids).
         """
-        self.rk.credit_limit = _lim(credit_limit, "credit_limit")
+        self.rk.credit_limit = min(_lim(credit_limit, "credit_limit"), SQ_RK_SUM_CAP)
         self.rk.max_open = _lim(max_open, "max_open")
         self.rk.daily_limit = _lim(daily_loss, "daily_loss")
         self.rk.daily_action = _action(daily_loss_action, "daily_loss_action")

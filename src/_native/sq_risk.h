@@ -19,6 +19,10 @@
 #include <string.h>
 
 #define SQ_RK_NONE INT64_MAX
+/* Caps that keep every running sum inside int64 (a limit that is "off" is one of these): an order's
+ * quantity and notional stay below 2^61, open-order notional and gross quantity below 2^62. */
+#define SQ_RK_ORDER_CAP ((int64_t)1 << 61)
+#define SQ_RK_SUM_CAP ((int64_t)1 << 62)
 
 /* reason codes (mirrored by shrivenquant.risk.RejectReason) */
 enum {
@@ -401,7 +405,9 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     for (int64_t i = 0; i < ni; i++) {
         sq_rk_inst *IN = &rk->inst[i];
         IN->tick = IN->lot = 1;
-        IN->max_qty = IN->max_notional = IN->max_net = IN->max_gross = IN->max_open = SQ_RK_NONE;
+        IN->max_net = IN->max_open = SQ_RK_NONE;
+        IN->max_qty = IN->max_notional = SQ_RK_ORDER_CAP;
+        IN->max_gross = SQ_RK_SUM_CAP;
         IN->buy_up = IN->buy_down = IN->sell_up = IN->sell_down = SQ_RK_NONE;
         IN->buy_lo = IN->sell_lo = 0;
         IN->buy_hi = IN->sell_hi = INT64_MAX;
@@ -411,12 +417,14 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     }
     for (int64_t s = 0; s < ns; s++) {
         sq_rk_strat *S = &rk->strat[s];
-        S->max_notional = S->credit_limit = S->max_open = SQ_RK_NONE;
+        S->max_notional = S->max_open = SQ_RK_NONE;
+        S->credit_limit = SQ_RK_SUM_CAP;
         S->otr_x1000 = -1;
         S->daily_limit = S->dd_limit = SQ_RK_NONE;
         S->daily_action = S->dd_action = SQ_RK_HALTED;
     }
-    rk->credit_limit = rk->max_open = rk->daily_limit = rk->dd_limit = SQ_RK_NONE;
+    rk->max_open = rk->daily_limit = rk->dd_limit = SQ_RK_NONE;
+    rk->credit_limit = SQ_RK_SUM_CAP;
     rk->daily_action = rk->dd_action = SQ_RK_HALTED;
     rk->free_head = -1;
     if (sq_rk_pool_reserve(rk, 1024) != 0) return -1;

@@ -22,6 +22,8 @@ from shrivenquant.risk.reasons import RiskOp
 __all__ = ["ReferenceRiskModel"]
 
 NONE = 2**63 - 1
+ORDER_CAP = 2**61  # as the native engine: an order's quantity and notional stay below 2^61
+SUM_CAP = 2**62    # open-order notional (credit) and gross quantity below 2^62
 _N_REASONS = len(R)
 
 
@@ -80,7 +82,7 @@ class ReferenceRiskModel:
         self.strat = [self._new_strat() for _ in range(n_strategies)]
         self.pos: dict[tuple[int, int], dict[str, int]] = {}
         self.acct: dict[str, Any] = {
-            "killed": 0, "state": 0, "cause": 0, "credit_limit": NONE, "max_open": NONE, "daily_limit": NONE,
+            "killed": 0, "state": 0, "cause": 0, "credit_limit": SUM_CAP, "max_open": NONE, "daily_limit": NONE,
             "daily_action": 2, "dd_limit": NONE, "dd_action": 2, "margin_on": False, "balance": 0,
             "open_notional": 0, "order_margin": 0, "pos_margin": 0, "n_open": 0, "realized": 0, "unrealized": 0,
             "day_base": 0, "peak": 0,
@@ -97,15 +99,15 @@ class ReferenceRiskModel:
 
     @staticmethod
     def _new_inst() -> dict[str, Any]:
-        return {"tick": 1, "lot": 1, "min_qty": 0, "max_qty": NONE, "min_notional": 0, "max_notional": NONE,
+        return {"tick": 1, "lot": 1, "min_qty": 0, "max_qty": ORDER_CAP, "min_notional": 0, "max_notional": ORDER_CAP,
                 "restricted": False, "collar_unit": 0, "bands": (NONE, NONE, NONE, NONE), "max_net": NONE,
-                "max_gross": NONE, "max_open": NONE, "margin_bps": 10000, "num": 1, "den": 1,
+                "max_gross": SUM_CAP, "max_open": NONE, "margin_bps": 10000, "num": 1, "den": 1,
                 "ref": 0, "lo": (0, 0), "hi": (NONE, NONE), "mark": 0,
                 "net_pos": 0, "gross_pos": 0, "open_buy": 0, "open_sell": 0, "n_open": 0, "pos_margin": 0}
 
     @staticmethod
     def _new_strat() -> dict[str, Any]:
-        return {"killed": 0, "state": 0, "cause": 0, "max_notional": NONE, "credit_limit": NONE, "max_open": NONE,
+        return {"killed": 0, "state": 0, "cause": 0, "max_notional": NONE, "credit_limit": SUM_CAP, "max_open": NONE,
                 "orders": _Window(None, 0), "modifies": _Window(None, 0), "cancels": _Window(None, 0),
                 "execs": _Window(None, 0), "otr_x1000": None, "otr_min": 0, "daily_limit": NONE,
                 "daily_action": 2, "dd_limit": NONE, "dd_action": 2, "open_notional": 0, "n_open": 0, "msgs": 0,
@@ -129,11 +131,12 @@ class ReferenceRiskModel:
             return NONE if v is None else v
 
         d = self.inst[instrument]
-        d.update(tick=tick, lot=lot, min_qty=min_qty, max_qty=lim(max_qty), min_notional=min_notional,
-                 max_notional=lim(max_notional), restricted=bool(restricted), collar_unit=collar_unit,
+        d.update(tick=tick, lot=lot, min_qty=min_qty, max_qty=min(lim(max_qty), ORDER_CAP),
+                 min_notional=min_notional, max_notional=min(lim(max_notional), ORDER_CAP),
+                 restricted=bool(restricted), collar_unit=collar_unit,
                  bands=(lim(buy_up), lim(buy_down), lim(sell_up), lim(sell_down)), max_net=lim(max_net),
-                 max_gross=lim(max_gross), max_open=lim(max_open), margin_bps=margin_bps, num=notional_num,
-                 den=notional_den)
+                 max_gross=min(lim(max_gross), SUM_CAP), max_open=lim(max_open), margin_bps=margin_bps,
+                 num=notional_num, den=notional_den)
         self.set_reference(instrument, d["ref"], _allow_zero=True)
         self._pos_margin(instrument)
 
@@ -147,7 +150,7 @@ class ReferenceRiskModel:
         """As :meth:`RiskEngine.configure_strategy`."""
         s = self.strat[strategy]
         s.update(max_notional=NONE if max_notional is None else max_notional,
-                 credit_limit=NONE if credit_limit is None else credit_limit,
+                 credit_limit=SUM_CAP if credit_limit is None else min(credit_limit, SUM_CAP),
                  max_open=NONE if max_open is None else max_open,
                  orders=_Window(order_limit, order_window_ns), modifies=_Window(modify_limit, modify_window_ns),
                  cancels=_Window(cancel_limit, cancel_window_ns), execs=_Window(exec_limit, exec_window_ns),
@@ -161,7 +164,7 @@ class ReferenceRiskModel:
                           duplicate_window_ns: int = 0) -> None:
         """As :meth:`RiskEngine.configure_account`."""
         a = self.acct
-        a.update(credit_limit=NONE if credit_limit is None else credit_limit,
+        a.update(credit_limit=SUM_CAP if credit_limit is None else min(credit_limit, SUM_CAP),
                  max_open=NONE if max_open is None else max_open,
                  daily_limit=NONE if daily_loss is None else daily_loss, daily_action=daily_loss_action,
                  dd_limit=NONE if drawdown is None else drawdown, dd_action=drawdown_action,
