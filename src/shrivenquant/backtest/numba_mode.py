@@ -1,0 +1,411 @@
+"""Numba mode: the whole backtest loop (book, simulated exchange, latency, strategy) in one ``@njit`` kernel
+over the event arrays, hftbacktest style, for research speed.
+
+The strategy is a *quoting* function, itself ``@njit``, called after every book message of the traded
+instrument::
+
+    @njit
+    def quote(params, ts, best_bid, best_ask, bid_qty, ask_qty, position, tick, out):
+        out[0] = bid price (raw); out[1] = ask price; out[2] = 1 to quote the bid (0 not); out[3] = same for ask
+
+The kernel keeps one post-only GTC order per side exactly as the Python
+:class:`~shrivenquant.backtest.strategies.MarketMaker` does (a quote whose price changed is canceled; the
+replacement goes out after the cancel is confirmed), and models the venue exactly as the Python engine and
+:class:`~shrivenquant.sim.SimulatedExchange` do for such orders: constant entry and response latencies,
+requests and venue events ordered by (time, sequence), post-only rejection on arrival, the risk-averse
+queue model (trades at the price advance the queue; the level shrinking below the order moves it), fills
+when a trade or the book goes through the price. :func:`mm_quote` is the Python ``MarketMaker``'s rule, so
+both modes give the same fills on the same data (``tests/test_backtest_numba.py``).
+
+The L2 book is a dense ladder of ``ladder`` ticks centred on the first price; levels outside it are
+ignored and counted (``out_of_range``). Orders bypass the OMS and risk engine (research mode); fees are
+computed after the loop with the exchange's exact integer rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from shrivenquant.backtest.engine import FILL_DTYPE
+from shrivenquant.core.events import EVENT_DTYPE
+from shrivenquant.errors import ValidationError
+
+__all__ = ["NumbaResult", "kernel_for", "mm_quote", "run_numba"]
+
+_NULL = np.iinfo(np.int64).min
+
+
+@njit(cache=True, nogil=True)
+def mm_quote(params: np.ndarray, ts: int, best_bid: int, best_ask: int, bid_qty: int, ask_qty: int,  # noqa: PLR0917
+             position: int, tick: int, out: np.ndarray) -> None:
+    """The :class:`MarketMaker` rule; ``params = [offset_ticks, skew_qty, max_position]`` (raw ints)."""
+    offset, skew_qty, max_pos = params[0], params[1], params[2]
+    skew = position // skew_qty
+    bid = best_bid - (offset + skew) * tick
+    ask = best_ask + (offset - skew) * tick
+    bid = min(bid, best_ask - tick)
+    ask = max(ask, best_bid + tick)
+    out[0] = bid
+    out[1] = ask
+    out[2] = 1 if position < max_pos else 0
+    out[3] = 1 if -position < max_pos else 0
+
+
+@njit(cache=True, nogil=True)
+def _apply_level(bq: np.ndarray, aq: np.ndarray, best: np.ndarray, side: int, idx: int,  # noqa: PLR0917
+                 q: int) -> None:
+    n = bq.shape[0]
+    if side == 1:
+        bq[idx] = q
+        if q > 0:
+            if best[0] < 0 or idx > best[0]:
+                best[0] = idx
+        elif idx == best[0]:
+            j = idx - 1
+            while j >= 0 and bq[j] == 0:
+                j -= 1
+            best[0] = j
+    else:
+        aq[idx] = q
+        if q > 0:
+            if best[1] < 0 or idx < best[1]:
+                best[1] = idx
+        elif idx == best[1]:
+            j = idx + 1
+            while j < n and aq[j] == 0:
+                j += 1
+            best[1] = j if j < n else -1
+
+
+@njit(cache=True, nogil=True)
+def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: int, qty: int, sd: int,  # noqa: PLR0917
+          ts_event: int, vid: int) -> None:
+    row = q[tail % q.shape[0]]
+    row[0] = t
+    row[1] = seq
+    row[2] = typ
+    row[3] = num
+    row[4] = px
+    row[5] = qty
+    row[6] = sd
+    row[7] = ts_event
+    row[8] = vid
+
+
+@njit(cache=True, nogil=True)
+def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, order_qty,  # noqa: PLR0917
+          entry_lat, resp_lat, ladder, params, fills):  # pragma: no cover - compiled
+    n = kind.shape[0]
+    half = ladder // 2
+    bq = np.zeros(ladder, np.int64)
+    aq = np.zeros(ladder, np.int64)
+    best = np.full(2, -1, np.int64)
+    base = np.int64(0)
+    have_base = False
+    out_of_range = 0
+    # working orders at the venue: order number (-1 free), side, price, leaves, queue front, venue id
+    cap = 8
+    overflow = 0
+    x_num = np.full(cap, -1, np.int64)
+    x_side = np.zeros(cap, np.int64)
+    x_px = np.zeros(cap, np.int64)
+    x_leaves = np.zeros(cap, np.int64)
+    x_front = np.zeros(cap, np.int64)
+    x_vid = np.zeros(cap, np.int64)
+    # FIFO queues of rows (t, seq, type, order number, px, qty, side, ts_event, venue id):
+    # requests (type 0 submit, 1 cancel) and venue events (0 accepted, 1 rejected, 2 canceled, 3 filled,
+    # 4 cancel rejected); with constant latencies each queue is already in time order
+    qcap = 1 << 16
+    rq = np.zeros((qcap, 9), np.int64)
+    rq_head = 0
+    rq_tail = 0
+    sq = np.zeros((qcap, 9), np.int64)
+    sq_head = 0
+    sq_tail = 0
+    seq = 0
+    next_num = 1
+    next_vid = 1
+    s_num = np.full(2, -1, np.int64)  # the strategy's order per side (0 bid, 1 ask)
+    s_px = np.zeros(2, np.int64)
+    s_filled = np.zeros(2, np.int64)
+    s_cancel = np.zeros(2, np.bool_)
+    position = 0
+    n_fills = 0
+    n_orders = 0
+    out = np.zeros(4, np.int64)
+    start = 0
+    last_ts = ts_local[n - 1] if n > 0 else 0
+    i = -1
+    while True:
+        i += 1
+        final = i >= n
+        if not final and not flags[i] & 1:
+            continue
+        s = start
+        e = i + 1
+        start = e
+        ts = last_ts if final else ts_local[s]
+        # ---- 1. due requests and venue events, in (time, sequence) order
+        while True:
+            r_ok = rq_head < rq_tail and rq[rq_head % qcap, 0] <= ts
+            s_ok = sq_head < sq_tail and sq[sq_head % qcap, 0] <= ts
+            if not r_ok and not s_ok:
+                break
+            use_r = r_ok
+            if r_ok and s_ok:
+                a0 = rq[rq_head % qcap, 0]
+                b0 = sq[sq_head % qcap, 0]
+                use_r = a0 < b0 or (a0 == b0 and rq[rq_head % qcap, 1] < sq[sq_head % qcap, 1])
+            if use_r:
+                row = rq[rq_head % qcap]
+                rq_head += 1
+                t = row[0]
+                typ = row[2]
+                num = row[3]
+                px = row[4]
+                sd = row[6]
+                seq += 1
+                if typ == 0:  # a post-only GTC limit order arrives
+                    crosses = False
+                    if sd == 1:
+                        crosses = best[1] >= 0 and base + best[1] * tick <= px
+                    else:
+                        crosses = best[0] >= 0 and base + best[0] * tick >= px
+                    if crosses:
+                        _push(sq, sq_tail, t + resp_lat, seq, 1, num, px, 0, sd, t, 0)
+                        sq_tail += 1
+                    else:
+                        _push(sq, sq_tail, t + resp_lat, seq, 0, num, px, 0, sd, t, next_vid)
+                        sq_tail += 1
+                        placed = False
+                        for k in range(cap):
+                            if x_num[k] < 0:
+                                placed = True
+                                x_num[k] = num
+                                x_side[k] = sd
+                                x_px[k] = px
+                                x_leaves[k] = order_qty
+                                x_vid[k] = next_vid
+                                idx = (px - base) // tick
+                                lq = 0
+                                if 0 <= idx < ladder:
+                                    lq = bq[idx] if sd == 1 else aq[idx]
+                                x_front[k] = lq
+                                break
+                        if not placed:
+                            overflow += 1
+                        next_vid += 1
+                else:  # a cancel arrives
+                    found = -1
+                    for k in range(cap):
+                        if x_num[k] == num:
+                            found = k
+                            break
+                    if found >= 0:
+                        _push(sq, sq_tail, t + resp_lat, seq, 2, num, px, 0, sd, t, x_vid[found])
+                        x_num[found] = -1
+                    else:
+                        _push(sq, sq_tail, t + resp_lat, seq, 4, num, px, 0, sd, t, 0)
+                    sq_tail += 1
+            else:
+                row = sq[sq_head % qcap]
+                sq_head += 1
+                typ = row[2]
+                num = row[3]
+                if typ == 3:
+                    q = row[5]
+                    position += q if row[6] == 1 else -q
+                    if n_fills >= fills.shape[0]:
+                        overflow += 1
+                        continue
+                    f = fills[n_fills]
+                    f["ts"] = row[7]
+                    f["instrument"] = instrument
+                    f["side"] = row[6]
+                    f["liquidity"] = 1
+                    f["price"] = row[4]
+                    f["qty"] = q
+                    f["order"] = row[8]
+                    n_fills += 1
+                for k in range(2):
+                    if s_num[k] == num:
+                        if typ == 3:
+                            s_filled[k] += row[5]
+                            if s_filled[k] >= order_qty:
+                                s_num[k] = -1
+                        elif typ in {1, 2}:
+                            s_num[k] = -1
+        if final:
+            break
+        if iid[s] != instrument:
+            continue
+        k0 = kind[s]
+        if k0 == 7:  # trades: queue advance at the price, fills through it
+            for j in range(s, e):
+                tpx = price[j]
+                tq = qty[j]
+                agg = side[j]
+                for k in range(cap):
+                    if x_num[k] < 0:
+                        continue
+                    hit = (agg == 2 and x_side[k] == 1 and x_px[k] >= tpx) or (
+                        agg == 1 and x_side[k] == 2 and x_px[k] <= tpx)
+                    if not hit:
+                        continue
+                    fq = 0
+                    if x_px[k] != tpx:
+                        fq = x_leaves[k]
+                    else:
+                        x_front[k] -= tq
+                        if x_front[k] < 0:
+                            fq = min(-x_front[k], x_leaves[k])
+                            x_front[k] = 0
+                    if fq > 0:
+                        x_leaves[k] -= fq
+                        seq += 1
+                        _push(sq, sq_tail, ts + resp_lat, seq, 3, x_num[k], x_px[k], fq, x_side[k], ts, x_vid[k])
+                        sq_tail += 1
+                        if x_leaves[k] == 0:
+                            x_num[k] = -1
+            continue
+        if not ((1 <= k0 <= 6) or (k0 == 0 and flags[s] & 8)):
+            continue
+        # ---- 2. apply the book message
+        for j in range(s, e):
+            kj = kind[j]
+            if kj == 1:
+                if not have_base:
+                    base = price[j] - half * tick
+                    have_base = True
+                idx = (price[j] - base) // tick
+                if 0 <= idx < ladder:
+                    _apply_level(bq, aq, best, side[j], idx, qty[j])
+                else:
+                    out_of_range += 1
+            elif kj == 2:
+                if side[j] != 2:
+                    bq[:] = 0
+                    best[0] = -1
+                if side[j] != 1:
+                    aq[:] = 0
+                    best[1] = -1
+        # risk-averse queue, then resting orders the book moved through (bids first, then asks)
+        for sd in (1, 2):
+            for k in range(cap):
+                if x_num[k] < 0 or x_side[k] != sd:
+                    continue
+                idx = (x_px[k] - base) // tick
+                lq = 0
+                if 0 <= idx < ladder:
+                    lq = bq[idx] if sd == 1 else aq[idx]
+                x_front[k] = min(x_front[k], lq)
+                if sd == 1:
+                    through = best[1] >= 0 and base + best[1] * tick <= x_px[k]
+                else:
+                    through = best[0] >= 0 and base + best[0] * tick >= x_px[k]
+                if through:
+                    seq += 1
+                    _push(sq, sq_tail, ts + resp_lat, seq, 3, x_num[k], x_px[k], x_leaves[k], sd, ts, x_vid[k])
+                    sq_tail += 1
+                    x_leaves[k] = 0
+                    x_num[k] = -1
+        # ---- 3. the strategy
+        if best[0] < 0 or best[1] < 0:
+            continue
+        bb = base + best[0] * tick
+        ba = base + best[1] * tick
+        mm_quote(params, ts, bb, ba, bq[best[0]], aq[best[1]], position, tick, out)
+        for k in range(2):
+            px = out[k]
+            allowed = out[2 + k] != 0
+            if s_num[k] < 0:
+                if allowed:
+                    num = next_num
+                    next_num += 1
+                    n_orders += 1
+                    s_num[k] = num
+                    s_px[k] = px
+                    s_filled[k] = 0
+                    s_cancel[k] = False
+                    seq += 1
+                    _push(rq, rq_tail, ts + entry_lat, seq, 0, num, px, 0, 1 + k, ts, 0)
+                    rq_tail += 1
+            elif not s_cancel[k] and (s_px[k] != px or not allowed):
+                s_cancel[k] = True
+                seq += 1
+                _push(rq, rq_tail, ts + entry_lat, seq, 1, s_num[k], s_px[k], 0, 1 + k, ts, 0)
+                rq_tail += 1
+    return n_fills, n_orders, out_of_range, position, overflow
+
+
+_KERNELS: dict[Any, Any] = {}
+
+
+def kernel_for(quote: Any) -> Any:
+    """The loop kernel with ``quote`` in place of :func:`mm_quote` (compiled once per process and function;
+    only the built-in kernel is cached on disk)."""
+    k = _KERNELS.get(quote)
+    if k is None:
+        import types
+
+        py = _loop.py_func
+        g = dict(py.__globals__)
+        g["mm_quote"] = quote
+        k = njit(nogil=True)(types.FunctionType(py.__code__, g, "_loop_custom"))
+        _KERNELS[quote] = k
+    return k
+
+
+class NumbaResult:
+    """Fills (:data:`~shrivenquant.backtest.engine.FILL_DTYPE`, fees filled in), orders sent, final
+    position (raw), levels outside the ladder, events and wall seconds of the kernel."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.__dict__.update(kw)
+
+
+def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qty: int,
+              params: np.ndarray | None = None, quote: Any = None, entry_latency_ns: int = 0,
+              response_latency_ns: int = 0, maker_fee: str = "0", fee_currency: str | None = None,
+              ladder: int = 1 << 20, max_fills: int | None = None) -> NumbaResult:
+    """Run the Numba-mode market maker over ``events`` (records of a synchronised book stream).
+
+    ``quote`` is an ``@njit`` quoting function (default :func:`mm_quote`, with
+    ``params = [offset_ticks, skew_qty, max_position]`` raw); ``qty`` the raw order size.
+    """
+    import time
+
+    from shrivenquant.oms.fees import FeeModel
+    from shrivenquant.sim.exchange import _Market, _round_half_even
+
+    if events.dtype != EVENT_DTYPE:
+        raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
+    if qty <= 0 or ladder < 16 or entry_latency_ns < 0 or response_latency_ns < 0:
+        raise ValidationError("run_numba needs qty > 0, ladder >= 16 and latencies >= 0")
+    if params is None:
+        params = np.array([0, qty, 10 * qty], dtype=np.int64)
+    params = np.ascontiguousarray(params, dtype=np.int64)
+    tick = instrument.price_tick.raw_at(instrument.price_precision)
+    fills = np.zeros(max_fills if max_fills is not None else 2 * events.size + 16, FILL_DTYPE)
+    t0 = time.perf_counter()
+    args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
+            events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(qty),
+            np.int64(entry_latency_ns), np.int64(response_latency_ns), np.int64(ladder))
+    kernel = _loop if quote is None or quote is mm_quote else kernel_for(quote)
+    n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fills)
+    wall = time.perf_counter() - t0
+    if overflow:
+        raise ValidationError(f"{overflow} orders or fills exceeded the Numba venue's capacity "
+                              "(8 working orders, max_fills fills)")
+    fills = fills[:n_fills].copy()
+    fees = FeeModel(currency=fee_currency or instrument.settlement or instrument.quote, maker_rate=maker_fee)
+    m = _Market(0, instrument, None, fees)  # type: ignore[arg-type]
+    fills["fee_precision"] = m.fee_cur.precision
+    for r in range(fills.size):
+        notional = int(fills["price"][r]) * int(fills["qty"][r]) * m.mult
+        fills["fee"][r] = _round_half_even(notional * m.fee_maker * m.fee_scale, m.fee_den)
+    return NumbaResult(fills=fills, orders=int(n_orders), position=int(pos), out_of_range=int(oor),
+                       events=int(events.size), wall_seconds=wall)

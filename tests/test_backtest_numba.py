@@ -1,0 +1,60 @@
+"""Python and Numba modes see the same fills on the same data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from shrivenquant.backtest import BacktestEngine, MarketMaker, VenueConfig, generated_events
+from shrivenquant.backtest.numba_mode import run_numba
+
+
+@pytest.fixture(scope="module")
+def stream() -> tuple[np.ndarray, list[Any]]:
+    ev, insts, _ = generated_events(6000, seed=3)
+    return ev, insts
+
+
+def _python(ev: np.ndarray, insts: list[Any], qty: int, offset: int, skew: int, max_pos: int, entry: int,
+            resp: int) -> np.ndarray:
+    venue = {insts[0].venue: VenueConfig(entry_latency_ns=entry, response_latency_ns=resp, maker_fee="-0.0001")}
+    mm = MarketMaker(qty=qty, offset_ticks=offset, skew_qty=skew, max_position=max_pos)
+    return BacktestEngine(insts, mm, venues=venue).run(ev).fills
+
+
+@pytest.mark.parametrize(("qty", "offset", "skew", "max_pos", "entry", "resp"), [
+    (10, 0, 20, 100, 0, 0),
+    (10, 0, 20, 100, 1_000_000, 2_000_000),
+    (25, 1, 10, 50, 5_000_000, 0),
+    (5, 2, 5, 15, 250_000, 750_000),
+])
+def test_python_and_numba_fills_are_identical(stream: tuple[np.ndarray, list[Any]], qty: int, offset: int, skew: int,
+                                              max_pos: int, entry: int, resp: int) -> None:
+    ev, insts = stream
+    py = _python(ev, insts, qty, offset, skew, max_pos, entry, resp)
+    nb = run_numba(ev, insts[0], qty=qty, params=np.array([offset, skew, max_pos]), entry_latency_ns=entry,
+                   response_latency_ns=resp, maker_fee="-0.0001")
+    assert py.size > 20
+    assert nb.fills.tobytes() == py.tobytes()  # every field: time, side, price, qty, liquidity, fee, venue id
+
+
+@pytest.mark.slow
+def test_python_and_numba_agree_on_a_real_recording(shared_data: Path) -> None:
+    rec = shared_data / "binance-hftbacktest" / "usdm_btcusdt_20240808.gz"
+    info = shared_data / "binance-cryptofeed" / "BINANCE_FUTURES.0.gz"
+    if not rec.exists() or not info.exists():
+        pytest.skip("real Binance recording or exchangeInfo capture not present")
+    from shrivenquant.backtest import recording_events
+    from shrivenquant.venues.binance.exchange_info import load_exchange_info
+
+    ev, table = recording_events([str(rec)], load_exchange_info(info))
+    k = next(i for i, inst in enumerate(table) if inst is not None and inst.symbol == "BTCUSDT")
+    ev = ev[ev["instrument_id"] == k]
+    py = _python(ev, [table[k]] if k == 0 else table, 2, 0, 4, 20, 1_000_000, 1_000_000)
+    nb = run_numba(ev, table[k], instrument_id=k, qty=2, params=np.array([0, 4, 20]), entry_latency_ns=1_000_000,
+                   response_latency_ns=1_000_000, maker_fee="-0.0001")
+    assert py.size > 100
+    assert nb.fills.tobytes() == py.tobytes()
