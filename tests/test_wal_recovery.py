@@ -404,3 +404,20 @@ def test_bad_header_of_a_committed_segment_is_corruption(tmp_path: Path) -> None
     with pytest.raises(WalCorruptionError) as info:
         verify(tmp_path)
     assert info.value.segment == segs[-1].name and info.value.offset == 0
+
+
+def test_recovery_makes_everything_it_accepted_durable(tmp_path: Path) -> None:
+    segs = _none_log(tmp_path)  # killed under none: nothing synced, manifest names segment 1 only
+    synced: list[int] = []
+
+    class Tracking(OsIo):
+        def fdatasync(self, fd: int) -> None:
+            synced.append(os.fstat(fd).st_ino)
+            super().fdatasync(fd)
+
+    with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=Tracking()) as w:
+        assert w.last_seq == segs[-1].last_seq
+        inodes = {os.stat(tmp_path / s.name).st_ino for s in segs}
+        assert inodes <= set(synced)  # every accepted segment was fdatasynced before any new frame
+        m = read_manifest(str(tmp_path))
+        assert m is not None and m.closed_next == segs[-1].first_seq

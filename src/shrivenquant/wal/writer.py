@@ -245,9 +245,22 @@ class WalWriter:
             else:
                 io.ftruncate(self._fd, cut)
                 io.fsync(self._fd)
-        else:
-            # what the scan accepted may still be only in the page cache (a killed writer): make it durable
-            io.fdatasync(self._fd)
+        # What the scan accepted may still be only in the page cache (a killed writer, or segments closed and
+        # created unsynced under policy none): make all of it durable, names included, before any new frame
+        # claims it is (new frames carry synced_seq = the recovered last seq).
+        for _first, name in live[:-1]:
+            fd = os.open(os.path.join(d, name), os.O_RDONLY)
+            try:
+                io.fdatasync(fd)
+            finally:
+                os.close(fd)
+        io.fdatasync(self._fd)
+        fsync_dir(io, self._dirfd)
+        if len(live) >= 2 and manifest.closed_next != live[-1][0]:
+            manifest = Manifest(first_segment=manifest.first_segment, closed_first=live[-2][0],
+                                closed_next=live[-1][0], flags=MAN_SEGMENTS_CREATED)
+            write_manifest(io, d, self._dirfd, manifest)
+            self._manifest = manifest
         self._seg_first, self._seg_name = live[-1]
         self._off = scan.end_offset
         self._next_seq = scan.next_seq
