@@ -9,17 +9,22 @@ import sys as _sys
 import types as _types
 from typing import Any as _Any
 
+from shrivenquant.sweep.backtest import DEFAULT_METRICS, BacktestRunner, apply_point, backtest_sweep
 from shrivenquant.sweep.core import MissingDependencyError, SweepError, make_configs, sweep
 from shrivenquant.sweep.data import CatalogData, SharedData, share_data
 from shrivenquant.sweep.grid import expand_grid
 from shrivenquant.sweep.result import SweepResult
 
 __all__ = [
+    "DEFAULT_METRICS",
+    "BacktestRunner",
     "CatalogData",
     "MissingDependencyError",
     "SharedData",
     "SweepError",
     "SweepResult",
+    "apply_point",
+    "backtest_sweep",
     "expand_grid",
     "make_configs",
     "share_data",

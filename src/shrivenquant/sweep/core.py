@@ -44,6 +44,25 @@ def make_configs(points: Sequence[dict[str, Any]], base: Any = None) -> list[Any
     raise ValidationError(f"base must be a mapping or a msgspec.Struct, got {type(base).__name__}")
 
 
+def _backtest_base(strategy: Any, base: Any) -> Any:
+    """The backtest config to sweep when ``strategy`` is a backtest strategy class or a BacktestConfig, else
+    None (the backtest package is only looked at if it is already imported: a strategy class or config
+    from it implies it is)."""
+    bt = sys.modules.get("shrivenquant.backtest.config")
+    st = sys.modules.get("shrivenquant.backtest.strategy")
+    if bt is not None and isinstance(strategy, bt.BacktestConfig):
+        if base is not None:
+            raise ValidationError("base must be None when strategy is a BacktestConfig (it is the base)")
+        return strategy
+    if st is not None and isinstance(strategy, type) and issubclass(strategy, st.Strategy):
+        from shrivenquant.sweep.backtest import _as_config
+
+        cfg = _as_config(base if base is not None else {})
+        name = f"{strategy.__module__}:{strategy.__qualname__}"
+        return msgspec.structs.replace(cfg, strategy=msgspec.structs.replace(cfg.strategy, name=name))
+    return None
+
+
 def sweep(strategy: Callable[[Any, Any], Mapping[str, Any]], grid: Mapping[str, Any] | Sequence[Mapping[str, Any]],
           data: Any = None, *, executor: str | Executor = "process", base: Any = None, max_workers: int | None = None,
           mp_context: str | None = None, warm: bool = True, progress: bool = False,
@@ -52,9 +71,11 @@ def sweep(strategy: Callable[[Any, Any], Mapping[str, Any]], grid: Mapping[str, 
 
     Args:
         strategy: a picklable callable (a module-level function or an instance of a module-level
-            class) returning a dict of scalar metrics, the same keys for every configuration. A
-            backtest strategy is wrapped by ``shrivenquant.sweep.backtest_runner`` when the engine is
-            installed.
+            class) returning a dict of scalar metrics, the same keys for every configuration. Or a
+            backtest: a :class:`~shrivenquant.backtest.Strategy` subclass (``base``: the rest of its
+            :class:`~shrivenquant.backtest.BacktestConfig`, as a mapping or config) or a whole
+            ``BacktestConfig``; each point then runs ``shrivenquant.backtest.run`` and reports
+            :data:`~shrivenquant.sweep.backtest.DEFAULT_METRICS` (see :func:`~shrivenquant.sweep.backtest_sweep`).
         grid: ``{"name": [values, ...]}`` (Cartesian product, last name fastest) or a list of points.
         data: what every run reads: an array (e.g. EVENT_DTYPE records), a ``.npy`` path,
             :class:`~shrivenquant.sweep.CatalogData`, a mapping name -> any of these, or None. Written
@@ -78,6 +99,13 @@ def sweep(strategy: Callable[[Any, Any], Mapping[str, Any]], grid: Mapping[str, 
         ValidationError: a bad grid, data, executor or result; SweepError: a configuration failed (the
         strategy's exception chained); MissingDependencyError: ``executor="ray"`` without Ray.
     """
+    backtest_base = _backtest_base(strategy, base)
+    if backtest_base is not None:
+        from shrivenquant.sweep.backtest import backtest_sweep
+
+        return backtest_sweep(backtest_base, grid, data, executor=executor, max_workers=max_workers,
+                              mp_context=mp_context, warm=warm, progress=progress, workdir=workdir,
+                              ray_init=ray_init)
     if not callable(strategy):
         raise ValidationError(f"strategy must be callable as strategy(config, data), got {type(strategy).__name__}")
     names, points = expand_grid(grid)
