@@ -44,8 +44,8 @@ def all_checks_engine(cls: Any = None) -> Any:
         e.set_reference(i, PRICE)
     for s in range(2):
         e.configure_strategy(
-            s, max_notional=10**15, credit_limit=10**18, max_open=10**8, order_limit=100_000,
-            order_window_ns=100_000, modify_limit=1000, modify_window_ns=10**6, cancel_limit=1000,
+            s, max_notional=10**15, credit_limit=10**18, max_open=10**8, order_limit=10_000,
+            order_window_ns=10_000, modify_limit=1000, modify_window_ns=10**6, cancel_limit=1000,
             cancel_window_ns=10**6, exec_limit=1000, exec_window_ns=10**6, otr_x1000=10**12, otr_min_messages=0,
             daily_loss=10**15, drawdown=10**15)
     e.configure_account(credit_limit=10**18, max_open=10**8, daily_loss=10**15, drawdown=10**15, margin=True,
@@ -53,7 +53,20 @@ def all_checks_engine(cls: Any = None) -> Any:
     return e
 
 
+def _verified(e: Any) -> None:
+    """Run the accept and reject statements' pattern on a twin engine: every call must give the expected result."""
+    for o in range(1, 3001):
+        if e.check(0, 0, 1, PRICE, 1, o, o) != 0:
+            raise RuntimeError(f"risk benchmark: the accept path rejected order {o}")
+        if not o & 63:
+            e.release_all()
+    for o in range(3001, 3101):
+        if e.check(0, 0, 1, PRICE, BIG_QTY, o, o) != 16:  # MAX_ORDER_QTY
+            raise RuntimeError(f"risk benchmark: the reject path did not give MAX_ORDER_QTY for order {o}")
+
+
 def _native() -> dict[str, Any]:
+    _verified(all_checks_engine())
     e = all_checks_engine()
     return {"o": 0, "chk": e.check, "rel": e.release_all, "P": PRICE, "Q": BIG_QTY}
 
@@ -61,6 +74,7 @@ def _native() -> dict[str, Any]:
 def _reference() -> dict[str, Any]:
     from shrivenquant.risk.reference import ReferenceRiskModel
 
+    _verified(all_checks_engine(ReferenceRiskModel))
     e = all_checks_engine(ReferenceRiskModel)
     return {"o": 0, "chk": e.check, "rel": e.release_all, "P": PRICE, "Q": BIG_QTY}
 
