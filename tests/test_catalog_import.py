@@ -93,3 +93,20 @@ def test_import_errors(tmp_path: Path) -> None:
         import_binance(cat, tmp_path / "weird_name.gz")
     with pytest.raises(ValidationError, match="TICKER_YYYY-MM-DD"):
         import_lobster(cat, tmp_path / "weird_name.gz")
+
+
+def test_binance_book_sync_transform(tmp_path: Path) -> None:
+    from shrivenquant.backtest import binance_book_events
+    from shrivenquant.cli.main import main
+    from shrivenquant.venues.binance import decode_file, write_stream
+
+    rec = tmp_path / "usdm_synth_20240101.gz"
+    inst = write_stream(rec, 2_000, seed=9)
+    cat = Catalog(tmp_path / "cat")
+    import_binance(cat, rec, instruments=[inst], transform=binance_book_events)
+    raw, _ = decode_file(rec, [inst])
+    synced = binance_book_events(raw)
+    assert synced.shape[0] < raw.shape[0]  # diffs older than the snapshot dropped
+    assert cat.read().tobytes() == _sorted_by_day(synced).tobytes()
+    assert main(["catalog", "import", str(tmp_path / "cli"), str(rec), "--format", "binance", "--book-sync"]) == 0
+    assert Catalog(tmp_path / "cli").read().shape[0] == synced.shape[0]

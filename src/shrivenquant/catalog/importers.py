@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from shrivenquant.catalog.instruments import CatalogInstrument
 from shrivenquant.catalog.store import Catalog, WriteStats
@@ -34,7 +36,7 @@ def binance_venue_from_name(path: str | os.PathLike[str]) -> str | None:
 
 def import_binance(catalog: Catalog, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
                    venue: str | None = None, instruments: Sequence[Instrument] | None = None,
-                   **options: Any) -> WriteStats:
+                   transform: Callable[[np.ndarray], np.ndarray] | None = None, **options: Any) -> WriteStats:
     """Decode Binance recording files (in the order given: consecutive day files of one stream) and store
     their records.
 
@@ -45,6 +47,10 @@ def import_binance(catalog: Catalog, paths: str | os.PathLike[str] | Sequence[st
             ``instruments``.
         instruments: full instrument definitions (e.g. from ``load_exchange_info``) to decode at; symbols
             not among them get precisions inferred from the stream's decimals (the decoder's rule).
+        transform: applied to the decoded records before they are stored, e.g.
+            ``shrivenquant.backtest.binance_book_events`` to store the stream in the order a synchronised
+            book applies it (diffs older than the snapshot dropped), ready for the backtest engine.
+            None: the decoder's records exactly.
         options: passed to :class:`~shrivenquant.catalog.CatalogWriter` (``compression``, ``row_group_size``).
     """
     from shrivenquant.venues.binance.recording import BinanceRecordingDecoder, detect_format, read_recording
@@ -72,6 +78,8 @@ def import_binance(catalog: Catalog, paths: str | os.PathLike[str] | Sequence[st
         else:
             dec.decode_lines(read_recording(f))
     events = dec.flush()
+    if transform is not None:
+        events = transform(events)
     table: dict[int, Instrument | CatalogInstrument] = {}
     for sym, info in dec.symbols.items():
         if by_symbol is not None and sym in by_symbol:

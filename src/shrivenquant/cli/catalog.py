@@ -36,6 +36,9 @@ def add_catalog_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
                      "the file name)")
     imp.add_argument("--exchange-info", type=Path,
                      help="binance: exchangeInfo JSON or cryptofeed capture with the instrument definitions")
+    imp.add_argument("--book-sync", action="store_true",
+                     help="binance: store the records in the order a synchronised book applies them (diffs "
+                     "before the snapshot dropped, resyncs on gaps), ready for the backtest engine")
     imp.add_argument("--compression", default="zstd", help="Parquet codec (default zstd)")
     ls = csub.add_parser("ls", help="the instrument table and every partition (records, bytes, time range)")
     ls.add_argument("root", type=Path)
@@ -115,7 +118,10 @@ def _import(args: argparse.Namespace) -> int:
             from shrivenquant.venues.binance import load_exchange_info
 
             insts = load_exchange_info(args.exchange_info, venue=args.venue)
-        st = import_binance(cat, args.files, venue=args.venue, instruments=insts, **opts)
+        transform = None
+        if args.book_sync:
+            from shrivenquant.backtest import binance_book_events as transform
+        st = import_binance(cat, args.files, venue=args.venue, instruments=insts, transform=transform, **opts)
         total += st.records
         print(f"{', '.join(str(f) for f in args.files)}: {st.records} records, {st.files} files, {st.bytes} bytes")
     else:
