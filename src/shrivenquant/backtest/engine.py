@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from shrivenquant._native.fixed import RAW_NULL, Money
+from shrivenquant._native.fixed import RAW_NULL, Money, Price
 from shrivenquant.backtest.data import as_chunks, merge_sources
 from shrivenquant.backtest.strategy import Bar, Context, Strategy
 from shrivenquant.core.events import EventFlag, EventKind
@@ -247,6 +247,16 @@ class BacktestEngine:
         self._fills: list[tuple[int, ...]] = []
         self._bars: list[list[int] | None] = [None] * n
         self._marks = [RAW_NULL] * n
+        # the pre-trade risk engine hears trade prices (reference for market orders and the collar) and
+        # mark prices, as a live feed handler would tell it
+        self._pre = getattr(risk, "risk", None)
+        self._ref: list[tuple[str, int] | None] | None = None
+        if self._pre is not None and hasattr(self._pre, "set_reference"):
+            refs: list[tuple[str, int] | None] = [None] * n
+            for k, inst in enumerate(table):
+                if inst is not None and inst.id in getattr(self._pre, "_inst_index", {}):
+                    refs[k] = (inst.id, inst.price_precision)
+            self._ref = refs
 
     # ------------------------------------------------------------------ scheduling
     def _now(self) -> int:
@@ -351,6 +361,7 @@ class BacktestEngine:
         show = self.progress if self.progress is not None else sys.stderr.isatty()
         chunks = merge_sources([as_chunks(s) for s in sources]) if len(sources) > 1 else as_chunks(sources[0])
         route = self.route
+        refs = self._ref
         heap = self._heap
         book_kinds = _BOOK_KINDS
         eq_ts: list[int] = []
@@ -408,6 +419,9 @@ class BacktestEngine:
                         strat.on_book(ctx, iid)
                 elif kind == _TRADE:
                     ex, local = r
+                    if refs is not None and refs[iid] is not None:
+                        rid, rpp = refs[iid]
+                        self._pre.set_reference(rid, Price.from_raw(int(chunk["price"][e - 1]), rpp))
                     for j in range(s, e):
                         rec = chunk[j]
                         side, px, q = int(rec["side"]), int(rec["price"]), int(rec["qty"])
@@ -418,6 +432,8 @@ class BacktestEngine:
                             strat.on_trade(ctx, iid, side, px, q)
                 elif kind == _MARK:
                     self._marks[iid] = int(chunk["price"][s])
+                    if refs is not None and refs[iid] is not None:
+                        self._pre.update_mark(refs[iid][0], Price.from_raw(self._marks[iid], refs[iid][1]))
             if show and time.perf_counter() - last_shown > 0.5:
                 last_shown = time.perf_counter()
                 _progress(n_events, total_events, last_shown - t0)

@@ -5,6 +5,11 @@ event records with exact fixed-point conversion, and prints a summary: instrumen
 time span and rates, and per symbol the trade and top-of-book statistics (price range, VWAP, spreads in
 ticks and basis points, feed latency). Statistics are computed on the raw int64 columns; prices are
 printed exactly at the instrument's precision.
+
+Then it trades: a market maker with inventory skew (or an order-book-imbalance taker) runs on the
+synchronised stream through the pre-trade risk engine, the OMS and the simulated exchange (queue model,
+latency, maker/taker fees); it prints the run's metrics and writes the tearsheet (HTML always, PNG when
+matplotlib is installed).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from shrivenquant.core.events import EVENT_DTYPE, EventFlag, EventKind
 from shrivenquant.core.instrument import Instrument
 from shrivenquant.errors import ValidationError
 
-__all__ = ["run_demo", "summarize_events"]
+__all__ = ["run_backtest", "run_demo", "summarize_events"]
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -68,10 +73,15 @@ def run_demo(args: argparse.Namespace) -> int:
     summary["source"] = source_info
     summary["instruments_loaded"] = _instrument_counts(instruments)
     summary["wall_seconds"] = round(decode_s, 3)
+    if getattr(args, "strategy", "none") != "none":
+        summary["backtest"] = run_backtest(events, instruments, decoder, args)
     if args.json:
         sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        print(format_summary(summary))
+        text = format_summary(summary)
+        if "backtest" in summary:
+            text += "\n" + format_backtest(summary["backtest"])
+        print(text)
     return 0
 
 
@@ -325,4 +335,144 @@ def format_summary(s: dict[str, Any]) -> str:
             f = d["feed_latency_us"]
             lines.append(f"    feed latency   median {f['median']:,} us, p99 {f['p99']:,} us "
                          "(local receive - venue time; includes the recorder's clock offset)")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- trading
+def _pick_symbol(events: np.ndarray, decoder: Any, wanted: str | None) -> str:
+    if wanted is not None:
+        if wanted not in decoder.symbols:
+            raise ValidationError(f"--symbol {wanted}: not in the stream (has {', '.join(sorted(decoder.symbols))})")
+        return str(wanted)
+    ids = events["instrument_id"][events["kind"] == EventKind.TRADE]
+    if not ids.size:
+        raise ValidationError("the stream has no trades: nothing to trade on")
+    top = int(np.bincount(ids).argmax())
+    return next(sym for sym, info in decoder.symbols.items() if info.instrument_id == top)
+
+
+def _default_qty(inst: Instrument, price_raw: int) -> int:
+    """Smallest lot multiple worth at least twice the minimum notional (and at least min_qty)."""
+    sp, pp = inst.size_precision, inst.price_precision
+    step = inst.size_step.raw_at(sp)
+    qty = max(step, inst.min_qty.raw_at(sp) if inst.min_qty is not None else step)
+    if inst.min_notional is not None and price_raw > 0:
+        mn = inst.min_notional
+        # qty_raw * price_raw / 10**(pp+sp) >= 2 * mn.raw / 10**mn.precision
+        need_num = 2 * mn.raw * 10 ** (pp + sp)
+        need_den = price_raw * 10**mn.precision
+        q = -(-need_num // need_den)
+        qty = max(qty, -(-q // step) * step)
+    return qty
+
+
+def run_backtest(events: np.ndarray, instruments: list[Instrument], decoder: Any,
+                 args: argparse.Namespace) -> dict[str, Any]:
+    """Run the demo strategy on the decoded stream; returns the metrics (and writes the tearsheet)."""
+    import tempfile
+    import warnings
+    from decimal import Decimal
+    from pathlib import Path
+
+    from shrivenquant._native.fixed import Quantity
+    from shrivenquant.backtest import (
+        BacktestEngine,
+        ImbalanceTaker,
+        MarketMaker,
+        VenueConfig,
+        binance_book_events,
+    )
+    from shrivenquant.oms import PreTradeRiskGate
+    from shrivenquant.risk import InstrumentLimits, PreTradeRisk, RiskConfig
+
+    symbol = _pick_symbol(events, decoder, getattr(args, "symbol", None))
+    k = decoder.symbols[symbol].instrument_id
+    by_symbol = {i.symbol: i for i in instruments}
+    inst = by_symbol[symbol]
+    table: list[Instrument | None] = [None] * (k + 1)
+    table[k] = inst
+    ev = binance_book_events(events[events["instrument_id"] == k])
+    trades = ev[ev["kind"] == EventKind.TRADE]
+    first_px = int(trades["price"][0]) if trades.size else 0
+    sp = inst.size_precision
+    qty = Quantity(args.qty).raw_at(sp) if getattr(args, "qty", None) else _default_qty(inst, first_px)
+    lat = int(getattr(args, "latency_us", 5000)) * 1000
+    venue = VenueConfig(entry_latency_ns=lat, response_latency_ns=lat, maker_fee=args.maker_fee,
+                        taker_fee=args.taker_fee, queue=args.queue)
+    if args.strategy == "market-maker":
+        strat: Any = MarketMaker(k, qty=qty, offset_ticks=0, skew_qty=2 * qty, max_position=10 * qty)
+        name = "market maker with inventory skew"
+    else:
+        strat = ImbalanceTaker(k, qty=qty, levels=5, threshold=0.6, max_position=10 * qty,
+                               cooldown_ns=1_000_000_000)
+        name = "order-book-imbalance taker"
+    scale = Decimal(10) ** -sp
+    limits = InstrumentLimits(instrument_id=inst.id, max_order_qty=Decimal(20 * qty) * scale,
+                              max_position_net=Decimal(12 * qty) * scale)
+    risk = PreTradeRiskGate(PreTradeRisk.from_config(RiskConfig(currency=inst.quote, instruments=(limits,)), [inst]))
+    engine = BacktestEngine(table, strat, venues={inst.venue: venue}, risk=risk,
+                            sample_ns=int(args.sample_ms) * 1_000_000, progress=None)
+    result = engine.run(ev)
+    out: dict[str, Any] = {"strategy": name, "symbol": symbol, "order_qty": format_raw(qty, sp),
+                           "latency_us": lat // 1000, "queue_model": args.queue,
+                           "fee_rates": {"maker": args.maker_fee, "taker": args.taker_fee}}
+    out.update(result.summary())
+    out["risk_denied"] = out.pop("denied")
+    out["fees_paid"] = out.pop("fees")
+    report_dir = Path(args.out) if getattr(args, "out", None) else Path(tempfile.gettempdir()) / "shrivenquant-demo"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # annualising minutes of data overflows CAGR
+        try:
+            report = result.report(f"shrivenquant demo: {name} on {symbol}")
+        except ValidationError as exc:
+            out["tearsheet"] = {"skipped": str(exc)}
+            return out
+        metrics = report.metrics()
+        out["sharpe_annualised"] = _finite(metrics.get("Sharpe ratio"))
+        report_dir.mkdir(parents=True, exist_ok=True)
+        html = report_dir / "tearsheet.html"
+        report.to_html(html, plots=_has_matplotlib())
+        files = {"html": str(html)}
+        if _has_matplotlib():
+            png = report_dir / "tearsheet.png"
+            report.to_png(png)
+            files["png"] = str(png)
+    out["tearsheet"] = files
+    return out
+
+
+def _finite(x: Any) -> float | None:
+    import math
+
+    return round(float(x), 4) if x is not None and math.isfinite(float(x)) else None
+
+
+def _has_matplotlib() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def format_backtest(b: dict[str, Any]) -> str:
+    """The backtest section of the demo as text."""
+    lines = ["", f"  backtest       {b['strategy']} on {b['symbol']}: order qty {b['order_qty']}, latency "
+             f"{b['latency_us']} us each way, queue model {b['queue_model']}, fees maker {b['fee_rates']['maker']} / "
+             f"taker {b['fee_rates']['taker']}",
+             f"    run          {b['events']:,} events in {b['wall_seconds']} s "
+             f"({(b['events_per_second'] or 0):,} events/s)",
+             f"    orders       {b['orders']:,} ({b['risk_denied']} denied by risk, {b['rejected']} rejected by the "
+             f"venue); fills {b['fills']:,} (maker {b['maker_fills']:,}, taker {b['taker_fills']:,}; "
+             f"buys {b['buy_fills']:,}, sells {b['sell_fills']:,})"]
+    for iid, p in b["positions"].items():
+        lines.append(f"    position     {iid} {p['qty']} after {p['fills']:,} fills")
+    fees = ", ".join(f"{v} {c}" for c, v in b["fees_paid"].items()) if b.get("fees_paid") else "none"
+    lines.append(f"    fees         {fees} (negative = rebates)")
+    if b["equity_start"] is not None:
+        lines.append(f"    equity       {b['equity_start']:,.4f} -> {b['equity_end']:,.4f} (PnL {b['pnl']:+,.4f}, "
+                     f"max drawdown {b['max_drawdown']:.4%}, Sharpe {b.get('sharpe_annualised')})")
+    t = b.get("tearsheet", {})
+    if "skipped" in t:
+        lines.append(f"    tearsheet    not written: {t['skipped']}")
+    else:
+        lines.append("    tearsheet    " + ", ".join(t.values()))
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Entry point of the ``shrivenquant`` command: ``demo`` (the main job) and ``bench``."""
+"""Entry point of the ``shrivenquant`` command: ``demo`` (the main job), ``backtest``, ``bench`` and ``wal``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,28 @@ def build_parser() -> argparse.ArgumentParser:
                       help="messages in the generated stream when --data is not given (default 20000)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the generated stream (default 7)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument("--strategy", choices=("market-maker", "imbalance", "none"), default="market-maker",
+                      help="strategy run through risk, OMS and the simulated exchange (default market-maker; "
+                      "none: only the data summary)")
+    demo.add_argument("--symbol", help="symbol to trade (default: the one with the most trades)")
+    demo.add_argument("--qty", help="order quantity as a decimal (default: the smallest lot worth twice the "
+                      "minimum notional)")
+    demo.add_argument("--latency-us", type=int, default=5000, help="order entry and response latency, us (5000)")
+    demo.add_argument("--queue", default="risk_averse", help="L2 queue model: risk_averse, log or power<n>")
+    demo.add_argument("--maker-fee", default="0.0002", help="maker fee rate (default 0.0002; negative = rebate)")
+    demo.add_argument("--taker-fee", default="0.0005", help="taker fee rate (default 0.0005)")
+    demo.add_argument("--sample-ms", type=int, default=100, help="equity sampling period, ms (default 100)")
+    demo.add_argument("--out", type=Path, help="directory for the tearsheet (default: <tmp>/shrivenquant-demo)")
+
+    backtest = sub.add_parser(
+        "backtest",
+        help="run a backtest described by a TOML configuration",
+        description="Run one strategy/data/venue configuration (TOML: [data], [strategy], [venue], [risk]; see "
+        "docs/backtest.md) and print the metrics; writes the tearsheet with --out.",
+    )
+    backtest.add_argument("config", type=Path, help="the TOML configuration")
+    backtest.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    backtest.add_argument("--out", type=Path, help="directory for the tearsheet (HTML, and PNG with matplotlib)")
 
     bench = sub.add_parser(
         "bench",
@@ -71,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shrivenquant.cli.demo import run_demo
 
             return run_demo(args)
+        if args.command == "backtest":
+            return _backtest(args)
         if args.command == "bench":
             return _bench(args)
         if args.command == "wal":
@@ -89,6 +113,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    import warnings
+
+    import orjson
+
+    from shrivenquant.backtest import run
+
+    result = run(args.config)
+    summary = result.summary()
+    if args.out is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            report = result.report(f"shrivenquant backtest {args.config.name}")
+            args.out.mkdir(parents=True, exist_ok=True)
+            report.to_html(args.out / "tearsheet.html", plots=False)
+            summary["tearsheet"] = str(args.out / "tearsheet.html")
+    if args.json:
+        sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for key, value in summary.items():
+            print(f"{key:18s} {value}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
