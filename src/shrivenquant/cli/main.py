@@ -1,4 +1,4 @@
-"""Entry point of the ``shrivenquant`` command: ``demo`` (the main job), ``backtest``, ``bench`` and ``wal``."""
+"""Entry point of the ``shrivenquant`` command: ``demo`` (the main job) and the other sub-commands."""
 
 from __future__ import annotations
 
@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     from shrivenquant.cli.catalog import add_catalog_parser
 
     add_catalog_parser(sub)
+    # the tearsheet command's own parser lives with the (Numba-backed) analytics: arguments pass through so
+    # that building this parser stays cheap
+    report = sub.add_parser(
+        "report", add_help=False, prefix_chars="+",
+        help="write a tearsheet (HTML, PNG) for a return series from CSV or Parquet; report --help for options",
+    )
+    report.add_argument("report_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
@@ -101,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from shrivenquant.cli.wal import run_wal
 
             return run_wal(args)
+        if args.command == "report":
+            from shrivenquant.analytics.report import main as report_main
+
+            return report_main(args.report_args)
         if args.command == "catalog":
             from shrivenquant.cli.catalog import run_catalog
 
