@@ -17,9 +17,10 @@ queue model (trades at the price advance the queue; the level shrinking below th
 when a trade or the book goes through the price. :func:`mm_quote` is the Python ``MarketMaker``'s rule, so
 both modes give the same fills on the same data (``tests/test_backtest_numba.py``).
 
-The L2 book is a dense ladder of ``ladder`` ticks centred on the first price; levels outside it are
-ignored and counted (``out_of_range``). Orders bypass the OMS and risk engine (research mode); fees are
-computed after the loop with the exchange's exact integer rule.
+The L2 book is a dense ladder of ``ladder`` ticks (default 2**18) centred on the first price; levels
+outside it are ignored and counted (``out_of_range``): size it so the top of book stays inside. Orders
+bypass the OMS and risk engine (research mode); fees are computed after the loop with the exchange's exact
+integer rule.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, order_
     # FIFO queues of rows (t, seq, type, order number, px, qty, side, ts_event, venue id):
     # requests (type 0 submit, 1 cancel) and venue events (0 accepted, 1 rejected, 2 canceled, 3 filled,
     # 4 cancel rejected); with constant latencies each queue is already in time order
-    qcap = 1 << 16
+    qcap = 1 << 12
     rq = np.zeros((qcap, 9), np.int64)
     rq_head = 0
     rq_tail = 0
@@ -238,6 +239,9 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, order_
                                 s_num[k] = -1
                         elif typ in {1, 2}:
                             s_num[k] = -1
+        if rq_tail - rq_head >= qcap - 16 or sq_tail - sq_head >= qcap - 16:
+            overflow += 1  # more requests/events in flight than the ring holds: stop (reported as an error)
+            break
         if final:
             break
         if iid[s] != instrument:
@@ -370,7 +374,7 @@ class NumbaResult:
 def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qty: int,
               params: np.ndarray | None = None, quote: Any = None, entry_latency_ns: int = 0,
               response_latency_ns: int = 0, maker_fee: str = "0", fee_currency: str | None = None,
-              ladder: int = 1 << 20, max_fills: int | None = None) -> NumbaResult:
+              ladder: int = 1 << 18, max_fills: int | None = None) -> NumbaResult:
     """Run the Numba-mode market maker over ``events`` (records of a synchronised book stream).
 
     ``quote`` is an ``@njit`` quoting function (default :func:`mm_quote`, with
@@ -398,8 +402,8 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
     n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fills)
     wall = time.perf_counter() - t0
     if overflow:
-        raise ValidationError(f"{overflow} orders or fills exceeded the Numba venue's capacity "
-                              "(8 working orders, max_fills fills)")
+        raise ValidationError(f"{overflow} orders, fills or in-flight messages exceeded the Numba venue's "
+                              "capacity (8 working orders, max_fills fills, 4,080 messages in flight)")
     fills = fills[:n_fills].copy()
     fees = FeeModel(currency=fee_currency or instrument.settlement or instrument.quote, maker_rate=maker_fee)
     m = _Market(0, instrument, None, fees)  # type: ignore[arg-type]

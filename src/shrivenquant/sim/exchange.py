@@ -37,6 +37,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from msgspec.structs import force_setattr as _force
 
 from shrivenquant._native.book import OrderBook
 from shrivenquant._native.book_l3 import OrderBookL3
@@ -212,9 +213,23 @@ class SimulatedExchange:
         return self._expiries[0][0] if self._expiries else 9_223_372_036_854_775_807
 
     def _out(self, ts: int, cls: type, o: SimOrder, **kw: Any) -> None:
+        """Emit a venue event. The values come from an order the exchange validated, so the event is built
+        from a validated template by copy + ``force_setattr`` (~5x cheaper than the validating constructor)."""
         t = ts + self.latency.response(ts)
-        self.emit(t, cls(client_order_id=o.client_order_id, instrument_id=o.instrument_id, ts_event=ts,
-                         ts_init=t, venue_order_id=o.venue_order_id, **kw))
+        tpl = _TEMPLATES.get(cls)
+        if tpl is None:
+            self.emit(t, cls(client_order_id=o.client_order_id, instrument_id=o.instrument_id, ts_event=ts,
+                             ts_init=t, venue_order_id=o.venue_order_id, **kw))
+            return
+        e = tpl.__copy__()
+        _force(e, "client_order_id", o.client_order_id)
+        _force(e, "instrument_id", o.instrument_id)
+        _force(e, "ts_event", ts)
+        _force(e, "ts_init", t)
+        _force(e, "venue_order_id", o.venue_order_id)
+        for k, v in kw.items():
+            _force(e, k, v)
+        self.emit(t, e)
 
     def _reject(self, ts: int, order: Order, reason: str) -> None:
         t = ts + self.latency.response(ts)
@@ -472,6 +487,19 @@ class SimulatedExchange:
                 stop = None
         opp = _SELL if side == _BUY else _BUY
         consumed = m.consumed
+        if stop is None and not o.reduce_only and not m.l3:  # fast path: the best level fills the order
+            b = m.book
+            if side == _BUY:
+                p, q = b.best_ask_price_raw, b.best_ask_qty_raw
+            else:
+                p, q = b.best_bid_price_raw, b.best_bid_qty_raw
+            if p != RAW_NULL and (limit is None or (p <= limit if side == _BUY else p >= limit)):
+                key = (opp, p)
+                avail = q - consumed.get(key, 0)
+                if avail >= o.leaves:
+                    consumed[key] = consumed.get(key, 0) + o.leaves
+                    self._fill(m, o, p, o.leaves, ts, _TAKER)
+                    return
         for p, avail in list(self._walk(m, side, limit)):
             if stop is not None and (p >= stop if side == _BUY else p <= stop):
                 break
@@ -697,6 +725,20 @@ class SimulatedExchange:
         """Advance the venue clock: expire GTD orders due at or before ``ts``."""
         if self._expiries and self._expiries[0][0] <= ts:
             self.expire(ts)
+
+
+def _template(cls: type, **kw: Any) -> Any:
+    return cls(client_order_id="T", instrument_id="T.SIM", ts_event=0, ts_init=0, venue_order_id="1", **kw)
+
+
+_TEMPLATES: dict[type, Any] = {
+    OrderAccepted: _template(OrderAccepted),
+    OrderCanceled: _template(OrderCanceled),
+    OrderExpired: _template(OrderExpired),
+    OrderTriggered: _template(OrderTriggered),
+    OrderFilled: _template(OrderFilled, trade_id="T", order_side=OrderSide.BUY, last_qty=Quantity("1"),
+                           last_px=Price("1"), fee=Money("0", "USDT"), liquidity_side=LiquiditySide.MAKER),
+}
 
 
 def _round_half_even(n: int, d: int) -> int:
