@@ -225,3 +225,20 @@ def test_top_level_lazy_export() -> None:
             "print(r.columns['y'], 'pyarrow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[2,", "3]", "False"]
+
+
+@pytest.mark.slow
+def test_real_ray_when_installed() -> None:
+    """Against Ray itself when the ``ray`` extra is installed (skipped otherwise)."""
+    ray = pytest.importorskip("ray")
+    from shrivenquant.bench.cases_catalog import _sweep_work  # importable by Ray's workers
+
+    ev = _events(20_000)
+    grid = {"fast": [2, 5], "slow": [20, 50], "repeat": [1]}
+    try:
+        res = sweep(_sweep_work, grid, ev, executor="ray",
+                    ray_init={"num_cpus": 2, "include_dashboard": False, "object_store_memory": 100 * 2**20})
+        assert res.executor == "ray"
+        assert res.columns == sweep(_sweep_work, grid, ev, executor="serial").columns
+    finally:
+        ray.shutdown()

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from shrivenquant.errors import MissingDependencyError, ShrivenQuantError, SweepError, ValidationError
 from shrivenquant.sweep.data import SharedData
 
@@ -126,13 +128,15 @@ def run_ray(strategy: Strategy, configs: Sequence[Any], shared: SharedData, *,
     if not ray.is_initialized():
         ray.init(**init)
     data = shared.load()
+    # plain ndarrays (not np.memmap, which would be pickled as a copy): Ray stores them out of band and
+    # workers on the node map the object store's buffer read-only, zero-copy
     if isinstance(data, dict):
-        data_ref = {k: ray.put(v) for k, v in data.items()}  # ray resolves refs only at the top level
+        data_ref = {k: ray.put(np.asarray(v)) for k, v in data.items()}  # refs resolve only at the top level
         remote = ray.remote(_ray_call_dict)
         refs = [remote.remote(strategy, c, list(data_ref), *data_ref.values()) for c in configs]
     else:
         remote = ray.remote(_ray_call)
-        data_ref = ray.put(data)
+        data_ref = ray.put(None if data is None else np.asarray(data))
         refs = [remote.remote(strategy, c, data_ref) for c in configs]
     out = []
     for i, r in enumerate(refs):
