@@ -223,3 +223,17 @@ def test_catalog_import_does_not_load_pyarrow() -> None:
     code = "import sys, shrivenquant.catalog; print('pyarrow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 1500), seed=st.integers(0, 2**32 - 1), n_inst=st.integers(1, 3), ties=st.booleans(),
+       chunk=st.integers(16, 2000))
+def test_merged_read_property(tmp_path_factory: pytest.TempPathFactory, n: int, seed: int, n_inst: int, ties: bool,
+                              chunk: int) -> None:
+    ev = random_events(n, seed=seed, n_inst=n_inst, span=2 * DAY_NS)
+    if ties:
+        ev["ts_local"] = np.sort(np.random.default_rng(seed).integers(T0, T0 + 50, n))
+    cat = Catalog(tmp_path_factory.mktemp("m"))
+    cat.write(ev, [BTC, ETH, ES][:n_inst], row_group_size=256)
+    order = np.lexsort((ev["instrument_id"], ev["ts_local"]))
+    assert cat.read(chunk_size=chunk).tobytes() == ev[order].tobytes()
