@@ -296,6 +296,8 @@ typedef struct {
     int64_t max_net, max_gross, max_open, margin_bps;
     int64_t num, den; /* money = price * qty * num / den */
     int64_t den_pow10; /* k if den == 10^k, else -1 (set by sq_rk_inst_ready) */
+    uint64_t den_mag;  /* multiply-shift constants of 10^den_pow10 (sq_rk_mag / sq_rk_sh), 0 if none */
+    int64_t den_sh;
     int64_t restricted;
     /* market state */
     int64_t ref, buy_lo, buy_hi, sell_lo, sell_hi, mark;
@@ -435,25 +437,41 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     return 0;
 }
 
+/* px >= 0, qty >= 0. The usual case (the product fits in int64 and den is a power of ten) takes two 64-bit
+ * multiplies with overflow flags and the instrument's own multiply-shift constants (no 128-bit product, no
+ * table lookup); anything else is computed in 128 bits. Both give ceil(px * qty * num / den). */
 static inline int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty) {
-    sq_rk_i128 v = (sq_rk_i128)px * qty * IN->num;
-    if (IN->den_pow10 >= 0 && v <= (sq_rk_i128)INT64_MAX) return sq_rk_ceil_pow10((uint64_t)v, (int)IN->den_pow10);
-    return sq_rk_ceil_div(v, IN->den);
+    int64_t a, v;
+    if (IN->den_pow10 >= 0 && !__builtin_mul_overflow(px, qty, &a) && !__builtin_mul_overflow(a, IN->num, &v)) {
+        if (IN->den_pow10 == 0) return v;
+        uint64_t u = (uint64_t)v;
+        uint64_t q = (uint64_t)(((unsigned __int128)u * IN->den_mag) >> IN->den_sh);
+        return (int64_t)(q + (q * (uint64_t)IN->den != u));
+    }
+    sq_rk_i128 w = (sq_rk_i128)px * qty * IN->num;
+    if (IN->den_pow10 >= 0 && w <= (sq_rk_i128)INT64_MAX) return sq_rk_ceil_pow10((uint64_t)w, (int)IN->den_pow10);
+    return sq_rk_ceil_div(w, IN->den);
 }
 
+/* ceil(notional * margin_bps / 10000) for notional >= 0 (a constant divisor: gcc multiplies and shifts) */
 static inline int64_t sq_rk_margin_of(const sq_rk_inst *IN, int64_t notional) {
     if (IN->margin_bps == 10000) return notional;
-    sq_rk_i128 v = (sq_rk_i128)notional * IN->margin_bps;
-    if (v >= 0 && v <= (sq_rk_i128)INT64_MAX) return sq_rk_ceil_pow10((uint64_t)v, 4);
-    return sq_rk_ceil_div(v, 10000);
+    int64_t v;
+    if (!__builtin_mul_overflow(notional, IN->margin_bps, &v) && v >= 0) {
+        uint64_t u = (uint64_t)v, q = u / 10000u;
+        return (int64_t)(q + (q * 10000u != u));
+    }
+    return sq_rk_ceil_div((sq_rk_i128)notional * IN->margin_bps, 10000);
 }
 
 /* derived fields after the configuration of an instrument changed */
 static inline void sq_rk_inst_ready(sq_rk_inst *IN) {
     IN->den_pow10 = -1;
+    IN->den_mag = 0;
+    IN->den_sh = 0;
     int64_t d = 1;
     for (int k = 0; k <= 18; k++, d *= 10) {
-        if (d == IN->den) { IN->den_pow10 = k; break; }
+        if (d == IN->den) { IN->den_pow10 = k; IN->den_mag = sq_rk_mag[k]; IN->den_sh = sq_rk_sh[k]; break; }
         if (k == 18) break;
     }
 }
@@ -530,7 +548,9 @@ static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
 }
 
 static int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
-    sq_rk_mx_expire(rk, now);
+    /* expired ids are dropped lazily (here when the ring is full, and before every lookup): the per-order
+     * cost is two stores; a lookup never sees an id that left the window (sq_rk_seen_dup expires first) */
+    if (rk->mx_n == rk->mx_cap) sq_rk_mx_expire(rk, now);
     if (rk->mx_n == rk->mx_cap) {
         int64_t cap = rk->mx_cap ? rk->mx_cap * 2 : 1024;
         int64_t *ids = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
@@ -604,7 +624,9 @@ static inline int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk
 
 static inline int sq_rk_otr_blocks(const sq_rk_strat *S) {
     if (S->otr_x1000 < 0 || S->msgs < S->otr_min) return 0;
-    int64_t t = S->trades > 1 ? S->trades : 1;
+    int64_t t = S->trades > 1 ? S->trades : 1, lhs, rhs;
+    if (!__builtin_mul_overflow(S->msgs + 1, (int64_t)1000, &lhs) && !__builtin_mul_overflow(S->otr_x1000, t, &rhs))
+        return lhs > rhs;
     return (sq_rk_i128)(S->msgs + 1) * 1000 > (sq_rk_i128)S->otr_x1000 * t;
 }
 
@@ -700,8 +722,9 @@ static inline int64_t sq_rk_order_margin(const sq_rk *rk, const sq_rk_inst *IN, 
     return (!rk->margin_on || o->margin_free) ? 0 : sq_rk_margin_of(IN, n);
 }
 
-/* release `q` (<= leaves) of a working order's exposure; frees the order when nothing is left */
-static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q) {
+/* release `q` (<= leaves) of a working order's exposure; frees the order when nothing is left.
+ * `j` is the id's slot in rk->ids if the caller has just found it (no second probe), else -1. */
+static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q, int64_t j) {
     sq_rk_order *o = &rk->pool[slot];
     sq_rk_inst *IN = &rk->inst[o->inst];
     sq_rk_strat *S = &rk->strat[o->strat];
@@ -720,7 +743,7 @@ static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q) {
     else { IN->open_sell -= q; P->open_sell -= q; }
     o->leaves -= q;
     if (o->leaves == 0) {
-        int64_t j = sq_rk_map_find(&rk->ids, o->id);
+        if (j < 0) j = sq_rk_map_find(&rk->ids, o->id);
         if (j >= 0) sq_rk_map_erase_at(&rk->ids, j);
         IN->n_open--; S->n_open--; rk->n_open--;
         o->id = 0;
@@ -891,7 +914,7 @@ static inline int sq_rk_on_fill(sq_rk *rk, int64_t id, int64_t i, int64_t s, int
         int64_t slot = rk->ids.vals[j];
         sq_rk_order *o = &rk->pool[slot];
         i = o->inst; s = o->strat; side = o->side;
-        sq_rk_release(rk, slot, qty < o->leaves ? qty : o->leaves);
+        sq_rk_release(rk, slot, qty < o->leaves ? qty : o->leaves, j);
     } else {
         ev |= SQ_RK_EV_UNKNOWN;
     }
@@ -954,7 +977,7 @@ static inline int sq_rk_on_done(sq_rk *rk, int64_t id) {
     int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
     if (j < 0) return SQ_RK_UNKNOWN_ORDER;
     int64_t slot = rk->ids.vals[j];
-    sq_rk_release(rk, slot, rk->pool[slot].leaves);
+    sq_rk_release(rk, slot, rk->pool[slot].leaves, j);
     return 0;
 }
 
@@ -964,7 +987,7 @@ static inline int64_t sq_rk_release_all(sq_rk *rk, int64_t s) {
     for (int64_t slot = 0; slot < rk->pool_cap && left > 0; slot++) {
         sq_rk_order *o = &rk->pool[slot];
         if (o->id == 0 || (s >= 0 && o->strat != s)) continue;
-        sq_rk_release(rk, slot, o->leaves);
+        sq_rk_release(rk, slot, o->leaves, -1);
         left--;
         done++;
     }

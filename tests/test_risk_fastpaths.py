@@ -1,0 +1,124 @@
+"""The native engine's fast paths against the plain-Python reference model, at the edges where the fast
+path hands over to the exact slow one: 64-bit notional and margin products near int64 overflow, the
+order-to-trade ratio with products past int64, the duplicate-id ring filling past its capacity (expired ids
+dropped lazily), and cancels that release an order found by the same probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shrivenquant._native.risk import RiskEngine
+from shrivenquant.risk import ReferenceRiskModel
+from shrivenquant.risk import RejectReason as R
+
+BUY, SELL = 1, 2
+I64 = 2**63 - 1
+
+
+def pair(inst: dict[str, Any] | None = None, strat: dict[str, Any] | None = None,
+         account: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    out = []
+    for cls in (RiskEngine, ReferenceRiskModel):
+        e = cls(1, 1)
+        e.configure_instrument(0, **(inst or {}))
+        e.configure_strategy(0, **(strat or {}))
+        e.configure_account(**(account or {}))
+        out.append(e)
+    return out[0], out[1]
+
+
+def both(a: Any, b: Any, name: str, *args: int) -> int:
+    ra, rb = getattr(a, name)(*args), getattr(b, name)(*args)
+    assert ra == rb, (name, args, ra, rb)
+    if ra:
+        assert a.last_reject() == b.last_reject(), (name, args)
+    return ra
+
+
+@settings(max_examples=300, deadline=None)
+@given(k=st.integers(0, 18), num=st.sampled_from([1, 3, 7, 1000]), px=st.integers(4, 2**40),
+       delta=st.integers(-3, 3))
+def test_notional_at_the_int64_edge(k: int, num: int, px: int, delta: int) -> None:
+    # qty such that px * qty * num sits just below / at / just above 2**63: the 64-bit path hands over to 128 bits
+    qty = max(1, I64 // (px * num) + delta)
+    n = -(-(px * qty * num) // 10**k)
+    a, b = pair(inst={"notional_num": num, "notional_den": 10**k, "max_notional": min(n, 2**61)})
+    r = both(a, b, "check", 0, 0, BUY, px, qty, 0, 1)
+    assert r == (R.MAX_ORDER_QTY if qty > 2**61 else 0 if n <= 2**61 else R.MAX_ORDER_NOTIONAL)  # caps (docs)
+    if r == 0 and n >= 1:
+        a, b = pair(inst={"notional_num": num, "notional_den": 10**k, "max_notional": n - 1})
+        assert both(a, b, "check", 0, 0, BUY, px, qty, 0, 2) == R.MAX_ORDER_NOTIONAL
+        assert a.last_reject()[:2] == (n, n - 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bps=st.integers(0, 40_000), px=st.integers(1, 2**31), qty=st.integers(1, 2**29), shift=st.integers(-1, 0))
+def test_margin_is_exact_ceiling(bps: int, px: int, qty: int, shift: int) -> None:
+    # margin = ceil(notional * bps / 10000) in 64 bits when it fits, else 128; balance at the boundary
+    notional = px * qty
+    margin = -(-(notional * bps) // 10_000)
+    a, b = pair(inst={"margin_bps": bps}, account={"margin": True, "balance": margin + shift})
+    want = 0 if shift == 0 else R.MARGIN
+    assert both(a, b, "check", 0, 0, BUY, px, qty, 0, 1) == want
+    assert a.snapshot()["account"]["order_margin"] == (margin if want == 0 else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ratio=st.sampled_from([1, 999, 2**40, 2**62, I64 // 2, I64]), trades=st.integers(0, 5),
+       msgs=st.integers(0, 12))
+def test_order_to_trade_ratio_with_large_products(ratio: int, trades: int, msgs: int) -> None:
+    # (msgs + 1) * 1000 > ratio * max(trades, 1): ratio * trades may pass int64 (then the 128-bit compare decides)
+    a, b = pair(strat={"otr_x1000": ratio, "otr_min_messages": 0})
+    oid = 0
+    for _ in range(trades):
+        oid += 1
+        both(a, b, "check", 0, 0, BUY, 10, 1, 0, oid)
+        both(a, b, "on_fill", oid, 0, 0, BUY, 10, 1, 0)
+    for _ in range(msgs):
+        oid += 1
+        both(a, b, "check", 0, 0, BUY, 10, 1, 0, oid)
+    assert a.snapshot()["strategies"] == b.snapshot()["strategies"]
+    assert list(a.reject_counts()) == list(b.reject_counts())
+
+
+@settings(max_examples=40, deadline=None)
+@given(window=st.integers(1, 50_000), steps=st.lists(st.integers(0, 200), min_size=1, max_size=40),
+       n=st.integers(900, 3000), probes=st.lists(st.integers(1, 3000), max_size=30))
+def test_duplicate_ring_past_capacity(window: int, steps: list[int], n: int, probes: list[int]) -> None:
+    # more increasing ids than the ring's initial 1,024 slots within and across windows: the ring expires
+    # lazily when full and grows when the window still holds every id; lower ids probed afterwards
+    a, b = pair(account={"duplicate_window_ns": window})
+    ts = 0
+    for oid in range(1, n + 1):
+        ts += steps[oid % len(steps)]
+        both(a, b, "check", 0, 0, BUY, 10, 1, ts, oid)
+        both(a, b, "on_canceled", oid)
+    for p in probes:
+        ts += steps[p % len(steps)]
+        both(a, b, "check", 0, 0, BUY, 10, 1, ts, p)
+        both(a, b, "on_canceled", p)
+    assert list(a.reject_counts()) == list(b.reject_counts())
+    assert a.snapshot()["account"] == b.snapshot()["account"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=st.lists(st.tuples(st.sampled_from(["new", "cancel", "fill"]), st.integers(1, 40), st.integers(1, 5)),
+                    min_size=1, max_size=300))
+def test_release_by_the_found_slot(ops: list[tuple[str, int, int]]) -> None:
+    # cancels and fills erase the working-order entry at the slot their lookup found (backward-shift deletion):
+    # colliding and wrapping ids keep the table consistent with the model
+    a, b = pair()
+    for k, (op, oid, q) in enumerate(ops):
+        if op == "new":
+            both(a, b, "check", 0, 0, BUY if oid & 1 else SELL, 10, q, k, oid * 1024)
+        elif op == "cancel":
+            both(a, b, "on_canceled", oid * 1024)
+        else:
+            both(a, b, "on_fill", oid * 1024, 0, 0, BUY, 10, q, k)
+    sa, sb = a.snapshot(), b.snapshot()
+    assert sa["orders"] == sb["orders"]
+    assert sa["instruments"] == sb["instruments"] and sa["account"] == sb["account"]
+    assert list(a.working_orders()) == sorted(sb["orders"])
