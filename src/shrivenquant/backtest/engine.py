@@ -218,6 +218,7 @@ class BacktestEngine:
                 self.route[k] = (ex, local)
                 self.books[k] = ex.markets[local].book
             self.venues[vname] = SimulatedVenue(ex, now=self._now, schedule=self._schedule_action, latency=lat)
+        self._exchange_list = list(self.exchanges.values())
         router = _Router(self.venues)
         self.om = OrderManager(tradable, journal=journal if journal is not None else MemoryJournal(), risk=risk,
                                venue=router, clock=self._now)
@@ -281,20 +282,22 @@ class BacktestEngine:
     def _run_due(self, ts: int) -> None:
         heap = self._heap
         pop = heapq.heappop
-        for ex in self.exchanges.values():
-            if ex.next_expiry <= ts:
+        exchanges = self._exchange_list
+        for ex in exchanges:
+            if ex._expiries and ex.next_expiry <= ts:
                 ex.expire(ts)
+        deliver = self._deliver
         while heap and heap[0][0] <= ts:
             t, _, kind, payload = pop(heap)
             self.now = max(self.now, t)
-            if kind == 0:
+            if kind == 1:
+                deliver(payload)
+            elif kind == 0:
                 payload(t)
-            elif kind == 1:
-                self._deliver(payload)
             else:
                 self.strategy.on_timer(self.ctx, t, payload)
-            for ex in self.exchanges.values():
-                if ex.next_expiry <= t:
+            for ex in exchanges:
+                if ex._expiries and ex.next_expiry <= t:
                     ex.expire(t)
 
     def _deliver(self, event: Any) -> None:
@@ -510,13 +513,18 @@ def _progress(done: int, total: int | None, seconds: float, final: bool = False)
 class _Router:
     """The OMS's execution client: sends each request to its instrument's venue."""
 
-    __slots__ = ("_venues",)
+    __slots__ = ("_by_instrument", "_venues")
 
     def __init__(self, venues: dict[str, SimulatedVenue]) -> None:
         self._venues = venues
+        self._by_instrument: dict[str, SimulatedVenue] = {}
 
     def _venue(self, mo: Any) -> SimulatedVenue:
-        return self._venues[mo.instrument_id.rsplit(".", 1)[1]]
+        iid = mo.instrument_id
+        v = self._by_instrument.get(iid)
+        if v is None:
+            v = self._by_instrument[iid] = self._venues[iid.rsplit(".", 1)[1]]
+        return v
 
     def submit(self, order: Any) -> None:
         self._venue(order).submit(order)
