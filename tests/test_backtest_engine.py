@@ -188,3 +188,10 @@ def test_tearsheet_from_a_run(stream: tuple[np.ndarray, list[Any]]) -> None:
     rep = r.report("mm")
     html = rep.to_html(plots=False)
     assert "Sharpe" in html
+
+
+def test_progress_bar_on_request(stream: tuple[np.ndarray, list[Any]], capsys: pytest.CaptureFixture[str]) -> None:
+    ev, insts = stream
+    BacktestEngine(insts, Strategy(), progress=True).run(ev)
+    err = capsys.readouterr().err
+    assert f"{ev.size:,}/{ev.size:,} events" in err and "100.0%" in err
