@@ -97,7 +97,7 @@ def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: in
 
 
 @njit(cache=True, nogil=True)
-def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, order_qty,  # noqa: PLR0917
+def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, order_qty,  # noqa: PLR0917
           entry_lat, resp_lat, ladder, params, fills):  # pragma: no cover - compiled
     n = kind.shape[0]
     half = ladder // 2
@@ -265,7 +265,7 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, order_
                     else:
                         x_front[k] -= tq
                         if x_front[k] < 0:
-                            fq = min(-x_front[k], x_leaves[k])
+                            fq = min(-x_front[k], x_leaves[k]) // step * step  # whole lots
                             x_front[k] = 0
                     if fq > 0:
                         x_leaves[k] -= fq
@@ -393,10 +393,13 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
         params = np.array([0, qty, 10 * qty], dtype=np.int64)
     params = np.ascontiguousarray(params, dtype=np.int64)
     tick = instrument.price_tick.raw_at(instrument.price_precision)
+    step = instrument.size_step.raw_at(instrument.size_precision) * instrument.lot_size
+    if qty % step:
+        raise ValidationError(f"qty {qty} (raw) is not a multiple of the lot {step}")
     fills = np.zeros(max_fills if max_fills is not None else 2 * events.size + 16, FILL_DTYPE)
     t0 = time.perf_counter()
     args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
-            events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(qty),
+            events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(qty),
             np.int64(entry_latency_ns), np.int64(response_latency_ns), np.int64(ladder))
     kernel = _loop if quote is None or quote is mm_quote else kernel_for(quote)
     n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fills)

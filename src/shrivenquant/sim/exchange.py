@@ -384,8 +384,8 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------ rules
     def _rules(self, m: _Market, o: SimOrder) -> str | None:
-        if o.qty % m.step:
-            return f"quantity {o.qty} (raw) is not a multiple of the lot {m.step}"
+        if o.qty % m.step or o.display % m.step:
+            return f"quantity {o.qty} / display {o.display} (raw) is not a multiple of the lot {m.step}"
         if o.qty < m.min_qty:
             return f"quantity below the minimum {m.inst.min_qty}"
         if m.max_qty and o.qty > m.max_qty:
@@ -717,9 +717,10 @@ class SimulatedExchange:
         o.front -= qty
         o.cum_trade += qty
         if o.front < 0:
-            q = -o.front
+            q = (-o.front) // m.step * m.step  # whole lots (a sub-lot remainder is not a fill)
             o.front = 0  # at the head of the queue (an iceberg refill below re-queues at the back)
-            self._maker_fill(m, o, q, ts)
+            if q:
+                self._maker_fill(m, o, q, ts)
 
     def on_time(self, ts: int) -> None:
         """Advance the venue clock: expire GTD orders due at or before ``ts``."""
