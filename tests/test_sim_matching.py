@@ -23,11 +23,12 @@ def _exchange(book: list[tuple[int, int, int]], **kw: object) -> SimulatedExchan
     return ex
 
 
-def _reference(asks: list[tuple[int, int]], limit: int | None, qty: int, tif: str) -> list[tuple[int, int]]:
-    """Walk ascending ask levels: (price, qty) fills of a buy order; FOK all or nothing."""
+def _reference(levels: list[tuple[int, int]], limit: int | None, qty: int, tif: str,
+               buy: bool = True) -> list[tuple[int, int]]:
+    """Walk the opposite levels best first: (price, qty) fills of an order; FOK all or nothing."""
     fills, left = [], qty
-    for px, q in sorted(asks):
-        if (limit is not None and px > limit) or left == 0:
+    for px, q in sorted(levels, reverse=not buy):
+        if (limit is not None and (px > limit if buy else px < limit)) or left == 0:
             break
         take = min(q, left)
         fills.append((px, take))
@@ -43,13 +44,14 @@ book_levels = st.lists(st.tuples(st.integers(1, 30), st.integers(1, 5000)), min_
 
 @settings(max_examples=150, deadline=None)
 @given(asks=book_levels, limit_ticks=st.one_of(st.none(), st.integers(0, 32)), qty=st.integers(1, 20_000),
-       tif=st.sampled_from(["IOC", "FOK"]), split=st.integers(0, 3))
-def test_aggressive_buy_matches_reference(asks: list[tuple[int, int]], limit_ticks: int | None, qty: int, tif: str,
-                                          split: int) -> None:
-    book = [(2, BASE + t * TICK, q) for t, q in asks] + [(1, BASE, 1000)]
+       tif=st.sampled_from(["IOC", "FOK"]), split=st.integers(0, 3), buy=st.booleans())
+def test_aggressive_order_matches_reference(asks: list[tuple[int, int]], limit_ticks: int | None, qty: int,
+                                            tif: str, split: int, buy: bool) -> None:
+    sign = 1 if buy else -1
+    book = [(2 if buy else 1, BASE + sign * t * TICK, q) for t, q in asks] + [(1 if buy else 2, BASE, 1000)]
     ex = _exchange(book)
-    limit = None if limit_ticks is None else BASE + limit_ticks * TICK
-    ref_levels = [(BASE + t * TICK, q) for t, q in asks]
+    limit = None if limit_ticks is None else BASE + sign * limit_ticks * TICK
+    ref_levels = [(BASE + sign * t * TICK, q) for t, q in asks]
     # the same quantity sent as 1 + split orders in the same instant: consumed liquidity is not reused
     parts = [qty // (split + 1)] * split
     parts.append(qty - sum(parts))
@@ -57,11 +59,11 @@ def test_aggressive_buy_matches_reference(asks: list[tuple[int, int]], limit_tic
     for i, q in enumerate(p for p in parts if p > 0):
         otype = OrderType.MARKET if limit is None else OrderType.LIMIT
         t = TimeInForce.IOC if tif == "IOC" or len(parts) > 1 else TimeInForce.FOK
-        ex.submit(order(f"B{i}", 1, q, limit, otype=otype, tif=t), 5)
+        ex.submit(order(f"B{i}", 1 if buy else 2, q, limit, otype=otype, tif=t), 5)
     for f in events_of(ex, OrderFilled):
         assert f.liquidity_side is LiquiditySide.TAKER
         got.append((f.last_px.raw, f.last_qty.raw))
-    ref = _reference(ref_levels, limit, qty, tif if len(parts) == 1 else "IOC")
+    ref = _reference(ref_levels, limit, qty, tif if len(parts) == 1 else "IOC", buy)
     # fills level by level, possibly split across the orders: compare the quantity per price
     agg: dict[int, int] = {}
     for px, q in got:
