@@ -358,3 +358,51 @@ def test_background_preallocation_pipeline(tmp_path: Path) -> None:
     assert len(rep.segments) > 5 and all(s.size == 16384 for s in rep.segments)
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
     assert payloads(tmp_path) == [b"p%04d" % i * 40 for i in range(400)]
+
+
+@pytest.mark.parametrize("sync", ["always", "none"])
+@pytest.mark.parametrize(("op", "err"), [("fdatasync", errno.EIO), ("write", errno.ENOSPC)])
+def test_fail_stop_on_large_direct_batch(tmp_path: Path, sync: str, op: str, err: int) -> None:
+    """A batch of 256 KiB or more is written straight from the caller's array (one frame, the fast path):
+    an error there poisons the writer like any other, and reopening keeps every record durable before."""
+    io = Faulty(op, err)
+    w = WalWriter(tmp_path, sync=sync, io=io)
+    first = events(8192)  # 512 KiB: one direct frame
+    assert w.append_events(first) == 8192
+    assert w.commit() == 8192
+    io.armed = True
+    with pytest.raises(WalPoisonedError) as info:
+        w.append_events(events(8192, 8192))
+        w.commit()
+    assert isinstance(info.value.__cause__, OSError) and info.value.__cause__.errno == err
+    assert w.poisoned and w.durable_seq == 8192
+    io.armed = False
+    with pytest.raises(WalPoisonedError):
+        w.append_events(events(8192, 16384))
+    w.close()
+    with WalWriter(tmp_path, sync="always") as w2:
+        assert w2.last_seq in (8192, 16384)
+    got = np.concatenate(list(WalReader(tmp_path).event_batches()))
+    assert np.array_equal(got[:8192], first)
+
+
+def test_short_writes_of_direct_frames_are_completed(tmp_path: Path) -> None:
+    class Short(OsIo):
+        """Writes at most 1000 bytes per call (a legal short write)."""
+
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            flat = b"".join(bytes(b) for b in buffers)[:1000]
+            return os.pwrite(fd, flat, offset)
+
+    ev = events(5000)
+    blob = bytes(range(256)) * 1200  # 300 KiB: one direct variable-record frame
+    lens = [300] * (len(blob) // 300)
+    with WalWriter(tmp_path, sync="always", io=Short()) as w:
+        assert w.append_events(ev) == 5000
+        assert w.append_buffer(blob, lens) == 5000 + len(lens)
+        assert w.append(b"tail") == 5001 + len(lens)
+    recs = list(WalReader(tmp_path).records())
+    assert [r.seq for r in recs] == list(range(1, 5002 + len(lens)))
+    assert [r.payload for r in recs[:5000]] == [e.tobytes() for e in ev]
+    assert b"".join(r.payload for r in recs[5000:-1]) == blob and recs[-1].payload == b"tail"
+    verify(tmp_path)

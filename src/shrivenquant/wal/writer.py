@@ -36,6 +36,7 @@ from shrivenquant.wal._walk import SegmentWalk
 
 __all__ = ["SyncPolicy", "WalWriter"]
 
+_FRAME_HDR = _nw.FRAME_HDR
 _DIRECT_MIN = 256 << 10  # batches at least this large are written straight from the caller's buffer
 _ZERO_CHUNK = bytes(1 << 20)
 _encoder = msgspec.msgpack.Encoder()
@@ -446,6 +447,61 @@ class WalWriter:
             durable = written
         return written, durable
 
+    def _direct_fast(self, lens: Any, data: Any, count: int, flags: int, body: int) -> int | None:
+        """Write one frame straight from the caller's memory with as little Python as possible (the common
+        large-batch case; the generic path is :meth:`_cycle`). Called with the lock held and the writer
+        checked; returns the frame's last seq, or None (nothing done) unless the frame is the only thing to
+        write and fits in the current segment under policy ``none`` or ``always``."""
+        total = _FRAME_HDR + ((body + 7) & ~7)
+        off = self._off
+        if (self._busy or self._builder.count or body > self._frame_limit or self._preallocate
+                or off + total > self._segment_bytes or self._policy is SyncPolicy.BATCH):
+            return None
+        sync = self._policy is SyncPolicy.ALWAYS
+        if sync and (self._unsynced_fds or self._manifest_pending or self._dir_dirty):
+            return None
+        first = self._next_seq
+        last = first + count - 1
+        self._next_seq = last + 1
+        synced = self._durable
+        io, fd = self._io, self._fd
+        self._busy = True
+        self._lock.release()
+        err: BaseException | None = None
+        try:
+            hdr = _nw.frame_header(first, count, flags, synced, lens, data)
+            bufs = [hdr, lens, data] if len(lens) else [hdr, data]
+            if body & 7:
+                bufs.append(_nw.padding(body))
+            if io.pwritev(fd, bufs, off) != total:
+                write_all(io, fd, bufs, off)  # a short write: write the frame again, whole (same bytes)
+            if sync:
+                io.fdatasync(fd)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below after the state is restored
+            err = exc
+        self._lock.acquire()
+        self._busy = False
+        if err is None:
+            self._off = off + total
+            self._written = last
+            if sync:
+                self._durable = last
+                self._unsynced_bytes = 0
+                self._oldest_unsynced = None
+            else:
+                self._unsynced_bytes += total
+                if self._oldest_unsynced is None:
+                    self._oldest_unsynced = time.monotonic()
+            self._cond.notify_all()
+            return last
+        if isinstance(err, OSError) or self._poisoned is None:
+            self._poisoned = err
+        self._cond.notify_all()
+        if isinstance(err, OSError):
+            raise WalPoisonedError(f"WAL writer for {self._directory!r}: {err!r}; the writer is now "
+                                   "poisoned, reopen the log to recover") from err
+        raise err
+
     def _rotate(self, next_first: int, all_synced: bool) -> bool:
         """Close the current segment and start the next; returns True if everything written is now durable.
 
@@ -569,8 +625,11 @@ class WalWriter:
         with self._lock:
             self._check()
             if arr.nbytes >= _DIRECT_MIN:
-                per = max(1, self._frame_limit // 64)
                 view = memoryview(arr).cast("B")
+                done = self._direct_fast(b"", view, n, _nw.F_FIXED64, arr.nbytes)
+                if done is not None:
+                    return done
+                per = max(1, self._frame_limit // 64)
                 self._wait_idle()
                 first = self._next_seq
                 direct = [(b"", view[64 * s: 64 * min(n, s + per)], min(n, s + per) - s, first + s, 1)
@@ -640,6 +699,11 @@ class WalWriter:
         with self._lock:
             self._check()
             if len(view) >= _DIRECT_MIN:
+                if len(cuts) == 2:
+                    lensv = memoryview(lens32).cast("B")
+                    done = self._direct_fast(lensv, view, n, 0, len(lensv) + len(view))
+                    if done is not None:
+                        return done
                 self._wait_idle()
                 first = self._next_seq
                 direct = []
