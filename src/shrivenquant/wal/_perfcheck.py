@@ -80,6 +80,35 @@ def _always_raw(base: str, n: int) -> float:
     return dt
 
 
+def _open_time(base: str, ev: np.ndarray, reps: int) -> None:
+    """Opening a writer re-reads (and checks) every live segment: time it beside a plain read of the same
+    files (both from the page cache)."""
+    d = _fresh(base)
+    with WalWriter(d, sync="none") as w:
+        for _ in range(2):
+            for i in range(0, len(ev), 10_000):
+                w.append_events(ev[i: i + 10_000])
+    files = [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".wal")]
+    size = sum(os.path.getsize(f) for f in files)
+    buf = bytearray(4 << 20)
+    t_open, t_read = [], []
+    for _ in range(reps * 2):
+        t = time.perf_counter()
+        for f in files:
+            fd = os.open(f, os.O_RDONLY)
+            while os.readv(fd, [buf]):
+                pass
+            os.close(fd)
+        t_read.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        WalWriter(d, sync="none").close()
+        t_open.append(time.perf_counter() - t)
+    to, tr = statistics.median(t_open), statistics.median(t_read)
+    print(f"open (recovery) of {len(files)} segments, {size / MB:.0f} MiB: {to * 1e3:.0f} ms = "
+          f"{size / to / 1e9:.2f} GB/s; plain read of the same files {size / tr / 1e9:.2f} GB/s")
+    shutil.rmtree(d)
+
+
 def _pct(a: list[float], q: float) -> float:
     s = sorted(a)
     return s[min(len(s) - 1, int(q * len(s)))] * 1e6
@@ -102,6 +131,7 @@ def main(base: str, reps: int = 3) -> None:
         wm, rm = statistics.median(w_), statistics.median(r_)
         print(f"none, append_events batch={batch}: {n_rec / wm / 1e6:.2f} M rec/s = {n_rec * 64 / wm / 1e9:.3f} GB/s;"
               f" raw os.write of the same batches {n_rec * 64 / rm / 1e9:.3f} GB/s; ratio {rm / wm:.2f}")
+    _open_time(base, ev, reps)
     n = 64
     res: dict[str, list[float]] = {"raw": [], "pre": [], "app": []}
     for k in range(reps):

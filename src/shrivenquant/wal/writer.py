@@ -511,7 +511,8 @@ class WalWriter:
         io = self._io
         synced = False
         if self._policy is not SyncPolicy.NONE:
-            io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
+            if not all_synced:  # (under always every frame was synced already: no syscall)
+                io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
             synced = True
         elif len(self._unsynced_fds) >= 4:  # bound the unsynced window (and the open descriptors)
             io.fdatasync(self._unsynced_fds[0])
