@@ -193,12 +193,13 @@ def all_cases() -> list[Case]:
 def _part_cases() -> list[Case]:
     """The cases of the later parts, each kept in its own ``cases_<part>`` module."""
     from shrivenquant.bench.cases_analytics import analytics_cases
+    from shrivenquant.bench.cases_backtest import backtest_cases
     from shrivenquant.bench.cases_catalog import catalog_cases
     from shrivenquant.bench.cases_oms import oms_cases
     from shrivenquant.bench.cases_options import options_cases
     from shrivenquant.bench.cases_risk import risk_cases
 
-    return [*risk_cases(), *options_cases(), *analytics_cases(), *oms_cases(), *catalog_cases()]
+    return [*risk_cases(), *options_cases(), *analytics_cases(), *oms_cases(), *backtest_cases(), *catalog_cases()]
 
 
 # ---------------------------------------------------------------------------------------------- native wire decoder
