@@ -6,6 +6,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from shrivenquant.wal._walk import SegmentWalk
 __all__ = ["SyncPolicy", "WalWriter"]
 
 _FRAME_HDR = _nw.FRAME_HDR
+_U32 = struct.Struct("<I")
 _DIRECT_MIN = 256 << 10  # batches at least this large are written straight from the caller's buffer
 _ZERO_CHUNK = bytes(1 << 20)
 _encoder = msgspec.msgpack.Encoder()
@@ -572,6 +574,11 @@ class WalWriter:
         n = len(payload) if not isinstance(payload, memoryview) else payload.nbytes
         with self._lock:
             self._check()
+            if self._policy is SyncPolicy.ALWAYS and n <= self._max_record and type(payload) is bytes:
+                # nothing pending and no other thread writing: this record is its own group commit
+                done = self._direct_fast(_U32.pack(n), payload, 1, 0, n + 4)
+                if done is not None:
+                    return done
             b = self._builder
             if b.fixed or (b.count and b.nbytes + n + 4 > self._frame_limit):
                 self._wait_idle()
