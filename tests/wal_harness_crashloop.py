@@ -185,7 +185,7 @@ def check_cycle(st: LoopState, cyc: Cycle) -> list[str]:
     """Judge one cycle against everything seen so far; updates the loop state."""
     problems: list[str] = []
     if cyc.returncode not in (-9, 137, 0) or (cyc.returncode == 0 and cyc.mode != "clean"):
-        problems.append(f"writer exit {cyc.returncode}: {cyc.stderr[-1500:]}")
+        problems.append(f"writer exit {cyc.returncode} (stdout tail {cyc.lines[-3:]}): {cyc.stderr[-1500:]}")
     if "Traceback" in cyc.stderr:
         problems.append(f"writer traceback: {cyc.stderr[-1500:]}")
     if cyc.ready is not None and cyc.ready != st.last_read:
