@@ -12,7 +12,7 @@ once) or a reason code (:class:`shrivenquant.risk.RejectReason`). See ``docs/ris
 
 cimport cython
 cimport numpy as cnp
-from libc.stdint cimport int64_t, int32_t, uint8_t, INT64_MAX
+from libc.stdint cimport int16_t, int64_t, int32_t, uint8_t, INT64_MAX
 from libc.stdlib cimport calloc, free
 
 import numpy as _np
@@ -94,6 +94,8 @@ cdef extern from "sq_risk.h" nogil:
     int sq_rk_on_mark(sq_rk *rk, int64_t i, int64_t px)
     int sq_rk_on_accepted(sq_rk *rk, int64_t id)
     int sq_rk_on_done(sq_rk *rk, int64_t id)
+    int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n, int16_t *res, int audit,
+                          int *pending)
     int64_t sq_rk_release_all(sq_rk *rk, int64_t s)
     void sq_rk_pos_margin(sq_rk *rk, sq_rk_inst *IN)
     void sq_rk_inst_ready(sq_rk_inst *IN)
@@ -606,10 +608,30 @@ cdef class RiskEngine:
             return out
         cdef const sq_rk_msg *m = <const sq_rk_msg *>cnp.PyArray_DATA(arr)
         cdef short[::1] res = out
-        cdef int r, ev, op
+        cdef int r, ev, op, pending = 0
         cdef bint hooks = self._audit is not None or self._kill is not None or self._breaker is not None
         cdef sq_rk *rk = &self.rk
-        for k in range(n):
+        k = 0
+        while k < n:
+            # the C runner takes every record it can (checks and order updates, no hooks); this loop takes
+            # the rest one at a time: fills, marks, references, balances, audited rejects, errors
+            k = sq_rk_process(rk, m, k, n, <int16_t *>&res[0], self._audit is not None, &pending)
+            if k >= n:
+                break
+            if pending == 2:
+                raise MemoryError("RiskEngine: out of memory")
+            if pending == 1:
+                op = m[k].op
+                r = res[k]
+                if op == SQ_RK_OP_NEW:
+                    self._audit(r, op, m[k].order_id, m[k].instrument, m[k].strategy, m[k].side, m[k].price,
+                                m[k].qty, m[k].ts)
+                elif op == SQ_RK_OP_MODIFY:
+                    self._audit_order(r, op, m[k].order_id, m[k].price, m[k].qty, m[k].ts)
+                else:
+                    self._audit_order(r, op, m[k].order_id, 0, 0, m[k].ts)
+                k += 1
+                continue
             op = m[k].op
             r = 0
             if op == SQ_RK_OP_NEW:
@@ -657,6 +679,7 @@ cdef class RiskEngine:
             else:
                 raise _ValidationError(f"process: record {k} has an unknown op {op}")
             res[k] = <short>r
+            k += 1
         return out
 
     cdef _sync_seen(self):

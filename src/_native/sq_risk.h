@@ -1006,4 +1006,45 @@ static inline void sq_rk_reset_day(sq_rk *rk) {
     rk->peak = 0;
 }
 
+/* ------------------------------------------------------------------------------------- batch runner */
+
+/* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
+ * (n when none). Handled here: NEW, MODIFY, CANCEL, ACCEPTED, REJECTED, CANCELED; FILLED, MARK, REFERENCE,
+ * BALANCE and unknown ops are left to the caller (they validate records and may call hooks), as is:
+ * *pending = 1: record k was checked and rejected while audit != 0 (res[k] holds the reason; the caller calls
+ * the audit hook and goes on at k + 1); *pending = 2: out of memory at record k. *pending = 0: record k was not
+ * run. One loop in C with the per-record calls inlined: the same calls, in the same order, as one by one. */
+static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n, int16_t *res, int audit,
+                             int *pending) {
+    *pending = 0;
+    for (; k < n; k++) {
+        const sq_rk_msg *x = &m[k];
+        int r;
+        switch (x->op) {
+        case SQ_RK_OP_NEW:
+            r = sq_rk_check_new(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
+            if (r < 0) { *pending = 2; return k; }
+            break;
+        case SQ_RK_OP_MODIFY:
+            r = sq_rk_check_modify(rk, x->order_id, x->price, x->qty, x->ts);
+            break;
+        case SQ_RK_OP_CANCEL:
+            r = sq_rk_check_cancel(rk, x->order_id, x->ts);
+            break;
+        case SQ_RK_OP_ACCEPTED:
+            res[k] = (int16_t)sq_rk_on_accepted(rk, x->order_id);
+            continue;
+        case SQ_RK_OP_REJECTED:
+        case SQ_RK_OP_CANCELED:
+            res[k] = (int16_t)sq_rk_on_done(rk, x->order_id);
+            continue;
+        default:
+            return k;
+        }
+        res[k] = (int16_t)r;
+        if (r != 0 && audit) { *pending = 1; return k; }
+    }
+    return n;
+}
+
 #endif /* SQ_RISK_H */

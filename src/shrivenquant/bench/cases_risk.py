@@ -135,6 +135,44 @@ def _batch_native(cancel_lag: int) -> Any:
     return setup
 
 
+def _batch_plain_engine(cancel_lag: int) -> Any:
+    """The same records through an engine with only per-order limits (no throttles, no duplicate-id window,
+    no margin, no OTR, no breakers): the same state updates per order, the rolling-window and account checks
+    left out (what those checks cost is the difference to the all-checks target)."""
+    from shrivenquant._native.risk import RiskEngine
+
+    def setup() -> dict[str, Any]:
+        e = RiskEngine(4, 2)
+        for i in range(4):
+            e.configure_instrument(i, tick=1, lot=1, min_qty=1, max_qty=10**9, min_notional=1, max_notional=10**15,
+                                   collar_unit=1, buy_up=500, buy_down=500, sell_up=500, sell_down=500,
+                                   max_net=10**15, max_gross=10**16, max_open=10**8, notional_num=1,
+                                   notional_den=100)
+            e.set_reference(i, PRICE)
+        recs = _records(N_BATCH, cancel_lag)
+        if e.process(recs)[recs["op"] == 1].any():
+            raise RuntimeError("batch benchmark: expected every order accepted")
+        e.release_all()
+        recs["ts"] += N_BATCH * 100
+        recs["order_id"] += N_BATCH
+        return {"proc": e.process, "rel": e.release_all, "recs": recs, "span": N_BATCH * 100, "nspan": N_BATCH}
+    return setup
+
+
+def _batch_frame(cancel_lag: int) -> Any:
+    """The statement frame alone: the same statement with no-op calls (shifting the records' ts and ids)."""
+    def setup() -> dict[str, Any]:
+        def proc(recs: np.ndarray) -> None:
+            return None
+
+        def rel() -> int:
+            return 0
+
+        return {"proc": proc, "rel": rel, "recs": _records(N_BATCH, cancel_lag), "span": N_BATCH * 100,
+                "nspan": N_BATCH}
+    return setup
+
+
 def _batch_python(cancel_lag: int) -> Any:
     def setup() -> dict[str, Any]:
         e = all_checks_engine()
@@ -178,6 +216,10 @@ def risk_cases() -> list[Case]:
                          role="target"),
                  Variant("the same records through RiskEngine.check / on_canceled, one Python call each",
                          "proc(); rel()", _batch_python(32)),
+                 Variant("RiskEngine.process, engine without throttles, duplicate window, margin, OTR, breakers",
+                         BATCH, _batch_plain_engine(32)),
+                 Variant("the statement frame alone (no-op calls; shifting the records' ts and ids)", BATCH,
+                         _batch_frame(32)),
              ), ops_per_stmt=N_BATCH, budget_ns=10.0, loops=20),
         Case("risk_batch_growing", f"pre-trade checks of {N_BATCH:,} new orders in one native call, none released "
              "until the end of the batch (working set up to 20,000 orders; per order)", (
@@ -185,6 +227,8 @@ def risk_cases() -> list[Case]:
                          role="target"),
                  Variant("the same orders through RiskEngine.check, one Python call each", "proc(); rel()",
                          _batch_python(0)),
+                 Variant("the statement frame alone (no-op calls; shifting the records' ts and ids)", BATCH,
+                         _batch_frame(0)),
              ), ops_per_stmt=N_BATCH, loops=20),
     ]
 
