@@ -65,8 +65,8 @@ class Report:
         dates: the periods' dates (datetime64 or int ns); needed for the monthly table and date axes.
         benchmark: optional benchmark returns (alpha, beta, information ratio, captures).
         risk_free, risk_free_units: as for :func:`~shrivenquant.analytics.sharpe_ratio`.
-        rolling_window: window of the rolling Sharpe and volatility plots (default: half a year of periods,
-            at least 2, at most the series length).
+        rolling_window: window of the rolling Sharpe and volatility plots (default: half a year of periods
+            but at most a quarter of the series, so short runs still show a curve; at least 2).
         title: the report's title.
     """
 
@@ -82,7 +82,7 @@ class Report:
         self.benchmark = None if benchmark is None else as_vector(benchmark, x.shape[0], "benchmark")
         self.risk_free = float(risk_free)
         self.risk_free_units: RateUnits = risk_free_units
-        w = rolling_window or max(2, round(self.periods_per_year / 2))
+        w = rolling_window or max(2, min(round(self.periods_per_year / 2), x.shape[0] // 4))
         self.rolling_window = int(min(w, x.shape[0]))
         self.title = title
         self._png: dict[int, bytes] = {}
@@ -174,7 +174,14 @@ class Report:
         self._date_axes(fig.axes, t)
 
         ax = fig.add_subplot(grid[3, 0])
-        if self.dates is not None:
+        if self.dates is not None and self.dates[-1] - self.dates[0] < np.timedelta64(62, "D"):
+            # shorter than two months (an intraday backtest): a monthly table says nothing, show the periods
+            ax.plot(self.dates, x * 100, color="#1f4e79", lw=0.6)
+            ax.axhline(0, color="black", lw=0.6)
+            ax.set_title("Period returns (%)")
+            ax.grid(alpha=0.3)
+            self._date_axes([ax], self.dates)
+        elif self.dates is not None:
             years, table = monthly_returns(x, self.dates)
             lim = float(np.nanmax(np.abs(table))) * 100 if np.isfinite(table).any() else 1.0
             im = ax.imshow(table * 100, cmap="RdYlGn", vmin=-lim, vmax=lim, aspect="auto")
@@ -211,7 +218,7 @@ class Report:
 
         for ax in axes:
             wide = ax.get_position().width > 0.6
-            locator = mdates.AutoDateLocator(minticks=3, maxticks=10 if wide else 5)
+            locator = mdates.AutoDateLocator(minticks=3, maxticks=10 if wide else 7)
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
