@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,10 @@ def test_report_writes_html_and_prints_the_metrics(tmp_path: Path, capsys: pytes
     assert float(printed["Max drawdown"]) == pytest.approx(metrics.max_drawdown(x), rel=1e-5)
     assert int(float(printed["Periods"])) == 400
     text = out.read_text()
-    assert text.startswith("<!DOCTYPE html>") or "<html" in text[:200]
+    assert text.startswith("<!DOCTYPE html>")
+    assert "Sharpe ratio" in text
+    # the figure is embedded when the plot extra is installed; otherwise the page says nothing about plots
+    assert ("data:image/png;base64," in text) == (importlib.util.find_spec("matplotlib") is not None)
 
 
 def test_report_help_passes_through(capsys: pytest.CaptureFixture[str]) -> None:

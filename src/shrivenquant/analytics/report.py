@@ -13,6 +13,7 @@ import argparse
 import base64
 import csv
 import html
+import importlib.util
 import io
 import math
 import sys
@@ -338,9 +339,15 @@ def run(args: argparse.Namespace) -> int:
     rep = Report(x, periods_per_year=args.periods_per_year, dates=dates, risk_free=args.risk_free,
                  risk_free_units=args.risk_free_units, title=args.title or col)
     out = args.out or args.returns.with_suffix(".html")
-    rep.to_html(out)
+    plots = importlib.util.find_spec("matplotlib") is not None
+    if args.png and not plots:
+        _need_matplotlib()  # raises the clear "install the plot extra" error
+    rep.to_html(out, plots=plots)
     if args.png:
         rep.to_png(args.png)
+    if not plots:
+        print("matplotlib is not installed (pip install 'shrivenquant[plot]'): the page has the metrics table only",
+              file=sys.stderr)
     for k, v in rep.metrics().items():
         print(f"{k:<34} {v: .6g}")
     print(f"wrote {out}" + (f" and {args.png}" if args.png else ""))
