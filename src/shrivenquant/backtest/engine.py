@@ -31,6 +31,7 @@ import numpy as np
 from shrivenquant._native.fixed import RAW_NULL, Money, Price
 from shrivenquant.backtest.data import as_chunks, merge_sources
 from shrivenquant.backtest.strategy import Bar, Context, Strategy
+from shrivenquant.core.enums import LiquiditySide, OrderSide
 from shrivenquant.core.events import EventFlag, EventKind
 from shrivenquant.core.instrument import Instrument
 from shrivenquant.core.order_events import OrderFilled
@@ -53,6 +54,10 @@ _BOOK_KINDS = frozenset(int(k) for k in (EventKind.LEVEL, EventKind.CLEAR, Event
 _NONE = int(EventKind.NONE)
 _TRADE = int(EventKind.TRADE)
 _MARK = int(EventKind.MARK)
+_BUY_SIDE = OrderSide.BUY
+_LIQ_INT = {v: int(v) for v in LiquiditySide}
+_POW10 = [10**i for i in range(40)]
+_POW10F = [10.0**i for i in range(40)]
 
 #: One row per fill: raw price/qty at the instrument's precisions, fee raw at ``fee_precision``.
 FILL_DTYPE = np.dtype([("ts", "<i8"), ("instrument", "<u4"), ("side", "u1"), ("liquidity", "u1"),
@@ -289,7 +294,8 @@ class BacktestEngine:
         deliver = self._deliver
         while heap and heap[0][0] <= ts:
             t, _, kind, payload = pop(heap)
-            self.now = max(self.now, t)
+            if t > self.now:  # noqa: PLR1730 (a compare, no call, on the hot path)
+                self.now = t
             if kind == 1:
                 deliver(payload)
             elif kind == 0:
@@ -306,15 +312,22 @@ class BacktestEngine:
             k = self._iid[event.instrument_id]
             q = event.last_qty.raw
             px = event.last_px.raw
-            side = int(event.order_side)
-            signed = q if side == 1 else -q
+            if event.order_side is _BUY_SIDE:
+                side, signed = 1, q
+            else:
+                side, signed = 2, -q
             self._pos[k] += signed
             self._cash[k] -= signed * px * self._mult[k]
             fee = event.fee
             code = fee.currency.code
-            self._fee_total[code] = self._fee_total.get(code, 0) + fee.raw * 10 ** (18 - fee.precision)
-            self._fee_float += fee.raw / 10.0 ** fee.precision
-            self._fills.append((event.ts_event, k, side, int(event.liquidity_side), px, q, fee.raw, fee.precision,
+            fraw, fprec = fee.raw, fee.precision
+            totals = self._fee_total
+            if fraw:
+                totals[code] = totals.get(code, 0) + fraw * _POW10[18 - fprec]
+                self._fee_float += fraw / _POW10F[fprec]
+            elif code not in totals:
+                totals[code] = 0
+            self._fills.append((event.ts_event, k, side, _LIQ_INT[event.liquidity_side], px, q, fraw, fprec,
                                 int(event.venue_order_id or 0)))
             if self._on_order_event:
                 self.strategy.on_order_event(self.ctx, event)

@@ -49,20 +49,10 @@ _LIMIT_TPL = Order(client_order_id="T", instrument_id="T.SIM", side=OrderSide.BU
                    quantity=Quantity("1"), ts_init=0, price=Price("1"))
 
 
-def _fast(tpl: Order, coid: str, iid: str, side: OrderSide, qty: Quantity, ts: int,  # noqa: PLR0917
-          **kw: Any) -> Order:
-    """An order from a validated template: the helpers build only orders that satisfy every ``Order`` rule
-    (generated client ids, the table's instrument ids, positive quantity and price, GTC/IOC), so the
-    validating constructor (~3 us) is skipped."""
-    o = tpl.__copy__()
-    _force(o, "client_order_id", coid)
-    _force(o, "instrument_id", iid)
-    _force(o, "side", side)
-    _force(o, "quantity", qty)
-    _force(o, "ts_init", ts)
-    for k, v in kw.items():
-        _force(o, k, v)
-    return o
+def _not_traded(instrument: int) -> Exception:
+    from shrivenquant.errors import ValidationError
+
+    return ValidationError(f"instrument {instrument} of the table is not traded in this run (a None entry)")
 
 
 class Bar(msgspec.Struct, frozen=True, gc=False):
@@ -110,13 +100,16 @@ class Strategy:
 class Context:
     """What a strategy sees and acts through (see the module docstring)."""
 
-    __slots__ = ("_engine", "_next_id", "_prefix", "books", "instruments", "om")
+    __slots__ = ("_engine", "_meta", "_next_id", "_prefix", "books", "instruments", "om")
 
     def __init__(self, engine: BacktestEngine, prefix: str = "S") -> None:
         self._engine = engine
         self.om: OrderManager = engine.om
         self.books = engine.books
         self.instruments = engine.instruments
+        # (instrument id, price precision, size precision) per table entry: Instrument's are properties
+        self._meta: list[tuple[str, int, int] | None] = [
+            None if i is None else (i.id, i.price_precision, i.size_precision) for i in self.instruments]
         self._next_id = 1
         self._prefix = prefix
 
@@ -147,16 +140,28 @@ class Context:
               tif: TimeInForce = TimeInForce.GTC, post_only: bool = False, reduce_only: bool = False,
               expire_time_ns: int | None = None, display_qty_raw: int | None = None) -> ManagedOrder:
         """Submit a limit order (raw price and quantity)."""
-        inst = self.instruments[instrument]
-        pp, sp = inst.price_precision, inst.size_precision
+        meta = self._meta[instrument]
+        if meta is None:
+            raise _not_traded(instrument)
+        iid, pp, sp = meta
         if tif is TimeInForce.GTC and expire_time_ns is None and display_qty_raw is None:
             _positive(qty_raw, price_raw)
-            return self.om.submit(_fast(_LIMIT_TPL, self.next_id(), inst.id, _SIDE[side],
-                                        Quantity.from_raw(qty_raw, sp), self._engine.now,
-                                        price=Price.from_raw(price_raw, pp), post_only=post_only,
-                                        reduce_only=reduce_only))
+            i = self._next_id
+            self._next_id = i + 1
+            o = _LIMIT_TPL.__copy__()
+            _force(o, "client_order_id", f"{self._prefix}{i}")
+            _force(o, "instrument_id", iid)
+            _force(o, "side", _SIDE[side])
+            _force(o, "quantity", Quantity.from_raw(qty_raw, sp))
+            _force(o, "ts_init", self._engine.now)
+            _force(o, "price", Price.from_raw(price_raw, pp))
+            if post_only:
+                _force(o, "post_only", True)
+            if reduce_only:
+                _force(o, "reduce_only", True)
+            return self.om.submit(o)
         return self.om.submit(Order(
-            client_order_id=self.next_id(), instrument_id=inst.id, side=OrderSide(side),
+            client_order_id=self.next_id(), instrument_id=iid, side=OrderSide(side),
             order_type=OrderType.LIMIT, quantity=Quantity.from_raw(qty_raw, sp), ts_init=self._engine.now,
             price=Price.from_raw(price_raw, pp), time_in_force=tif, post_only=post_only, reduce_only=reduce_only,
             expire_time_ns=expire_time_ns,
@@ -165,15 +170,26 @@ class Context:
     def market(self, instrument: int, side: OrderSide | int, qty_raw: int, *, reduce_only: bool = False,
                tif: TimeInForce = TimeInForce.IOC) -> ManagedOrder:
         """Submit a market order (raw quantity)."""
-        inst = self.instruments[instrument]
+        meta = self._meta[instrument]
+        if meta is None:
+            raise _not_traded(instrument)
+        iid, _pp, sp = meta
         if tif is TimeInForce.IOC:
             _positive(qty_raw, 1)
-            return self.om.submit(_fast(_MARKET_TPL, self.next_id(), inst.id, _SIDE[side],
-                                        Quantity.from_raw(qty_raw, inst.size_precision), self._engine.now,
-                                        reduce_only=reduce_only))
+            i = self._next_id
+            self._next_id = i + 1
+            o = _MARKET_TPL.__copy__()
+            _force(o, "client_order_id", f"{self._prefix}{i}")
+            _force(o, "instrument_id", iid)
+            _force(o, "side", _SIDE[side])
+            _force(o, "quantity", Quantity.from_raw(qty_raw, sp))
+            _force(o, "ts_init", self._engine.now)
+            if reduce_only:
+                _force(o, "reduce_only", True)
+            return self.om.submit(o)
         return self.om.submit(Order(
-            client_order_id=self.next_id(), instrument_id=inst.id, side=OrderSide(side),
-            order_type=OrderType.MARKET, quantity=Quantity.from_raw(qty_raw, inst.size_precision),
+            client_order_id=self.next_id(), instrument_id=iid, side=OrderSide(side),
+            order_type=OrderType.MARKET, quantity=Quantity.from_raw(qty_raw, sp),
             ts_init=self._engine.now, time_in_force=tif, reduce_only=reduce_only))
 
     def stop(self, instrument: int, side: OrderSide | int, trigger_raw: int, qty_raw: int, *,

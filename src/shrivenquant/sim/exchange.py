@@ -73,14 +73,18 @@ _LEVEL, _CLEAR, _ADD, _MODIFY, _CANCEL, _FILL = (int(EventKind.LEVEL), int(Event
                                                  int(EventKind.MODIFY), int(EventKind.CANCEL), int(EventKind.FILL))
 _MAKER, _TAKER = LiquiditySide.MAKER, LiquiditySide.TAKER
 _SIDES = {_BUY: OrderSide.BUY, _SELL: OrderSide.SELL}
+_SIDE_INT = {s: int(s) for s in OrderSide}
+_TYPE_INT = {t: int(t) for t in OrderType}
+_TIF_INT = {t: int(t) for t in TimeInForce}
+_TIF_INT[TimeInForce.DAY] = _GTC  # DAY works as GTC
 
 
 class SimOrder:
     """The venue's view of one working order (raw ints at the instrument's precisions)."""
 
     __slots__ = ("ahead", "client_order_id", "cum_trade", "display", "expire", "filled", "front", "inst",
-                 "instrument_id", "leaves", "otype", "post_only", "price", "qty", "reduce_only", "shown",
-                 "side", "tif", "trigger", "venue_order_id")
+                 "instrument_id", "leaves", "order_side", "otype", "post_only", "price", "qty", "qty_obj",
+                 "reduce_only", "shown", "side", "tif", "trigger", "venue_order_id")
 
     def __init__(self) -> None:
         self.ahead: dict[int, int] | None = None  # L3: order id -> qty of the orders in front
@@ -94,8 +98,8 @@ class _Market:
     """Per-instrument state: book, rules, working orders, consumed liquidity, position."""
 
     __slots__ = ("asks", "bids", "book", "consumed", "fee_cur", "fee_den", "fee_maker", "fee_scale",
-                 "fee_taker", "index", "inst", "l3", "last_trade", "max_qty", "min_notional", "min_qty", "mult",
-                 "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
+                 "fee_taker", "fee_zero", "index", "inst", "l3", "last_trade", "max_qty", "min_notional", "min_qty",
+                 "mult",                 "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
 
     def __init__(self, index: int, inst: Instrument, book: OrderBook | OrderBookL3, fees: FeeModel | None) -> None:
         self.index = index
@@ -131,6 +135,7 @@ class _Market:
         self.fee_taker = rt.numerator * rm.denominator
         self.fee_den = den * self.notional_scale
         self.fee_scale = 10 ** cur.precision
+        self.fee_zero = Money.from_raw(0, cur.precision, cur)  # immutable: shared by every fee-free fill
 
     def resting(self, side: int) -> dict[int, list[SimOrder]]:
         return self.bids if side == _BUY else self.asks
@@ -176,7 +181,7 @@ class SimulatedExchange:
             self.markets.append(m)
             self.by_id[inst.id] = m
         self.queue = queue_model if queue_model is not None else RiskAverseQueue()
-        self.latency: LatencyModel = latency if latency is not None else ConstantLatency()
+        self.latency = latency if latency is not None else ConstantLatency()
         self.stp = stp
         self.emit: Callable[[int, Any], None] = emit if emit is not None else self._collect
         self.collected: list[tuple[int, Any]] = []
@@ -188,6 +193,21 @@ class SimulatedExchange:
         self.fills = 0
 
     # ------------------------------------------------------------------ plumbing
+    @property
+    def latency(self) -> LatencyModel:
+        """The response latency model (venue event -> local receipt)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, model: LatencyModel) -> None:
+        self._latency = model
+        # a constant response latency is read as an int on the hot path (no method call per event)
+        self._resp_const = model.response_ns if type(model) is ConstantLatency else None
+
+    def _t(self, ts: int) -> int:
+        c = self._resp_const
+        return ts + c if c is not None else ts + self._latency.response(ts)
+
     def _collect(self, ts: int, event: Any) -> None:
         self.collected.append((ts, event))
 
@@ -215,7 +235,8 @@ class SimulatedExchange:
     def _out(self, ts: int, cls: type, o: SimOrder, **kw: Any) -> None:
         """Emit a venue event. The values come from an order the exchange validated, so the event is built
         from a validated template by copy + ``force_setattr`` (~5x cheaper than the validating constructor)."""
-        t = ts + self.latency.response(ts)
+        c = self._resp_const
+        t = ts + c if c is not None else ts + self._latency.response(ts)
         tpl = _TEMPLATES.get(cls)
         if tpl is None:
             self.emit(t, cls(client_order_id=o.client_order_id, instrument_id=o.instrument_id, ts_event=ts,
@@ -232,7 +253,7 @@ class SimulatedExchange:
         self.emit(t, e)
 
     def _reject(self, ts: int, order: Order, reason: str) -> None:
-        t = ts + self.latency.response(ts)
+        t = self._t(ts)
         self.emit(t, OrderRejected(client_order_id=order.client_order_id, instrument_id=order.instrument_id,
                                    ts_event=ts, ts_init=t, reason=reason))
 
@@ -250,15 +271,26 @@ class SimulatedExchange:
         o.client_order_id = order.client_order_id
         o.instrument_id = order.instrument_id
         o.inst = m.index
-        o.side = int(order.side)
-        o.otype = int(order.order_type)
-        tif = int(order.time_in_force)
-        o.tif = _GTC if tif == int(TimeInForce.DAY) else tif
+        side = order.side
+        o.order_side = side
+        o.side = _SIDE_INT[side]
+        o.otype = _TYPE_INT[order.order_type]
+        o.tif = _TIF_INT[order.time_in_force]
+        pp, sp = m.pp, m.sp
         try:
-            o.price = order.price.raw_at(m.pp) if order.price is not None else None
-            o.trigger = order.trigger_price.raw_at(m.pp) if order.trigger_price is not None else None
-            o.qty = order.quantity.raw_at(m.sp)
-            o.display = order.display_qty.raw_at(m.sp) if order.display_qty is not None else 0
+            px = order.price
+            o.price = None if px is None else px.raw if px.precision == pp else px.raw_at(pp)
+            px = order.trigger_price
+            o.trigger = None if px is None else px.raw if px.precision == pp else px.raw_at(pp)
+            q = order.quantity
+            if q.precision == sp:
+                o.qty = q.raw
+                o.qty_obj = q
+            else:
+                o.qty = q.raw_at(sp)
+                o.qty_obj = None
+            q = order.display_qty
+            o.display = 0 if q is None else q.raw if q.precision == sp else q.raw_at(sp)
         except ValidationError as exc:
             self._reject(ts, order, f"price or quantity not at the instrument's precision: {exc}")
             return
@@ -318,7 +350,7 @@ class SimulatedExchange:
         """A cancel request reaches the venue at ``ts``."""
         o = self.orders.get(client_order_id)
         if o is None:
-            t = ts + self.latency.response(ts)
+            t = self._t(ts)
             self.emit(t, CancelRejected(client_order_id=client_order_id, reason="unknown order", ts=t))
             return
         self._end(self.markets[o.inst], o, ts, OrderCanceled)
@@ -328,7 +360,7 @@ class SimulatedExchange:
         """An amend request reaches the venue at ``ts``: a price change or a quantity increase loses the
         queue position; a quantity decrease keeps it."""
         o = self.orders.get(client_order_id)
-        t = ts + self.latency.response(ts)
+        t = self._t(ts)
         if o is None:
             self.emit(t, ModifyRejected(client_order_id=client_order_id, reason="unknown order", ts=t))
             return
@@ -357,6 +389,7 @@ class SimulatedExchange:
         o.price, o.trigger = new_px, new_trig
         o.leaves = new_qty - o.filled
         o.qty = new_qty
+        o.qty_obj = None
         if o.display == 0:
             o.shown = o.leaves
         else:
@@ -555,16 +588,32 @@ class SimulatedExchange:
         o.leaves -= qty
         o.filled += qty
         m.position += qty if o.side == _BUY else -qty
-        notional = price * qty * m.mult
         rate = m.fee_maker if liq is _MAKER else m.fee_taker
-        fee_raw = _round_half_even(notional * rate * m.fee_scale, m.fee_den)
-        cur = m.fee_cur
+        if rate:
+            cur = m.fee_cur
+            fee = Money.from_raw(_round_half_even(price * qty * m.mult * rate * m.fee_scale, m.fee_den),
+                                 cur.precision, cur)
+        else:
+            fee = m.fee_zero
         tid = self._next_trade_id
         self._next_trade_id = tid + 1
         self.fills += 1
-        self._out(ts, OrderFilled, o, trade_id=f"S{tid}", order_side=_SIDES[o.side],
-                  last_qty=Quantity.from_raw(qty, m.sp), last_px=Price.from_raw(price, m.pp),
-                  fee=Money.from_raw(fee_raw, cur.precision, cur), liquidity_side=liq)
+        # the event is built from a validated template (see _out): every value comes from a validated order
+        c = self._resp_const
+        t = ts + c if c is not None else ts + self._latency.response(ts)
+        e = _FILL_TPL.__copy__()
+        _force(e, "client_order_id", o.client_order_id)
+        _force(e, "instrument_id", o.instrument_id)
+        _force(e, "ts_event", ts)
+        _force(e, "ts_init", t)
+        _force(e, "venue_order_id", o.venue_order_id)
+        _force(e, "trade_id", f"S{tid}")
+        _force(e, "order_side", o.order_side)
+        _force(e, "last_qty", o.qty_obj if qty == o.qty and o.qty_obj is not None else Quantity.from_raw(qty, m.sp))
+        _force(e, "last_px", Price.from_raw(price, m.pp))
+        _force(e, "fee", fee)
+        _force(e, "liquidity_side", liq)
+        self.emit(t, e)
 
     def _maker_fill(self, m: _Market, o: SimOrder, qty: int, ts: int) -> None:
         """Fill a resting order for up to ``qty`` at its price (respecting display and reduce-only)."""
@@ -740,6 +789,9 @@ _TEMPLATES: dict[type, Any] = {
     OrderFilled: _template(OrderFilled, trade_id="T", order_side=OrderSide.BUY, last_qty=Quantity("1"),
                            last_px=Price("1"), fee=Money("0", "USDT"), liquidity_side=LiquiditySide.MAKER),
 }
+
+
+_FILL_TPL = _TEMPLATES[OrderFilled]
 
 
 def _round_half_even(n: int, d: int) -> int:
