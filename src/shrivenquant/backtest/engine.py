@@ -273,10 +273,12 @@ class BacktestEngine:
         heapq.heappush(self._heap, (ts, self._seq, kind, payload))
 
     def _schedule_action(self, ts: int, action: Callable[[int], None]) -> None:
-        self._push(ts, 0, action)
+        seq = self._seq = self._seq + 1
+        heapq.heappush(self._heap, (ts, seq, 0, action))
 
     def _deliver_later(self, ts: int, event: Any) -> None:
-        self._push(ts, 1, event)
+        seq = self._seq = self._seq + 1
+        heapq.heappush(self._heap, (ts, seq, 1, event))
 
     def schedule_timer(self, ts: int, name: str) -> None:
         """Call the strategy's ``on_timer`` at local time ``ts``."""

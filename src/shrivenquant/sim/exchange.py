@@ -99,7 +99,7 @@ class _Market:
 
     __slots__ = ("asks", "bids", "book", "consumed", "fee_cur", "fee_den", "fee_maker", "fee_scale",
                  "fee_taker", "fee_zero", "index", "inst", "l3", "last_trade", "max_qty", "min_notional", "min_qty",
-                 "mult",                 "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
+                 "mult", "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
 
     def __init__(self, index: int, inst: Instrument, book: OrderBook | OrderBookL3, fees: FeeModel | None) -> None:
         self.index = index
@@ -319,7 +319,15 @@ class SimulatedExchange:
         o.venue_order_id = str(self._next_venue_id)
         self._next_venue_id += 1
         self.orders[o.client_order_id] = o
-        self._out(ts, OrderAccepted, o)
+        c = self._resp_const
+        t = ts + c if c is not None else ts + self._latency.response(ts)
+        e = _ACCEPTED_TPL.__copy__()
+        _force(e, "client_order_id", o.client_order_id)
+        _force(e, "instrument_id", o.instrument_id)
+        _force(e, "ts_event", ts)
+        _force(e, "ts_init", t)
+        _force(e, "venue_order_id", o.venue_order_id)
+        self.emit(t, e)
         if o.otype in (_STOP_MARKET, _STOP_LIMIT):
             m.stops.append(o)
             self.n_working += 1
@@ -792,6 +800,7 @@ _TEMPLATES: dict[type, Any] = {
 
 
 _FILL_TPL = _TEMPLATES[OrderFilled]
+_ACCEPTED_TPL = _TEMPLATES[OrderAccepted]
 
 
 def _round_half_even(n: int, d: int) -> int:

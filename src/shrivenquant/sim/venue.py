@@ -11,6 +11,7 @@ user-data stream; :class:`SimulatedVenue` implements it over a :class:`Simulated
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from shrivenquant._native.fixed import Price, Quantity
@@ -49,7 +50,7 @@ class SimulatedVenue:
                  latency: LatencyModel | None = None) -> None:
         self.name = exchange.venue
         self.exchange = exchange
-        self.latency: LatencyModel = latency if latency is not None else exchange.latency
+        self.latency = latency if latency is not None else exchange.latency
         self._now = now
         self._schedule = schedule
         self._handler: Callable[[Any], None] | None = None
@@ -57,14 +58,23 @@ class SimulatedVenue:
     def set_event_handler(self, handler: Callable[[Any], None]) -> None:
         self._handler = handler
 
+    @property
+    def latency(self) -> LatencyModel:
+        """The entry latency model (local send -> venue receipt)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, model: LatencyModel) -> None:
+        self._latency = model
+        self._entry_const = model.entry_ns if type(model) is ConstantLatency else None
+
     def _at(self) -> int:
         t = self._now()
-        return t + self.latency.entry(t)
+        c = self._entry_const
+        return t + c if c is not None else t + self._latency.entry(t)
 
     def submit(self, order: ManagedOrder) -> None:
-        o = order.order
-        ex = self.exchange
-        self._schedule(self._at(), lambda ts: ex.submit(o, ts))
+        self._schedule(self._at(), partial(self.exchange.submit, order.order))
 
     def cancel(self, order: ManagedOrder) -> None:
         coid = order.client_order_id
