@@ -122,3 +122,31 @@ def test_release_by_the_found_slot(ops: list[tuple[str, int, int]]) -> None:
     assert sa["orders"] == sb["orders"]
     assert sa["instruments"] == sb["instruments"] and sa["account"] == sb["account"]
     assert list(a.working_orders()) == sorted(sb["orders"])
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), window=st.sampled_from([0, 50, 5_000, 10**9]), lag=st.integers(1, 3000))
+def test_long_batch_through_the_c_runner(seed: int, window: int, lag: int) -> None:
+    # a batch long enough that, inside the C loop, the pool and the working-order table grow, the duplicate
+    # ring fills and expires, and cancels/fills erase from a large table; compared with the reference model
+    import numpy as np
+
+    from shrivenquant.risk import RISK_OP_DTYPE, RiskOp
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    k = np.arange(1, n + 1)
+    recs = np.zeros(3 * n, dtype=RISK_OP_DTYPE)
+    new, cxl, fill = recs[0::3], recs[1::3], recs[2::3]
+    ts = np.cumsum(rng.integers(0, 40, n))
+    for part in (new, cxl, fill):
+        part["ts"] = ts
+        part["price"] = 100 + rng.integers(0, 3, n)
+        part["qty"] = 1 + rng.integers(0, 3, n)
+        part["side"] = 1 + rng.integers(0, 2, n)
+    new["op"], new["order_id"] = int(RiskOp.NEW), np.where(rng.random(n) < 0.97, k, rng.integers(1, n + 1, n))
+    cxl["op"], cxl["order_id"] = int(RiskOp.CANCELED), k - lag
+    fill["op"], fill["order_id"] = int(RiskOp.FILLED), rng.integers(1, n + 1, n)
+    a, b = pair(account={"duplicate_window_ns": window})
+    np.testing.assert_array_equal(a.process(recs), b.process(recs))
+    assert a.snapshot() == b.snapshot()
