@@ -432,7 +432,10 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     if (sq_rk_pool_reserve(rk, 1024) != 0) return -1;
     if (sq_rk_map_init(&rk->ids, 2048) != 0) return -1;
     if (sq_rk_map_init(&rk->seen[0], 16) != 0 || sq_rk_map_init(&rk->seen[1], 16) != 0) return -1;
-    rk->seen[0].sparse = rk->seen[1].sparse = rk->ids.sparse = 1;
+    /* the working-order table at load <= 1/2 (half the memory of 1/4: fewer cache misses with many working
+     * orders, same probes in cache); the duplicate-id generations stay sparse (load <= 1/4) */
+    rk->seen[0].sparse = rk->seen[1].sparse = 1;
+    rk->ids.sparse = 0;
     rk->seen_start = INT64_MIN / 2;
     return 0;
 }
