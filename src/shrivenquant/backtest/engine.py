@@ -31,7 +31,7 @@ import numpy as np
 from shrivenquant._native.fixed import RAW_NULL, Money, Price
 from shrivenquant.backtest.data import as_chunks, merge_sources
 from shrivenquant.backtest.strategy import Bar, Context, Strategy
-from shrivenquant.core.enums import LiquiditySide, OrderSide
+from shrivenquant.core.enums import OrderSide
 from shrivenquant.core.events import EventFlag, EventKind
 from shrivenquant.core.instrument import Instrument
 from shrivenquant.core.order_events import OrderFilled
@@ -55,7 +55,6 @@ _NONE = int(EventKind.NONE)
 _TRADE = int(EventKind.TRADE)
 _MARK = int(EventKind.MARK)
 _BUY_SIDE = OrderSide.BUY
-_LIQ_INT = {v: int(v) for v in LiquiditySide}
 _POW10 = [10**i for i in range(40)]
 _POW10F = [10.0**i for i in range(40)]
 
@@ -250,7 +249,7 @@ class BacktestEngine:
         self._mult = [inst.multiplier.raw if inst is not None else 1 for inst in table]
         self._fee_total: dict[str, int] = {}
         self._fee_float = 0.0
-        self._fills: list[tuple[int, ...]] = []
+        self._fills: list[OrderFilled] = []
         self._bars: list[list[int] | None] = [None] * n
         self._marks = [RAW_NULL] * n
         # the pre-trade risk engine hears trade prices (reference for market orders and the collar) and
@@ -313,24 +312,19 @@ class BacktestEngine:
         if type(event) is OrderFilled:
             k = self._iid[event.instrument_id]
             q = event.last_qty.raw
-            px = event.last_px.raw
-            if event.order_side is _BUY_SIDE:
-                side, signed = 1, q
-            else:
-                side, signed = 2, -q
+            signed = q if event.order_side is _BUY_SIDE else -q
             self._pos[k] += signed
-            self._cash[k] -= signed * px * self._mult[k]
+            self._cash[k] -= signed * event.last_px.raw * self._mult[k]
             fee = event.fee
-            code = fee.currency.code
-            fraw, fprec = fee.raw, fee.precision
-            totals = self._fee_total
+            fraw = fee.raw
             if fraw:
+                fprec = fee.precision
+                code = fee.currency.code
+                totals = self._fee_total
                 totals[code] = totals.get(code, 0) + fraw * _POW10[18 - fprec]
                 self._fee_float += fraw / _POW10F[fprec]
-            elif code not in totals:
-                totals[code] = 0
-            self._fills.append((event.ts_event, k, side, _LIQ_INT[event.liquidity_side], px, q, fraw, fprec,
-                                int(event.venue_order_id or 0)))
+            # the fill table is built from the (immutable) events at the end of the run
+            self._fills.append(event)
             if self._on_order_event:
                 self.strategy.on_order_event(self.ctx, event)
             if self._on_fill:
@@ -486,7 +480,13 @@ class BacktestEngine:
 
     def _result(self, n_events: int, n_messages: int, wall: float, eq_ts: list[int],
                 eq_val: list[float]) -> BacktestResult:
-        fills = np.array(self._fills, dtype=FILL_DTYPE) if self._fills else np.zeros(0, FILL_DTYPE)
+        rows = []
+        iid = self._iid
+        for e in self._fills:
+            fee = e.fee
+            rows.append((e.ts_event, iid[e.instrument_id], int(e.order_side), int(e.liquidity_side), e.last_px.raw,
+                         e.last_qty.raw, fee.raw, fee.precision, int(e.venue_order_id or 0)))
+        fills = np.array(rows, dtype=FILL_DTYPE) if rows else np.zeros(0, FILL_DTYPE)
         orders = []
         for mo in self.om.orders.values():
             o = mo.order
@@ -497,7 +497,10 @@ class BacktestEngine:
         for (iid, _leg), pos in self.om.positions.items():
             inst = self.om.instruments[iid]
             positions[iid] = {"qty": _fmt(pos.qty, inst.size_precision), "fills": pos.fills}
-        fees = {c: _fmt(v, 18).rstrip("0").rstrip(".") or "0" for c, v in sorted(self._fee_total.items())}
+        totals = dict(self._fee_total)
+        for e in self._fills:  # currencies of fee-free fills are listed too (at 0)
+            totals.setdefault(e.fee.currency.code, 0)
+        fees = {c: _fmt(v, 18).rstrip("0").rstrip(".") or "0" for c, v in sorted(totals.items())}
         return BacktestResult(fills=fills, orders=orders, positions=positions,
                               equity_ts=np.asarray(eq_ts, dtype=np.int64), equity=np.asarray(eq_val),
                               fees=fees, events=n_events, messages=n_messages, wall_seconds=wall, om=self.om,
