@@ -25,6 +25,7 @@ integer rule.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,36 @@ def _apply_level(bq: np.ndarray, aq: np.ndarray, best: np.ndarray, side: int, id
 
 
 @njit(cache=True, nogil=True)
+def _prob_front(queue_kind: int, n: float, front: int, cum_trade: int, prev_qty: int,  # noqa: PLR0917
+                new_qty: int) -> int:
+    """:meth:`ProbQueue.depth` (``queue_kind`` 1: ``f(x) = x**n``, 2: ``log(1 + x)``), the same float
+    operations in the same order, rounded half to even like Python's ``round``."""
+    chg = prev_qty - new_qty - cum_trade
+    if chg <= 0:
+        return new_qty if new_qty < front else front
+    back = prev_qty - front
+    b = float(max(back, 0))
+    f = float(max(front, 0))
+    if queue_kind == 1:
+        fb = b**n
+        ff = f**n
+    else:
+        fb = math.log1p(b)
+        ff = math.log1p(f)
+    p = fb / (fb + ff) if fb + ff > 0 else 1.0
+    if not math.isfinite(p):
+        p = 1.0
+    est = front - (1.0 - p) * chg + min(back - p * chg, 0.0)
+    r = math.floor(est)
+    d = est - r
+    if d > 0.5 or (d == 0.5 and r % 2 == 1):
+        r += 1.0
+    est_raw = int(r)
+    est_raw = min(est_raw, new_qty)
+    return max(est_raw, 0)
+
+
+@njit(cache=True, nogil=True)
 def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: int, qty: int, sd: int,  # noqa: PLR0917
           ts_event: int, vid: int) -> None:
     row = q[tail % q.shape[0]]
@@ -98,7 +129,7 @@ def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: in
 
 @njit(cache=True, nogil=True)
 def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, order_qty,  # noqa: PLR0917
-          entry_lat, resp_lat, ladder, params, fills):  # pragma: no cover - compiled
+          entry_lat, resp_lat, ladder, queue_kind, queue_n, params, fills):  # pragma: no cover - compiled
     n = kind.shape[0]
     half = ladder // 2
     bq = np.zeros(ladder, np.int64)
@@ -116,6 +147,9 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
     x_leaves = np.zeros(cap, np.int64)
     x_front = np.zeros(cap, np.int64)
     x_vid = np.zeros(cap, np.int64)
+    x_cum = np.zeros(cap, np.int64)  # trade quantity at the order's price since its level last changed
+    x_prev = np.zeros(cap, np.int64)  # level size before the current book message
+    x_touch = np.zeros(cap, np.bool_)  # a record of the current message is at the order's level
     # FIFO queues of rows (t, seq, type, order number, px, qty, side, ts_event, venue id):
     # requests (type 0 submit, 1 cancel) and venue events (0 accepted, 1 rejected, 2 canceled, 3 filled,
     # 4 cancel rejected); with constant latencies each queue is already in time order
@@ -195,6 +229,7 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                                 if 0 <= idx < ladder:
                                     lq = bq[idx] if sd == 1 else aq[idx]
                                 x_front[k] = lq
+                                x_cum[k] = 0
                                 break
                         if not placed:
                             overflow += 1
@@ -264,6 +299,7 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                         fq = x_leaves[k]
                     else:
                         x_front[k] -= tq
+                        x_cum[k] += tq
                         if x_front[k] < 0:
                             fq = min(-x_front[k], x_leaves[k]) // step * step  # whole lots
                             x_front[k] = 0
@@ -277,7 +313,21 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
             continue
         if not ((1 <= k0 <= 6) or (k0 == 0 and flags[s] & 8)):
             continue
-        # ---- 2. apply the book message
+        # ---- 2. apply the book message (queue models see the level sizes before and after it)
+        for k in range(cap):
+            x_touch[k] = False
+            if x_num[k] >= 0:
+                idx = (x_px[k] - base) // tick
+                lq = 0
+                if 0 <= idx < ladder:
+                    lq = bq[idx] if x_side[k] == 1 else aq[idx]
+                x_prev[k] = lq
+        for j in range(s, e):
+            kj = kind[j]
+            if kj in {1, 2}:
+                for k in range(cap):
+                    if x_num[k] >= 0 and (kj == 2 or (side[j] == x_side[k] and price[j] == x_px[k])):
+                        x_touch[k] = True
         for j in range(s, e):
             kj = kind[j]
             if kj == 1:
@@ -305,7 +355,12 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                 lq = 0
                 if 0 <= idx < ladder:
                     lq = bq[idx] if sd == 1 else aq[idx]
-                x_front[k] = min(x_front[k], lq)
+                if queue_kind == 0 or not x_touch[k]:
+                    x_front[k] = min(x_front[k], lq)
+                else:
+                    x_front[k] = _prob_front(queue_kind, queue_n, x_front[k], x_cum[k], x_prev[k], lq)
+                if x_touch[k]:
+                    x_cum[k] = 0
                 if sd == 1:
                     through = best[1] >= 0 and base + best[1] * tick <= x_px[k]
                 else:
@@ -374,11 +429,13 @@ class NumbaResult:
 def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qty: int,
               params: np.ndarray | None = None, quote: Any = None, entry_latency_ns: int = 0,
               response_latency_ns: int = 0, maker_fee: str = "0", fee_currency: str | None = None,
-              ladder: int = 1 << 18, max_fills: int | None = None) -> NumbaResult:
+              ladder: int = 1 << 18, max_fills: int | None = None, queue: str = "risk_averse") -> NumbaResult:
     """Run the Numba-mode market maker over ``events`` (records of a synchronised book stream).
 
     ``quote`` is an ``@njit`` quoting function (default :func:`mm_quote`, with
-    ``params = [offset_ticks, skew_qty, max_position]`` raw); ``qty`` the raw order size.
+    ``params = [offset_ticks, skew_qty, max_position]`` raw); ``qty`` the raw order size; ``queue`` the L2
+    queue model by name, as in :class:`~shrivenquant.backtest.VenueConfig` (``risk_averse``, ``power<n>``,
+    ``log``).
     """
     import time
 
@@ -396,13 +453,22 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
     step = instrument.size_step.raw_at(instrument.size_precision) * instrument.lot_size
     if qty % step:
         raise ValidationError(f"qty {qty} (raw) is not a multiple of the lot {step}")
+    from shrivenquant.backtest.engine import queue_model_from_name
+
+    queue_model_from_name(queue)  # validates the name
+    if queue == "risk_averse":
+        queue_kind, queue_n = 0, 0.0
+    elif queue == "log":
+        queue_kind, queue_n = 2, 0.0
+    else:  # power<n>, parsed as the Python engine parses it
+        queue_kind, queue_n = 1, float(queue[5:] or 2)
     fills = np.zeros(max_fills if max_fills is not None else 2 * events.size + 16, FILL_DTYPE)
     t0 = time.perf_counter()
     args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
             events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(qty),
             np.int64(entry_latency_ns), np.int64(response_latency_ns), np.int64(ladder))
     kernel = _loop if quote is None or quote is mm_quote else kernel_for(quote)
-    n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fills)
+    n_fills, n_orders, oor, pos, overflow = kernel(*args, np.int64(queue_kind), np.float64(queue_n), params, fills)
     wall = time.perf_counter() - t0
     if overflow:
         raise ValidationError(f"{overflow} orders, fills or in-flight messages exceeded the Numba venue's "
