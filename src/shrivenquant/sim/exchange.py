@@ -334,6 +334,23 @@ class SimulatedExchange:
             if o.expire is not None:
                 heapq.heappush(self._expiries, (o.expire, o.client_order_id))
             return
+        if o.otype == _MARKET and o.tif != _FOK and not o.reduce_only and not m.l3:
+            # fast path (what _execute -> _take do for this case): no own resting order on the opposite
+            # side to prevent a self-trade with, and the best level holds the whole order
+            b = m.book
+            if o.side == _BUY:
+                own, opp, p, q = m.asks, _SELL, b.best_ask_price_raw, b.best_ask_qty_raw
+            else:
+                own, opp, p, q = m.bids, _BUY, b.best_bid_price_raw, b.best_bid_qty_raw
+            if not own and p != RAW_NULL:
+                consumed = m.consumed
+                key = (opp, p)
+                used = consumed.get(key, 0)
+                if q - used >= o.leaves:
+                    consumed[key] = used + o.leaves
+                    self._fill(m, o, p, o.leaves, ts, _TAKER)
+                    del self.orders[o.client_order_id]
+                    return
         self._execute(m, o, ts)
 
     def _execute(self, m: _Market, o: SimOrder, ts: int) -> None:
