@@ -35,7 +35,8 @@ from shrivenquant.backtest.engine import FILL_DTYPE
 from shrivenquant.core.events import EVENT_DTYPE
 from shrivenquant.errors import ValidationError
 
-__all__ = ["NumbaResult", "kernel_for", "mm_quote", "run_numba"]
+__all__ = ["NumbaResult", "imbalance_take", "kernel_for", "ladder_depth_sum", "mm_quote", "run_numba",
+           "run_numba_taker", "taker_kernel_for"]
 
 _NULL = np.iinfo(np.int64).min
 
@@ -480,5 +481,309 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
     for r in range(fills.size):
         notional = int(fills["price"][r]) * int(fills["qty"][r]) * m.mult
         fills["fee"][r] = _round_half_even(notional * m.fee_maker * m.fee_scale, m.fee_den)
+    return NumbaResult(fills=fills, orders=int(n_orders), position=int(pos), out_of_range=int(oor),
+                       events=int(events.size), wall_seconds=wall)
+
+
+# ---------------------------------------------------------------------------------------------------- takers
+@njit(cache=True, nogil=True)
+def ladder_depth_sum(q: np.ndarray, best: int, levels: int, step: int) -> int:
+    """Sum of the ``levels`` best non-empty levels of one side of a ladder, from index ``best`` in direction
+    ``step`` (-1 bids, +1 asks); 0 if the side is empty (``best < 0``)."""
+    s = 0
+    c = 0
+    j = best
+    n = q.shape[0]
+    while 0 <= j < n and c < levels:
+        if q[j] > 0:
+            s += q[j]
+            c += 1
+        j += step
+    return s
+
+
+@njit(cache=True, nogil=True)
+def imbalance_take(params: np.ndarray, fparams: np.ndarray, state: np.ndarray, ts: int,  # noqa: PLR0917
+                   bq: np.ndarray, aq: np.ndarray, best_bid: int, best_ask: int, position: int,
+                   out: np.ndarray) -> None:
+    """The :class:`ImbalanceTaker` rule. ``params = [qty, levels, max_position, cooldown_ns]`` (raw ints),
+    ``fparams = [threshold]``; ``state[0]`` is the time the next order may go out."""
+    out[0] = 0
+    if ts < state[0]:
+        return
+    b = ladder_depth_sum(bq, best_bid, params[1], -1)
+    a = ladder_depth_sum(aq, best_ask, params[1], 1)
+    if b + a == 0:
+        return
+    imb = (b - a) / (b + a)
+    qty = params[0]
+    max_pos = params[2]
+    thr = fparams[0]
+    if imb >= thr and position + qty <= max_pos:
+        out[0], out[1], out[2] = 1, qty, 0
+    elif imb <= -thr and position - qty >= -max_pos:
+        out[0], out[1], out[2] = 2, qty, 0
+    elif position > 0 and imb < 0:
+        out[0], out[1], out[2] = 2, position, 1
+    elif position < 0 and imb > 0:
+        out[0], out[1], out[2] = 1, -position, 1
+    else:
+        return
+    state[0] = ts + params[3]
+
+
+@njit(cache=True, nogil=True)
+def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, min_qty,  # noqa: PLR0917
+                max_qty, mn_a, mn_b, mult, entry_lat, resp_lat, ladder, params, fparams, state,
+                fills):  # pragma: no cover
+    n = kind.shape[0]
+    half = ladder // 2
+    bq = np.zeros(ladder, np.int64)
+    aq = np.zeros(ladder, np.int64)
+    best = np.full(2, -1, np.int64)
+    base = np.int64(0)
+    have_base = False
+    out_of_range = 0
+    overflow = 0
+    # liquidity the strategy took per ladder index (bids, asks) since the last book message
+    cb = np.zeros(ladder, np.int64)
+    ca = np.zeros(ladder, np.int64)
+    tcap = 1 << 12
+    t_idx = np.zeros(tcap, np.int64)
+    n_t = 0
+    qcap = 1 << 12
+    rq = np.zeros((qcap, 9), np.int64)
+    rq_head = 0
+    rq_tail = 0
+    sq = np.zeros((qcap, 9), np.int64)
+    sq_head = 0
+    sq_tail = 0
+    seq = 0
+    next_num = 1
+    next_vid = 1
+    xpos = 0  # the venue's view of the position (reduce-only)
+    position = 0  # the strategy's view: fills received
+    n_fills = 0
+    n_orders = 0
+    out = np.zeros(3, np.int64)
+    start = 0
+    last_ts = ts_local[n - 1] if n > 0 else 0
+    i = -1
+    while True:
+        i += 1
+        final = i >= n
+        if not final and not flags[i] & 1:
+            continue
+        s = start
+        e = i + 1
+        start = e
+        ts = last_ts if final else ts_local[s]
+        while True:
+            r_ok = rq_head < rq_tail and rq[rq_head % qcap, 0] <= ts
+            s_ok = sq_head < sq_tail and sq[sq_head % qcap, 0] <= ts
+            if not r_ok and not s_ok:
+                break
+            use_r = r_ok
+            if r_ok and s_ok:
+                a0 = rq[rq_head % qcap, 0]
+                b0 = sq[sq_head % qcap, 0]
+                use_r = a0 < b0 or (a0 == b0 and rq[rq_head % qcap, 1] < sq[sq_head % qcap, 1])
+            if use_r:  # a market (IOC) order reaches the venue: rules, then walk the opposite side
+                row = rq[rq_head % qcap]
+                rq_head += 1
+                t = row[0]
+                num = row[3]
+                reduce = row[4] != 0
+                oq = row[5]
+                sd = row[6]
+                reject = oq % step != 0 or oq < min_qty or (max_qty > 0 and oq > max_qty)
+                if not reject and mn_a > 0:  # min notional, valued at the opposite best (exact ints)
+                    ob = best[1] if sd == 1 else best[0]
+                    if ob >= 0:
+                        opx = base + ob * tick
+                        if float(opx) * float(oq) * float(mult) * float(mn_b) < 9.0e18:
+                            reject = opx * oq * mult * mn_b < mn_a
+                if not reject and reduce and not ((xpos > 0 and sd == 2) or (xpos < 0 and sd == 1)):
+                    reject = True
+                seq += 1
+                if reject:
+                    _push(sq, sq_tail, t + resp_lat, seq, 1, num, 0, 0, sd, t, 0)
+                    sq_tail += 1
+                    continue
+                vid = next_vid
+                next_vid += 1
+                _push(sq, sq_tail, t + resp_lat, seq, 0, num, 0, 0, sd, t, vid)
+                sq_tail += 1
+                leaves = oq
+                j = best[1] if sd == 1 else best[0]
+                while 0 <= j < ladder and leaves > 0:
+                    lvl = aq[j] if sd == 1 else bq[j]
+                    used = ca[j] if sd == 1 else cb[j]
+                    avail = lvl - used
+                    if avail > 0:
+                        q = min(avail, leaves)
+                        if reduce:
+                            reduces = (xpos > 0 and sd == 2) or (xpos < 0 and sd == 1)
+                            q = min(q, abs(xpos)) if reduces else 0
+                            if q == 0:
+                                break
+                        if used == 0:
+                            if n_t < tcap:
+                                t_idx[n_t] = j if sd == 2 else -1 - j
+                                n_t += 1
+                            else:
+                                overflow += 1
+                        if sd == 1:
+                            ca[j] += q
+                        else:
+                            cb[j] += q
+                        leaves -= q
+                        xpos += q if sd == 1 else -q
+                        seq += 1
+                        _push(sq, sq_tail, t + resp_lat, seq, 3, num, base + j * tick, q, sd, t, vid)
+                        sq_tail += 1
+                    j += 1 if sd == 1 else -1
+                if leaves > 0:
+                    seq += 1
+                    _push(sq, sq_tail, t + resp_lat, seq, 2, num, 0, 0, sd, t, vid)
+                    sq_tail += 1
+            else:
+                row = sq[sq_head % qcap]
+                sq_head += 1
+                if row[2] == 3:
+                    q = row[5]
+                    position += q if row[6] == 1 else -q
+                    if n_fills >= fills.shape[0]:
+                        overflow += 1
+                        continue
+                    f = fills[n_fills]
+                    f["ts"] = row[7]
+                    f["instrument"] = instrument
+                    f["side"] = row[6]
+                    f["liquidity"] = 2
+                    f["price"] = row[4]
+                    f["qty"] = q
+                    f["order"] = row[8]
+                    n_fills += 1
+        if rq_tail - rq_head >= qcap - 16 or sq_tail - sq_head >= qcap - 16:
+            overflow += 1
+            break
+        if final:
+            break
+        if iid[s] != instrument:
+            continue
+        k0 = kind[s]
+        if not ((1 <= k0 <= 6) or (k0 == 0 and flags[s] & 8)):
+            continue
+        # a book message: the liquidity taken comes back, then the message is applied
+        for k in range(n_t):
+            x = t_idx[k]
+            if x >= 0:
+                cb[x] = 0
+            else:
+                ca[-1 - x] = 0
+        n_t = 0
+        for j in range(s, e):
+            kj = kind[j]
+            if kj == 1:
+                if not have_base:
+                    base = price[j] - half * tick
+                    have_base = True
+                idx = (price[j] - base) // tick
+                if 0 <= idx < ladder:
+                    _apply_level(bq, aq, best, side[j], idx, qty[j])
+                else:
+                    out_of_range += 1
+            elif kj == 2:
+                if side[j] != 2:
+                    bq[:] = 0
+                    best[0] = -1
+                if side[j] != 1:
+                    aq[:] = 0
+                    best[1] = -1
+        mm_take(params, fparams, state, ts, bq, aq, best[0], best[1], position, out)
+        if out[0] != 0:
+            num = next_num
+            next_num += 1
+            n_orders += 1
+            seq += 1
+            _push(rq, rq_tail, ts + entry_lat, seq, 0, num, out[2], out[1], out[0], ts, 0)
+            rq_tail += 1
+    return n_fills, n_orders, out_of_range, position, overflow
+
+
+mm_take = imbalance_take  # the name the taker kernel calls (replaced by taker_kernel_for)
+_TAKER_KERNELS: dict[Any, Any] = {}
+
+
+def taker_kernel_for(take: Any) -> Any:
+    """The taker kernel with ``take`` in place of :func:`imbalance_take` (compiled once per process)."""
+    k = _TAKER_KERNELS.get(take)
+    if k is None:
+        import types
+
+        py = _taker_loop.py_func
+        g = dict(py.__globals__)
+        g["mm_take"] = take
+        k = njit(nogil=True)(types.FunctionType(py.__code__, g, "_taker_loop_custom"))
+        _TAKER_KERNELS[take] = k
+    return k
+
+
+def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, params: np.ndarray,
+                    fparams: np.ndarray | None = None, take: Any = None, entry_latency_ns: int = 0,
+                    response_latency_ns: int = 0, taker_fee: str = "0", fee_currency: str | None = None,
+                    ladder: int = 1 << 18, max_fills: int | None = None) -> NumbaResult:
+    """Run a Numba-mode taker over ``events``: after every book message the ``@njit`` function ``take(params,
+    fparams, state, ts, bid_qty_ladder, ask_qty_ladder, best_bid_index, best_ask_index, position, out)``
+    may send one market (IOC) order: ``out = [side (0 none, 1 buy, 2 sell), qty raw, reduce_only]``;
+    ``state`` is an int64 array of 8 slots the function keeps between calls; the price of ladder index
+    ``j`` is ``base + j * tick`` (``ladder_depth_sum`` sums the best levels). The venue applies the
+    Python exchange's rules for such orders: lot / min / max quantity (a rejected order is reported as
+    such), reduce-only against the venue's position (rejected if it would not reduce, fills capped), the
+    book walked level by level at the level prices, liquidity taken not available again until the next
+    book message, the unfilled rest canceled, the minimum notional (valued at the opposite best). Default
+    ``take``: :func:`imbalance_take`, the :class:`ImbalanceTaker` rule, so both modes give the same fills
+    (``tests/test_backtest_numba.py``)."""
+    import time
+
+    from shrivenquant.oms.fees import FeeModel
+    from shrivenquant.sim.exchange import _Market, _round_half_even
+
+    if events.dtype != EVENT_DTYPE:
+        raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
+    if ladder < 16 or entry_latency_ns < 0 or response_latency_ns < 0:
+        raise ValidationError("run_numba_taker needs ladder >= 16 and latencies >= 0")
+    params = np.ascontiguousarray(params, dtype=np.int64)
+    fparams = np.ascontiguousarray(fparams if fparams is not None else np.zeros(1), dtype=np.float64)
+    sp = instrument.size_precision
+    tick = instrument.price_tick.raw_at(instrument.price_precision)
+    step = instrument.size_step.raw_at(sp) * instrument.lot_size
+    min_qty = instrument.min_qty.raw_at(sp) if instrument.min_qty is not None else 0
+    max_qty = instrument.max_qty.raw_at(sp) if instrument.max_qty is not None else 0
+    probe = _Market(0, instrument, None, None)  # type: ignore[arg-type]
+    mn_a, mn_b = probe.min_notional if probe.min_notional is not None else (0, 1)
+    if mn_a >= 2**63 or mn_b >= 2**63:
+        raise ValidationError("the instrument's minimum notional does not fit the Numba venue's int64 arithmetic")
+    fills = np.zeros(max_fills if max_fills is not None else 2 * events.size + 16, FILL_DTYPE)
+    state = np.zeros(8, np.int64)
+    t0 = time.perf_counter()
+    args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
+            events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(min_qty),
+            np.int64(max_qty), np.int64(mn_a), np.int64(mn_b), np.int64(probe.mult), np.int64(entry_latency_ns),
+            np.int64(response_latency_ns), np.int64(ladder))
+    kernel = _taker_loop if take is None or take is imbalance_take else taker_kernel_for(take)
+    n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fparams, state, fills)
+    wall = time.perf_counter() - t0
+    if overflow:
+        raise ValidationError(f"{overflow} fills or in-flight messages exceeded the Numba venue's capacity "
+                              "(max_fills fills, 4,080 messages in flight, 4,096 levels taken per book message)")
+    fills = fills[:n_fills].copy()
+    fees = FeeModel(currency=fee_currency or instrument.settlement or instrument.quote, taker_rate=taker_fee)
+    m = _Market(0, instrument, None, fees)  # type: ignore[arg-type]
+    fills["fee_precision"] = m.fee_cur.precision
+    for r in range(fills.size):
+        notional = int(fills["price"][r]) * int(fills["qty"][r]) * m.mult
+        fills["fee"][r] = _round_half_even(notional * m.fee_taker * m.fee_scale, m.fee_den)
     return NumbaResult(fills=fills, orders=int(n_orders), position=int(pos), out_of_range=int(oor),
                        events=int(events.size), wall_seconds=wall)
