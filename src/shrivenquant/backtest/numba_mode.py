@@ -314,21 +314,25 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
             continue
         if not ((1 <= k0 <= 6) or (k0 == 0 and flags[s] & 8)):
             continue
-        # ---- 2. apply the book message (queue models see the level sizes before and after it)
-        for k in range(cap):
-            x_touch[k] = False
-            if x_num[k] >= 0:
-                idx = (x_px[k] - base) // tick
-                lq = 0
-                if 0 <= idx < ladder:
-                    lq = bq[idx] if x_side[k] == 1 else aq[idx]
-                x_prev[k] = lq
-        for j in range(s, e):
-            kj = kind[j]
-            if kj in {1, 2}:
-                for k in range(cap):
-                    if x_num[k] >= 0 and (kj == 2 or (side[j] == x_side[k] and price[j] == x_px[k])):
-                        x_touch[k] = True
+        # ---- 2. apply the book message (probabilistic queue models see the level sizes before and after it)
+        if queue_kind != 0:
+            working = False
+            for k in range(cap):
+                x_touch[k] = False
+                if x_num[k] >= 0:
+                    working = True
+                    idx = (x_px[k] - base) // tick
+                    lq = 0
+                    if 0 <= idx < ladder:
+                        lq = bq[idx] if x_side[k] == 1 else aq[idx]
+                    x_prev[k] = lq
+            if working:
+                for j in range(s, e):
+                    kj = kind[j]
+                    if kj in {1, 2}:
+                        for k in range(cap):
+                            if x_num[k] >= 0 and (kj == 2 or (side[j] == x_side[k] and price[j] == x_px[k])):
+                                x_touch[k] = True
         for j in range(s, e):
             kj = kind[j]
             if kj == 1:
@@ -356,12 +360,13 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                 lq = 0
                 if 0 <= idx < ladder:
                     lq = bq[idx] if sd == 1 else aq[idx]
-                if queue_kind == 0 or not x_touch[k]:
+                if queue_kind == 0:
                     x_front[k] = min(x_front[k], lq)
-                else:
+                elif x_touch[k]:
                     x_front[k] = _prob_front(queue_kind, queue_n, x_front[k], x_cum[k], x_prev[k], lq)
-                if x_touch[k]:
                     x_cum[k] = 0
+                else:
+                    x_front[k] = min(x_front[k], lq)
                 if sd == 1:
                     through = best[1] >= 0 and base + best[1] * tick <= x_px[k]
                 else:
