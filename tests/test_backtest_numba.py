@@ -108,3 +108,47 @@ def test_python_and_numba_taker_fills_are_identical(stream: tuple[np.ndarray, li
     assert nb.orders == strat.orders  # the same decisions (rejected reduce-only orders included)
     assert nb.fills.tobytes() == py.fills.tobytes()  # every field, fees included
     assert (py.fills["liquidity"] == 2).all()
+
+
+def _interpolated(ev: np.ndarray) -> Any:
+    from shrivenquant.sim.latency import InterpolatedLatency
+
+    t0, t1 = int(ev["ts_local"][0]), int(ev["ts_local"][-1])
+    ts = np.linspace(t0, t1, 7).astype(np.int64)
+    entry = np.array([200_000, 3_000_000, 1_000_000, 4_500_000, 0, 2_000_000, 700_000])
+    response = np.array([1_500_000, 0, 2_500_000, 600_000, 3_000_000, 900_000, 100_000])
+    return InterpolatedLatency(ts, entry, response)
+
+
+def test_python_and_numba_agree_with_interpolated_latency(stream: tuple[np.ndarray, list[Any]]) -> None:
+    from shrivenquant.backtest import ImbalanceTaker
+    from shrivenquant.backtest.numba_mode import run_numba_taker
+
+    ev, insts = stream
+    lat = _interpolated(ev)
+    venue = {insts[0].venue: VenueConfig(maker_fee="-0.0001", taker_fee="0.0004")}
+    mm = BacktestEngine(insts, MarketMaker(qty=10, skew_qty=20, max_position=100), venues=venue,
+                        latency=lat).run(ev).fills
+    nb = run_numba(ev, insts[0], qty=10, params=np.array([0, 20, 100]), maker_fee="-0.0001", latency=lat)
+    const = run_numba(ev, insts[0], qty=10, params=np.array([0, 20, 100]), maker_fee="-0.0001",
+                      entry_latency_ns=1_000_000, response_latency_ns=1_000_000)
+    assert mm.size > 20
+    assert nb.fills.tobytes() == mm.tobytes()
+    assert nb.fills.tobytes() != const.fills.tobytes()  # the interpolated model changes the run
+    strat = ImbalanceTaker(qty=10, levels=5, threshold=0.4, max_position=30, cooldown_ns=50_000_000)
+    tk = BacktestEngine(insts, strat, venues=venue, latency=lat).run(ev).fills
+    nbt = run_numba_taker(ev, insts[0], params=np.array([10, 5, 30, 50_000_000]), fparams=np.array([0.4]),
+                          taker_fee="0.0004", latency=lat)
+    assert tk.size > 20
+    assert nbt.fills.tobytes() == tk.tobytes()
+
+
+def test_numba_refuses_a_latency_that_lets_requests_overtake(stream: tuple[np.ndarray, list[Any]]) -> None:
+    from shrivenquant.errors import ValidationError
+    from shrivenquant.sim.latency import InterpolatedLatency
+
+    ev, insts = stream
+    t0 = int(ev["ts_local"][0])
+    lat = InterpolatedLatency(np.array([t0, t0 + 1_000]), np.array([5_000, 0]), np.array([0, 0]))
+    with pytest.raises(ValidationError, match="overtake"):
+        run_numba(ev, insts[0], qty=10, latency=lat)

@@ -114,6 +114,52 @@ def _prob_front(queue_kind: int, n: float, front: int, cum_trade: int, prev_qty:
 
 
 @njit(cache=True, nogil=True)
+def _lat_at(lat: np.ndarray, row: int, ts: int) -> int:
+    """Latency at ``ts`` from ``lat`` = rows (sample times, entry, response): :class:`InterpolatedLatency`'s
+    exact integer interpolation (floor), flat outside; one sample = a constant latency."""
+    t = lat[0]
+    v = lat[row]
+    if t.shape[0] == 1:
+        return v[0]
+    i = np.searchsorted(t, ts, side="right")
+    if i == 0:
+        return v[0]
+    if i == t.shape[0]:
+        return v[-1]
+    t0 = t[i - 1]
+    t1 = t[i]
+    if t1 == t0:
+        return v[i]
+    return v[i - 1] + (v[i] - v[i - 1]) * (ts - t0) // (t1 - t0)
+
+
+def _latency_table(latency: Any, entry_ns: int, response_ns: int) -> np.ndarray:
+    """The kernels' latency rows (times, entry, response) from a latency model or two constants. Requests
+    and venue events stay in FIFO order only if ``t + latency(t)`` never decreases: a model whose latency
+    falls faster than time passes is refused."""
+    from shrivenquant.sim.latency import ConstantLatency, InterpolatedLatency
+
+    if latency is None:
+        if entry_ns < 0 or response_ns < 0:
+            raise ValidationError("latencies must be >= 0 ns")
+        return np.array([[0], [entry_ns], [response_ns]], dtype=np.int64)
+    if isinstance(latency, ConstantLatency):
+        return np.array([[0], [latency.entry_ns], [latency.response_ns]], dtype=np.int64)
+    if not isinstance(latency, InterpolatedLatency):
+        raise ValidationError(f"the Numba mode takes a ConstantLatency or InterpolatedLatency, got {latency!r}")
+    t, e, r = latency._ts, latency._entry, latency._response  # read only
+    dt = np.diff(t)
+    for v in (e, r):
+        dv = np.diff(v)
+        if ((dt > 0) & (dv < -dt)).any() or ((dt == 0) & (dv < 0)).any():
+            raise ValidationError("the latency falls faster than time passes somewhere: requests would overtake "
+                                  "each other, which the Numba mode's FIFO queues do not model (use the Python engine)")
+        if t.size > 1 and float(np.abs(dv).max()) * float(dt.max()) >= 2.0**62:
+            raise ValidationError("latency samples too far apart for the Numba mode's int64 interpolation")
+    return np.ascontiguousarray(np.vstack((t, e, r)), dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
 def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: int, qty: int, sd: int,  # noqa: PLR0917
           ts_event: int, vid: int) -> None:
     row = q[tail % q.shape[0]]
@@ -130,7 +176,7 @@ def _push(q: np.ndarray, tail: int, t: int, seq: int, typ: int, num: int, px: in
 
 @njit(cache=True, nogil=True)
 def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, order_qty,  # noqa: PLR0917
-          entry_lat, resp_lat, ladder, queue_kind, queue_n, params, fills):  # pragma: no cover - compiled
+          lat, ladder, queue_kind, queue_n, params, fills):  # pragma: no cover - compiled
     n = kind.shape[0]
     half = ladder // 2
     bq = np.zeros(ladder, np.int64)
@@ -211,10 +257,10 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                     else:
                         crosses = best[0] >= 0 and base + best[0] * tick >= px
                     if crosses:
-                        _push(sq, sq_tail, t + resp_lat, seq, 1, num, px, 0, sd, t, 0)
+                        _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 1, num, px, 0, sd, t, 0)
                         sq_tail += 1
                     else:
-                        _push(sq, sq_tail, t + resp_lat, seq, 0, num, px, 0, sd, t, next_vid)
+                        _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 0, num, px, 0, sd, t, next_vid)
                         sq_tail += 1
                         placed = False
                         for k in range(cap):
@@ -242,10 +288,10 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                             found = k
                             break
                     if found >= 0:
-                        _push(sq, sq_tail, t + resp_lat, seq, 2, num, px, 0, sd, t, x_vid[found])
+                        _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 2, num, px, 0, sd, t, x_vid[found])
                         x_num[found] = -1
                     else:
-                        _push(sq, sq_tail, t + resp_lat, seq, 4, num, px, 0, sd, t, 0)
+                        _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 4, num, px, 0, sd, t, 0)
                     sq_tail += 1
             else:
                 row = sq[sq_head % qcap]
@@ -307,7 +353,8 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                     if fq > 0:
                         x_leaves[k] -= fq
                         seq += 1
-                        _push(sq, sq_tail, ts + resp_lat, seq, 3, x_num[k], x_px[k], fq, x_side[k], ts, x_vid[k])
+                        _push(sq, sq_tail, ts + _lat_at(lat, 2, ts), seq, 3, x_num[k], x_px[k], fq, x_side[k], ts,
+                              x_vid[k])
                         sq_tail += 1
                         if x_leaves[k] == 0:
                             x_num[k] = -1
@@ -373,7 +420,8 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                     through = best[0] >= 0 and base + best[0] * tick >= x_px[k]
                 if through:
                     seq += 1
-                    _push(sq, sq_tail, ts + resp_lat, seq, 3, x_num[k], x_px[k], x_leaves[k], sd, ts, x_vid[k])
+                    _push(sq, sq_tail, ts + _lat_at(lat, 2, ts), seq, 3, x_num[k], x_px[k], x_leaves[k], sd, ts,
+                          x_vid[k])
                     sq_tail += 1
                     x_leaves[k] = 0
                     x_num[k] = -1
@@ -396,12 +444,12 @@ def _loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, 
                     s_filled[k] = 0
                     s_cancel[k] = False
                     seq += 1
-                    _push(rq, rq_tail, ts + entry_lat, seq, 0, num, px, 0, 1 + k, ts, 0)
+                    _push(rq, rq_tail, ts + _lat_at(lat, 1, ts), seq, 0, num, px, 0, 1 + k, ts, 0)
                     rq_tail += 1
             elif not s_cancel[k] and (s_px[k] != px or not allowed):
                 s_cancel[k] = True
                 seq += 1
-                _push(rq, rq_tail, ts + entry_lat, seq, 1, s_num[k], s_px[k], 0, 1 + k, ts, 0)
+                _push(rq, rq_tail, ts + _lat_at(lat, 1, ts), seq, 1, s_num[k], s_px[k], 0, 1 + k, ts, 0)
                 rq_tail += 1
     return n_fills, n_orders, out_of_range, position, overflow
 
@@ -435,13 +483,15 @@ class NumbaResult:
 def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qty: int,
               params: np.ndarray | None = None, quote: Any = None, entry_latency_ns: int = 0,
               response_latency_ns: int = 0, maker_fee: str = "0", fee_currency: str | None = None,
-              ladder: int = 1 << 18, max_fills: int | None = None, queue: str = "risk_averse") -> NumbaResult:
+              ladder: int = 1 << 18, max_fills: int | None = None, queue: str = "risk_averse",
+              latency: Any = None) -> NumbaResult:
     """Run the Numba-mode market maker over ``events`` (records of a synchronised book stream).
 
     ``quote`` is an ``@njit`` quoting function (default :func:`mm_quote`, with
     ``params = [offset_ticks, skew_qty, max_position]`` raw); ``qty`` the raw order size; ``queue`` the L2
     queue model by name, as in :class:`~shrivenquant.backtest.VenueConfig` (``risk_averse``, ``power<n>``,
-    ``log``).
+    ``log``); ``latency`` a :class:`~shrivenquant.sim.ConstantLatency` or
+    :class:`~shrivenquant.sim.InterpolatedLatency` (overrides the two constants).
     """
     import time
 
@@ -450,8 +500,9 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
 
     if events.dtype != EVENT_DTYPE:
         raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
-    if qty <= 0 or ladder < 16 or entry_latency_ns < 0 or response_latency_ns < 0:
-        raise ValidationError("run_numba needs qty > 0, ladder >= 16 and latencies >= 0")
+    if qty <= 0 or ladder < 16:
+        raise ValidationError("run_numba needs qty > 0 and ladder >= 16")
+    lat = _latency_table(latency, entry_latency_ns, response_latency_ns)
     if params is None:
         params = np.array([0, qty, 10 * qty], dtype=np.int64)
     params = np.ascontiguousarray(params, dtype=np.int64)
@@ -472,7 +523,7 @@ def run_numba(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, qt
     t0 = time.perf_counter()
     args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
             events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(qty),
-            np.int64(entry_latency_ns), np.int64(response_latency_ns), np.int64(ladder))
+            lat, np.int64(ladder))
     kernel = _loop if quote is None or quote is mm_quote else kernel_for(quote)
     n_fills, n_orders, oor, pos, overflow = kernel(*args, np.int64(queue_kind), np.float64(queue_n), params, fills)
     wall = time.perf_counter() - t0
@@ -539,7 +590,7 @@ def imbalance_take(params: np.ndarray, fparams: np.ndarray, state: np.ndarray, t
 
 @njit(cache=True, nogil=True)
 def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, min_qty,  # noqa: PLR0917
-                max_qty, mn_a, mn_b, mult, entry_lat, resp_lat, ladder, params, fparams, state,
+                max_qty, mn_a, mn_b, mult, lat, ladder, params, fparams, state,
                 fills):  # pragma: no cover
     n = kind.shape[0]
     half = ladder // 2
@@ -612,12 +663,12 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
                     reject = True
                 seq += 1
                 if reject:
-                    _push(sq, sq_tail, t + resp_lat, seq, 1, num, 0, 0, sd, t, 0)
+                    _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 1, num, 0, 0, sd, t, 0)
                     sq_tail += 1
                     continue
                 vid = next_vid
                 next_vid += 1
-                _push(sq, sq_tail, t + resp_lat, seq, 0, num, 0, 0, sd, t, vid)
+                _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 0, num, 0, 0, sd, t, vid)
                 sq_tail += 1
                 leaves = oq
                 j = best[1] if sd == 1 else best[0]
@@ -645,12 +696,12 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
                         leaves -= q
                         xpos += q if sd == 1 else -q
                         seq += 1
-                        _push(sq, sq_tail, t + resp_lat, seq, 3, num, base + j * tick, q, sd, t, vid)
+                        _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 3, num, base + j * tick, q, sd, t, vid)
                         sq_tail += 1
                     j += 1 if sd == 1 else -1
                 if leaves > 0:
                     seq += 1
-                    _push(sq, sq_tail, t + resp_lat, seq, 2, num, 0, 0, sd, t, vid)
+                    _push(sq, sq_tail, t + _lat_at(lat, 2, t), seq, 2, num, 0, 0, sd, t, vid)
                     sq_tail += 1
             else:
                 row = sq[sq_head % qcap]
@@ -712,7 +763,7 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
             next_num += 1
             n_orders += 1
             seq += 1
-            _push(rq, rq_tail, ts + entry_lat, seq, 0, num, out[2], out[1], out[0], ts, 0)
+            _push(rq, rq_tail, ts + _lat_at(lat, 1, ts), seq, 0, num, out[2], out[1], out[0], ts, 0)
             rq_tail += 1
     return n_fills, n_orders, out_of_range, position, overflow
 
@@ -738,7 +789,7 @@ def taker_kernel_for(take: Any) -> Any:
 def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int = 0, params: np.ndarray,
                     fparams: np.ndarray | None = None, take: Any = None, entry_latency_ns: int = 0,
                     response_latency_ns: int = 0, taker_fee: str = "0", fee_currency: str | None = None,
-                    ladder: int = 1 << 18, max_fills: int | None = None) -> NumbaResult:
+                    ladder: int = 1 << 18, max_fills: int | None = None, latency: Any = None) -> NumbaResult:
     """Run a Numba-mode taker over ``events``: after every book message the ``@njit`` function ``take(params,
     fparams, state, ts, bid_qty_ladder, ask_qty_ladder, best_bid_index, best_ask_index, position, out)``
     may send one market (IOC) order: ``out = [side (0 none, 1 buy, 2 sell), qty raw, reduce_only]``;
@@ -749,7 +800,7 @@ def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int =
     book walked level by level at the level prices, liquidity taken not available again until the next
     book message, the unfilled rest canceled, the minimum notional (valued at the opposite best). Default
     ``take``: :func:`imbalance_take`, the :class:`ImbalanceTaker` rule, so both modes give the same fills
-    (``tests/test_backtest_numba.py``)."""
+    (``tests/test_backtest_numba.py``). ``latency``: as in :func:`run_numba`."""
     import time
 
     from shrivenquant.oms.fees import FeeModel
@@ -757,8 +808,9 @@ def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int =
 
     if events.dtype != EVENT_DTYPE:
         raise ValidationError(f"expected an EVENT_DTYPE array, got dtype {events.dtype}")
-    if ladder < 16 or entry_latency_ns < 0 or response_latency_ns < 0:
-        raise ValidationError("run_numba_taker needs ladder >= 16 and latencies >= 0")
+    if ladder < 16:
+        raise ValidationError("run_numba_taker needs ladder >= 16")
+    lat = _latency_table(latency, entry_latency_ns, response_latency_ns)
     params = np.ascontiguousarray(params, dtype=np.int64)
     fparams = np.ascontiguousarray(fparams if fparams is not None else np.zeros(1), dtype=np.float64)
     sp = instrument.size_precision
@@ -775,8 +827,8 @@ def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int =
     t0 = time.perf_counter()
     args = (events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
             events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(min_qty),
-            np.int64(max_qty), np.int64(mn_a), np.int64(mn_b), np.int64(probe.mult), np.int64(entry_latency_ns),
-            np.int64(response_latency_ns), np.int64(ladder))
+            np.int64(max_qty), np.int64(mn_a), np.int64(mn_b), np.int64(probe.mult), lat,
+            np.int64(ladder))
     kernel = _taker_loop if take is None or take is imbalance_take else taker_kernel_for(take)
     n_fills, n_orders, oor, pos, overflow = kernel(*args, params, fparams, state, fills)
     wall = time.perf_counter() - t0
