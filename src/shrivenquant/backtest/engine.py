@@ -23,6 +23,7 @@ import heapq
 import sys
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -195,6 +196,7 @@ class BacktestEngine:
         self.progress = progress
         self.now = 0
         self._heap: list[tuple[int, int, int, Any]] = []
+        self._clock: Callable[[], int] = partial(getattr, self, "now")  # the loop's time, no Python frame per read
         self._seq = 0
         venues = venues or {}
         by_venue: dict[str, list[int]] = {}
@@ -221,11 +223,11 @@ class BacktestEngine:
             for local, k in enumerate(idxs):
                 self.route[k] = (ex, local)
                 self.books[k] = ex.markets[local].book
-            self.venues[vname] = SimulatedVenue(ex, now=self._now, schedule=self._schedule_action, latency=lat)
+            self.venues[vname] = SimulatedVenue(ex, now=self._clock, schedule=self._schedule_action, latency=lat)
         self._exchange_list = list(self.exchanges.values())
         router = _Router(self.venues)
         self.om = OrderManager(tradable, journal=journal if journal is not None else MemoryJournal(), risk=risk,
-                               venue=router, clock=self._now)
+                               venue=router, clock=self._clock)
         self._iid = {inst.id: k for k, inst in enumerate(table) if inst is not None}
         if initial_balance is None:
             initial_balance = {}
@@ -545,7 +547,10 @@ class _Router:
         return v
 
     def submit(self, order: Any) -> None:
-        self._venue(order).submit(order)
+        v = self._by_instrument.get(order.instrument_id)
+        if v is None:
+            v = self._venue(order)
+        v.submit(order)
 
     def cancel(self, order: Any) -> None:
         self._venue(order).cancel(order)

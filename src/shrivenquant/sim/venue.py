@@ -50,6 +50,7 @@ class SimulatedVenue:
                  latency: LatencyModel | None = None) -> None:
         self.name = exchange.venue
         self.exchange = exchange
+        self._ex_submit = exchange.submit
         self.latency = latency if latency is not None else exchange.latency
         self._now = now
         self._schedule = schedule
@@ -74,7 +75,9 @@ class SimulatedVenue:
         return t + c if c is not None else t + self._latency.entry(t)
 
     def submit(self, order: ManagedOrder) -> None:
-        self._schedule(self._at(), partial(self.exchange.submit, order.order))
+        t = self._now()
+        c = self._entry_const
+        self._schedule(t + c if c is not None else t + self._latency.entry(t), partial(self._ex_submit, order.order))
 
     def cancel(self, order: ManagedOrder) -> None:
         coid = order.client_order_id
