@@ -17,6 +17,14 @@ queue model (trades at the price advance the queue; the level shrinking below th
 when a trade or the book goes through the price. :func:`mm_quote` is the Python ``MarketMaker``'s rule, so
 both modes give the same fills on the same data (``tests/test_backtest_numba.py``).
 
+A second kernel runs *takers* (:func:`run_numba_taker`): an ``@njit`` function ``take(...)`` called after every
+book message may send a market (IOC) order on either side, reduce-only or not; the venue applies the Python
+exchange's rules to it (lot, min/max quantity, min notional, reduce-only, the book walked level by level,
+liquidity taken not available again until the next book message). :func:`imbalance_take` is the Python
+``ImbalanceTaker``'s rule, so both modes give the same fills. Both kernels take constant or interpolated
+latencies (:class:`~shrivenquant.sim.InterpolatedLatency`'s exact integer rule) and the quoting kernel the
+risk-averse, ``power<n>`` and ``log`` queue models.
+
 The L2 book is a dense ladder of ``ladder`` ticks (default 2**18) centred on the first price; levels
 outside it are ignored and counted (``out_of_range``): size it so the top of book stays inside. Orders
 bypass the OMS and risk engine (research mode); fees are computed after the loop with the exchange's exact

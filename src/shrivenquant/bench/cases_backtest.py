@@ -12,6 +12,8 @@
 * ``backtest_numba_events`` (ns per event): the Numba-mode market maker over the real recording (or the
   generated stream); baselines: a Numba pass that only reads the same columns, and the native L2 book
   applying the stream's level records (``OrderBook.apply_events``).
+* the Numba cases also time ``run_numba_taker`` (the imbalance taker, market orders walking the book) on the
+  same stream, beside the quoting kernel.
 * ``backtest_order_round_trip`` (ns per round trip): a market order from Python through
   ``OrderManager.submit`` -> native pre-trade risk -> OMS journal -> simulated venue (zero latency) ->
   match -> ``OrderAccepted`` + ``OrderFilled`` back through ``om.apply`` -> position; buys and sells
@@ -177,6 +179,27 @@ def _numba_engine(real: bool) -> Any:
     return setup
 
 
+def _numba_taker(real: bool) -> Any:
+    def setup() -> dict[str, Any]:
+        import numpy as np
+
+        from shrivenquant.backtest.numba_mode import run_numba_taker
+
+        ev, insts = _real() if real else _generated()
+        qty = 2 if real else 10
+        params = np.array([qty, 5, 10 * qty, 100_000_000])
+        fparams = np.array([0.4])
+        run_numba_taker(ev, insts[0], params=params, fparams=fparams)  # compile / load the cache outside the timing
+
+        def run() -> None:
+            run_numba_taker(ev, insts[0], params=params, fparams=fparams, entry_latency_ns=1_000_000,
+                            response_latency_ns=1_000_000)
+
+        return {"run": run}
+
+    return setup
+
+
 def _numba_floor(real: bool) -> Any:
     def setup() -> dict[str, Any]:
         from numba import njit
@@ -332,6 +355,7 @@ def backtest_cases() -> list[Case]:
              "(ns per event record)", (
                  Variant("shrivenquant run_numba (book + venue + latency + strategy)", "run()", _numba_engine(True),
                          role="target", data=_REAL),
+                 Variant("shrivenquant run_numba_taker (imbalance taker)", "run()", _numba_taker(True), data=_REAL),
                  Variant("Numba pass reading the same columns (floor)", "run()", _numba_floor(True), data=_REAL),
                  Variant("native OrderBook.apply_events of the level records", "run()", _book_floor(True),
                          data=_REAL),
@@ -340,6 +364,8 @@ def backtest_cases() -> list[Case]:
              "(ns per event record)", (
                  Variant("shrivenquant run_numba (book + venue + latency + strategy)", "run()",
                          _numba_engine(False), role="target"),
+                 Variant("shrivenquant run_numba_taker (imbalance taker: market orders walking the book)", "run()",
+                         _numba_taker(False)),
                  Variant("Numba pass reading the same columns (floor)", "run()", _numba_floor(False)),
                  Variant("native OrderBook.apply_events of the level records", "run()", _book_floor(False)),
              ), ops_per_stmt=_GEN_EVENTS, budget_ns=100.0, unit="ns/event", loops=1, tags=("backtest",)),
