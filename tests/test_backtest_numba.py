@@ -152,3 +152,89 @@ def test_numba_refuses_a_latency_that_lets_requests_overtake(stream: tuple[np.nd
     lat = InterpolatedLatency(np.array([t0, t0 + 1_000]), np.array([5_000, 0]), np.array([0, 0]))
     with pytest.raises(ValidationError, match="overtake"):
         run_numba(ev, insts[0], qty=10, latency=lat)
+
+
+def _ioc_strategy() -> Any:
+    from shrivenquant.backtest import Strategy
+    from shrivenquant.core.enums import TimeInForce
+
+    class IocImbalance(Strategy):
+        """Imbalance taker with IOC limit orders ``slip`` ticks through the opposite best."""
+
+        def __init__(self, qty: int, levels: int, threshold: float, max_pos: int, cooldown: int, slip: int,
+                     tick: int) -> None:
+            self.qty, self.levels, self.threshold, self.max_pos = qty, levels, threshold, max_pos
+            self.cooldown, self.slip, self.tick, self.next_ok, self.orders = cooldown, slip, tick, 0, 0
+
+        def on_book(self, ctx: Any, instrument: int) -> None:
+            book = ctx.books[instrument]
+            if ctx.now < self.next_ok or book.best_bid_qty_raw <= 0 or book.best_ask_qty_raw <= 0:
+                return
+            imb = book.imbalance(self.levels)
+            pos = ctx.position_raw(instrument)
+            buy_px = book.best_ask_price_raw + self.slip * self.tick
+            sell_px = book.best_bid_price_raw - self.slip * self.tick
+            if imb >= self.threshold and pos + self.qty <= self.max_pos:
+                ctx.limit(instrument, 1, buy_px, self.qty, tif=TimeInForce.IOC)
+            elif imb <= -self.threshold and pos - self.qty >= -self.max_pos:
+                ctx.limit(instrument, 2, sell_px, self.qty, tif=TimeInForce.IOC)
+            elif pos > 0 and imb < 0:
+                ctx.limit(instrument, 2, sell_px, pos, tif=TimeInForce.IOC, reduce_only=True)
+            elif pos < 0 and imb > 0:
+                ctx.limit(instrument, 1, buy_px, -pos, tif=TimeInForce.IOC, reduce_only=True)
+            else:
+                return
+            self.orders += 1
+            self.next_ok = ctx.now + self.cooldown
+
+    return IocImbalance
+
+
+def _ioc_take() -> Any:
+    from numba import njit
+
+    from shrivenquant.backtest.numba_mode import ladder_depth_sum
+
+    @njit(nogil=True)
+    def take(params: Any, fparams: Any, state: Any, ts: int, bq: Any, aq: Any, bb: int, ba: int,
+             base: int, tick: int, position: int, out: Any) -> None:
+        out[0] = 0
+        if ts < state[0] or bb < 0 or ba < 0:
+            return
+        b = ladder_depth_sum(bq, bb, params[1], -1)
+        a = ladder_depth_sum(aq, ba, params[1], 1)
+        imb = (b - a) / (b + a)
+        qty, max_pos, slip = params[0], params[2], params[4]
+        buy_px = base + ba * tick + slip * tick
+        sell_px = base + bb * tick - slip * tick
+        if imb >= fparams[0] and position + qty <= max_pos:
+            out[0], out[1], out[2], out[3] = 1, qty, 0, buy_px
+        elif imb <= -fparams[0] and position - qty >= -max_pos:
+            out[0], out[1], out[2], out[3] = 2, qty, 0, sell_px
+        elif position > 0 and imb < 0:
+            out[0], out[1], out[2], out[3] = 2, position, 1, sell_px
+        elif position < 0 and imb > 0:
+            out[0], out[1], out[2], out[3] = 1, -position, 1, buy_px
+        else:
+            return
+        state[0] = ts + params[3]
+
+    return take
+
+
+def test_python_and_numba_ioc_limit_taker_fills_are_identical(stream: tuple[np.ndarray, list[Any]]) -> None:
+    from shrivenquant.backtest.numba_mode import run_numba_taker
+
+    ev, insts = stream
+    inst = insts[0]
+    tick = inst.price_tick.raw_at(inst.price_precision)
+    take = _ioc_take()
+    for slip, entry, resp in ((0, 0, 0), (1, 2_000_000, 1_000_000)):
+        strat = _ioc_strategy()(10, 3, 0.3, 40, 20_000_000, slip, tick)
+        venue = {inst.venue: VenueConfig(entry_latency_ns=entry, response_latency_ns=resp, taker_fee="0.0004")}
+        py = BacktestEngine(insts, strat, venues=venue).run(ev)
+        nb = run_numba_taker(ev, inst, params=np.array([10, 3, 40, 20_000_000, slip]), fparams=np.array([0.3]),
+                             take=take, entry_latency_ns=entry, response_latency_ns=resp, taker_fee="0.0004")
+        assert py.fills.size > 20
+        assert nb.orders == strat.orders
+        assert nb.fills.tobytes() == py.fills.tobytes()

@@ -568,11 +568,12 @@ def ladder_depth_sum(q: np.ndarray, best: int, levels: int, step: int) -> int:
 
 @njit(cache=True, nogil=True)
 def imbalance_take(params: np.ndarray, fparams: np.ndarray, state: np.ndarray, ts: int,  # noqa: PLR0917
-                   bq: np.ndarray, aq: np.ndarray, best_bid: int, best_ask: int, position: int,
-                   out: np.ndarray) -> None:
-    """The :class:`ImbalanceTaker` rule. ``params = [qty, levels, max_position, cooldown_ns]`` (raw ints),
-    ``fparams = [threshold]``; ``state[0]`` is the time the next order may go out."""
+                   bq: np.ndarray, aq: np.ndarray, best_bid: int, best_ask: int, base: int, tick: int,
+                   position: int, out: np.ndarray) -> None:
+    """The :class:`ImbalanceTaker` rule (market orders). ``params = [qty, levels, max_position,
+    cooldown_ns]`` (raw ints), ``fparams = [threshold]``; ``state[0]`` is the time the next order may go out."""
     out[0] = 0
+    out[3] = 0
     if ts < state[0]:
         return
     b = ladder_depth_sum(bq, best_bid, params[1], -1)
@@ -629,7 +630,7 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
     position = 0  # the strategy's view: fills received
     n_fills = 0
     n_orders = 0
-    out = np.zeros(3, np.int64)
+    out = np.zeros(4, np.int64)
     start = 0
     last_ts = ts_local[n - 1] if n > 0 else 0
     i = -1
@@ -660,11 +661,14 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
                 reduce = row[4] != 0
                 oq = row[5]
                 sd = row[6]
+                limit = row[8]  # 0: market; else an IOC limit price
                 reject = oq % step != 0 or oq < min_qty or (max_qty > 0 and oq > max_qty)
-                if not reject and mn_a > 0:  # min notional, valued at the opposite best (exact ints)
+                if not reject and limit != 0 and (limit < 0 or limit % tick != 0):
+                    reject = True
+                if not reject and mn_a > 0:  # min notional at the limit, or the opposite best (exact ints)
                     ob = best[1] if sd == 1 else best[0]
-                    if ob >= 0:
-                        opx = base + ob * tick
+                    if limit != 0 or ob >= 0:
+                        opx = limit if limit != 0 else base + ob * tick
                         if float(opx) * float(oq) * float(mult) * float(mn_b) < 9.0e18:
                             reject = opx * oq * mult * mn_b < mn_a
                 if not reject and reduce and not ((xpos > 0 and sd == 2) or (xpos < 0 and sd == 1)):
@@ -681,6 +685,8 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
                 leaves = oq
                 j = best[1] if sd == 1 else best[0]
                 while 0 <= j < ladder and leaves > 0:
+                    if limit != 0 and ((sd == 1 and base + j * tick > limit) or (sd == 2 and base + j * tick < limit)):
+                        break
                     lvl = aq[j] if sd == 1 else bq[j]
                     used = ca[j] if sd == 1 else cb[j]
                     avail = lvl - used
@@ -765,13 +771,13 @@ def _taker_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, 
                 if side[j] != 1:
                     aq[:] = 0
                     best[1] = -1
-        mm_take(params, fparams, state, ts, bq, aq, best[0], best[1], position, out)
+        mm_take(params, fparams, state, ts, bq, aq, best[0], best[1], base, tick, position, out)
         if out[0] != 0:
             num = next_num
             next_num += 1
             n_orders += 1
             seq += 1
-            _push(rq, rq_tail, ts + _lat_at(lat, 1, ts), seq, 0, num, out[2], out[1], out[0], ts, 0)
+            _push(rq, rq_tail, ts + _lat_at(lat, 1, ts), seq, 0, num, out[2], out[1], out[0], ts, out[3])
             rq_tail += 1
     return n_fills, n_orders, out_of_range, position, overflow
 
@@ -799,14 +805,16 @@ def run_numba_taker(events: np.ndarray, instrument: Any, *, instrument_id: int =
                     response_latency_ns: int = 0, taker_fee: str = "0", fee_currency: str | None = None,
                     ladder: int = 1 << 18, max_fills: int | None = None, latency: Any = None) -> NumbaResult:
     """Run a Numba-mode taker over ``events``: after every book message the ``@njit`` function ``take(params,
-    fparams, state, ts, bid_qty_ladder, ask_qty_ladder, best_bid_index, best_ask_index, position, out)``
-    may send one market (IOC) order: ``out = [side (0 none, 1 buy, 2 sell), qty raw, reduce_only]``;
-    ``state`` is an int64 array of 8 slots the function keeps between calls; the price of ladder index
-    ``j`` is ``base + j * tick`` (``ladder_depth_sum`` sums the best levels). The venue applies the
+    fparams, state, ts, bid_qty_ladder, ask_qty_ladder, best_bid_index, best_ask_index, base, tick, position,
+    out)`` may send one market or IOC limit order: ``out = [side (0 none, 1 buy, 2 sell), qty raw,
+    reduce_only, limit price raw (0: market)]``; ``state`` is an int64 array of 8 slots the function keeps
+    between calls; the price of ladder index ``j`` is ``base + j * tick`` (an index is -1 when that side is
+    empty; ``ladder_depth_sum`` sums the best levels). The venue applies the
     Python exchange's rules for such orders: lot / min / max quantity (a rejected order is reported as
     such), reduce-only against the venue's position (rejected if it would not reduce, fills capped), the
-    book walked level by level at the level prices, liquidity taken not available again until the next
-    book message, the unfilled rest canceled, the minimum notional (valued at the opposite best). Default
+    book walked level by level at the level prices up to the limit, liquidity taken not available again until
+    the next book message, the unfilled rest canceled, the price tick, the minimum notional (at the limit, or
+    the opposite best for a market order). Default
     ``take``: :func:`imbalance_take`, the :class:`ImbalanceTaker` rule, so both modes give the same fills
     (``tests/test_backtest_numba.py``). ``latency``: as in :func:`run_numba`."""
     import time
