@@ -56,6 +56,24 @@ def test_bracket_entry_partly_filled_then_canceled_releases_the_filled_part() ->
     assert tp.status is S.SUBMITTED and tp.quantity == Quantity("0.25") and sl.quantity == Quantity("0.25")
 
 
+def test_late_fill_of_a_canceled_entry_resizes_the_released_children() -> None:
+    om, venue = _env()
+    e, tp, sl = _bracket(om)
+    om.apply(venue.accepted(e))
+    om.apply(venue.filled(e, Quantity("0.250"), Price("100.00")))
+    om.cancel("E")
+    om.apply(venue.canceled(e))
+    om.apply(venue.accepted(tp))
+    om.apply(venue.accepted(sl))
+    om.apply(venue.filled(e, Quantity("0.100"), Price("100.00")))  # the fill raced the cancel
+    assert e.status is S.CANCELED and e.filled_raw == 350
+    resize = Quantity.from_raw(350, 3)
+    assert venue.sent[-2:] == [("modify", "TP", resize, None, None), ("modify", "SL", resize, None, None)]
+    assert (tp.status, sl.status) == (S.PENDING_UPDATE, S.PENDING_UPDATE)
+    om.apply(venue.modified(tp, quantity=resize))
+    assert tp.status is S.ACCEPTED and tp.quantity == resize
+
+
 def test_bracket_entry_unfilled_cancels_the_children() -> None:
     om, venue = _env()
     e, tp, sl = _bracket(om)

@@ -400,6 +400,9 @@ class OrderManager:
             mo = self.orders[event.client_order_id]
             if mo.children or mo.oco:
                 self._contingencies(mo)
+            if mo.parent is not None and not mo.is_done:
+                # a child's request resolved: a resize its parent's late fill needs may now be due
+                self._contingencies(self.orders[mo.parent])
         return out
 
     def apply_reconciliation(self, report: Any) -> list[Outcome]:
@@ -981,6 +984,13 @@ class OrderManager:
                         self._record(Released(client_order_id=cid, quantity=qty, ts=self.clock()))
                         if self.venue is not None:
                             self.venue.submit(child)
+                    elif (not child.hold and child.quantity_raw < mo.filled_raw and child.status in OPEN_STATUSES
+                          and child.status is not _S_PENDING_UPDATE and child.status is not _S_PENDING_CANCEL):
+                        # a late fill grew the entry after its children were released: resize them to cover it
+                        # (a protective exit, so not gated by risk; the venue confirms or refuses as for any modify)
+                        self._record(ModifyRequested(client_order_id=cid, ts=self.clock(), quantity=qty))
+                        if self.venue is not None and child.status is _S_PENDING_UPDATE:
+                            self.venue.modify(child, qty, None, None)
             elif parent_done:
                 for cid in mo.children:
                     child = orders[cid]
