@@ -182,7 +182,7 @@ def exhaustive_tail(lg: Log, span: int, stride: int = 1) -> list[str]:
 
 
 def test_exhaustive_tail_cut_zero_garbage(log: Log) -> None:
-    problems = exhaustive_tail(log, 768)
+    problems = exhaustive_tail(log, 640)
     assert not problems, "\n".join(problems[:20])
 
 
