@@ -200,7 +200,8 @@ def _part_cases() -> list[Case]:
     from shrivenquant.bench.cases_risk import risk_cases
     from shrivenquant.bench.cases_wal import wal_cases
 
-    return [*wal_cases(), *risk_cases(), *options_cases(), *analytics_cases(), *oms_cases(), *backtest_cases(), *catalog_cases()]
+    return [*wal_cases(), *risk_cases(), *options_cases(), *analytics_cases(), *oms_cases(), *backtest_cases(),
+            *catalog_cases()]
 
 
 # ---------------------------------------------------------------------------------------------- native wire decoder
