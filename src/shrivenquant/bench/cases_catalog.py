@@ -62,6 +62,10 @@ def _instrument() -> Any:
     return CatalogInstrument(venue="BINANCE_USDM", symbol="SYNTHUSDT", price_precision=2, size_precision=3)
 
 
+#: scratch directories of the write cases, removed when the process exits
+_WRITE_DIRS: list[tempfile.TemporaryDirectory[str]] = []
+
+
 @functools.cache
 def _files() -> dict[str, Any]:
     """The data written once in every format, for the read cases (kept for the process's life)."""
@@ -96,6 +100,7 @@ def _write_env() -> dict[str, Any]:
     from shrivenquant.catalog import Catalog, events_to_table
 
     tmp = tempfile.TemporaryDirectory(prefix="sq-bench-catalog-w-")
+    _WRITE_DIRS.append(tmp)  # the loop may keep only the names its statement uses: hold the directory here
     root = Path(tmp.name)
     return {"tmp": tmp, "cat": Catalog(root / "cat"), "ev": synthetic_events(), "insts": [_instrument()],
             "np": np, "pq": pq, "events_to_table": events_to_table, "npy": str(root / "ev.npy"),
