@@ -257,3 +257,18 @@ def test_real_nse_daily_closes(shared_data):
         close(m.annual_return(c, periods_per_year=P), ep.annual_return(c))
         close(m.calmar_ratio(c, periods_per_year=P), ep.calmar_ratio(c))
         close(m.alpha_beta(c, r[:, 0], periods_per_year=P)[0], ep.alpha_beta(c, r[:, 0])[0])
+
+
+def test_sharpe_constant_test_is_exact_next_to_nearly_constant_columns() -> None:
+    """The kernel's exact constant-column test runs only where the squared deviations are within rounding of
+    zero; a column one ulp away from constant, infinities and NaN holes must still equal empyrical."""
+    import empyrical
+
+    x = np.full((300, 5), 0.0123)
+    x[17, 1] = np.nextafter(0.0123, 1.0)  # nearly constant: not constant
+    x[5, 2] = np.nan
+    x[9, 3] = np.inf
+    x[:, 4] = 0.0
+    ours = m.sharpe_ratio(x, periods_per_year=252)
+    ref = np.array([empyrical.sharpe_ratio(x[:, j], annualization=252) for j in range(5)])
+    np.testing.assert_array_equal(ours, ref)

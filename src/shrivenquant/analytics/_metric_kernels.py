@@ -23,42 +23,76 @@ def _rf_at(rf: np.ndarray, t: int) -> float:
 
 
 @njit(**_JIT)
+def _column_moments(x: np.ndarray, rf: np.ndarray, j: int) -> tuple:
+    """Column ``j`` of ``x - rf`` with NaNs skipped: mean, sum of squared deviations, count, constant?"""
+    s = 0.0
+    cnt = 0
+    lo = np.inf
+    hi = -np.inf
+    for t in range(x.shape[0]):
+        v = x[t, j] - _rf_at(rf, t)
+        if not math.isnan(v):
+            s += v
+            cnt += 1
+            lo = min(lo, v)
+            hi = max(hi, v)
+    mean = s / cnt if cnt > 0 else np.nan
+    ss = 0.0
+    for t in range(x.shape[0]):
+        v = x[t, j] - _rf_at(rf, t)
+        if not math.isnan(v):
+            d = v - mean
+            ss += d * d
+    return mean, ss, cnt, hi == lo
+
+
+@njit(**_JIT)
+def _column_constant(x: np.ndarray, rf: np.ndarray, j: int) -> bool:
+    first = x[0, j] - _rf_at(rf, 0)
+    for t in range(1, x.shape[0]):  # noqa: SIM110 - an explicit loop compiles in nopython mode
+        if x[t, j] - _rf_at(rf, t) != first:
+            return False
+    return True
+
+
+@njit(**_JIT)
 def mean_std_kernel(x: np.ndarray, rf: np.ndarray, ddof: int) -> tuple:
     """Per column of ``x - rf``: NaN-skipping mean, std (two-pass, ``ddof``), count and whether every
-    present value is equal (empyrical's zero-dispersion test ``nanmax == nanmin``)."""
+    present value is equal (empyrical's zero-dispersion test ``nanmax == nanmin``).
+
+    Two branch-free passes over the whole panel (they vectorise across the columns of a row); a column
+    whose sums come out NaN (it holds a NaN, or infinities) is redone by the NaN-skipping column loop, and
+    the exact constant-column test runs only where the squared deviations are within rounding of zero.
+    Per column the sums are taken in time order either way, so the results are the same to the bit."""
     t_n, n = x.shape
     s = np.zeros(n)
-    cnt = np.zeros(n, np.int64)
-    lo = np.full(n, np.inf)
-    hi = np.full(n, -np.inf)
     for t in range(t_n):
         r = _rf_at(rf, t)
         for j in range(n):
-            v = x[t, j] - r
-            if not math.isnan(v):
-                s[j] += v
-                cnt[j] += 1
-                lo[j] = min(lo[j], v)
-                hi[j] = max(hi[j], v)
+            s[j] += x[t, j] - r
     mean = np.empty(n)
     for j in range(n):
-        mean[j] = s[j] / cnt[j] if cnt[j] > 0 else np.nan
+        mean[j] = s[j] / t_n if t_n > 0 else np.nan
     ss = np.zeros(n)
     for t in range(t_n):
         r = _rf_at(rf, t)
         for j in range(n):
-            v = x[t, j] - r
-            if not math.isnan(v):
-                d = v - mean[j]
-                ss[j] += d * d
+            d = (x[t, j] - r) - mean[j]
+            ss[j] += d * d
+    cnt = np.full(n, t_n, np.int64)
     std = np.empty(n)
     const = np.zeros(n, np.bool_)
+    eps4 = 4.0 * 2.220446049250313e-16 * t_n
     for j in range(n):
+        if math.isnan(ss[j]) or t_n == 0:
+            mean[j], ss[j], cnt[j], const[j] = _column_moments(x, rf, j)
+        elif ss[j] <= t_n * (eps4 * abs(mean[j])) ** 2:
+            const[j] = _column_constant(x, rf, j)
         if cnt[j] > ddof:
             std[j] = math.sqrt(ss[j] / (cnt[j] - ddof))
-            const[j] = hi[j] == lo[j]
         else:
             std[j] = np.nan
+            const[j] = False
     return mean, std, cnt, const
 
 
