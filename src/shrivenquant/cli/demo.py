@@ -429,6 +429,7 @@ def run_backtest(events: np.ndarray, instruments: list[Instrument], decoder: Any
             return out
         metrics = report.metrics()
         out["sharpe_annualised"] = _finite(metrics.get("Sharpe ratio"))
+        out["sharpe_sample_ms"] = int(args.sample_ms)
         report_dir.mkdir(parents=True, exist_ok=True)
         html = report_dir / "tearsheet.html"
         report.to_html(html, plots=_has_matplotlib())
@@ -469,7 +470,8 @@ def format_backtest(b: dict[str, Any]) -> str:
     lines.append(f"    fees         {fees} (negative = rebates)")
     if b["equity_start"] is not None:
         lines.append(f"    equity       {b['equity_start']:,.4f} -> {b['equity_end']:,.4f} (PnL {b['pnl']:+,.4f}, "
-                     f"max drawdown {b['max_drawdown']:.4%}, Sharpe {b.get('sharpe_annualised')})")
+                     f"max drawdown {b['max_drawdown']:.4%}, Sharpe {b.get('sharpe_annualised')} annualised from "
+                     f"{b.get('sharpe_sample_ms')} ms samples)")
     t = b.get("tearsheet", {})
     if "skipped" in t:
         lines.append(f"    tearsheet    not written: {t['skipped']}")
