@@ -199,12 +199,15 @@ typedef struct {
     int64_t sparse; /* max load 1/2 (0) or 1/4 (1) */
 } sq_rk_map;
 
+/* Fibonacci hashing (Knuth, TAOCP 6.4) of the id with its high word folded in: one multiply by 2^64 / phi, then bits 29 and up (the caller masks the
+ * low ones, so tables up to 2^35 slots take product bits that depend on all low key bits). Increasing ids land
+ * ~0.618 of the table apart, so neighbours are rarely occupied: short probes, and a backward-shift erase
+ * usually stops at the next slot. (One multiply instead of the two of a murmur finalizer: ~3 % of the batch's
+ * NEW + CANCELED pair in the C harness.) */
 static inline uint64_t sq_rk_hash(int64_t k) {
     uint64_t x = (uint64_t)k;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
+    x ^= x >> 32; /* ids that are multiples of 2^30 and up (e.g. a session in the high word) still spread */
+    return (x * 0x9e3779b97f4a7c15ULL) >> 29;
 }
 
 static inline int sq_rk_map_init(sq_rk_map *m, int64_t cap) {
