@@ -175,7 +175,8 @@ class Context:
             raise _not_traded(instrument)
         iid, _pp, sp = meta
         if tif is TimeInForce.IOC:
-            _positive(qty_raw, 1)
+            if type(qty_raw) is not int or qty_raw <= 0:
+                _positive(qty_raw, 1)  # raises
             i = self._next_id
             self._next_id = i + 1
             o = _MARKET_TPL.__copy__()

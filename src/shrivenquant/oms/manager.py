@@ -185,7 +185,9 @@ class OrderManager:
         self._open: set[str] = set()
         self._live = True
         self._since_snapshot = 0
-        self._append = self.journal.append
+        # the in-memory journal's list append directly (its ``append`` only adds the returned seq, unused here)
+        self._append = (self.journal.payloads.append if type(self.journal) is MemoryJournal
+                        else self.journal.append)
         self._risk_event = getattr(self.risk, "on_event", None)
         self._risk_modify = getattr(self.risk, "check_modify", None)
         self._risk_replay = getattr(self.risk, "replay_submit", None)
@@ -810,7 +812,14 @@ class OrderManager:
         if vid is not None and mo.venue_order_id is None:
             mo.venue_order_id = vid
             self._by_venue[vid] = mo.client_order_id
-        self._set(mo, out)
+        if type(out) is OrderStatus and out not in _PENDING:  # _set's common case, inline
+            mo.status = out
+            if out in OPEN_STATUSES:
+                self._open.add(mo.client_order_id)
+            else:
+                self._open.discard(mo.client_order_id)
+        else:
+            self._set(mo, out)
         mo.ts_last = rec.ts_event
         if kind is _E_REJECT:
             mo.reason = rec.reason
@@ -898,7 +907,14 @@ class OrderManager:
         if mo.venue_order_id is None:
             mo.venue_order_id = vid
             self._by_venue[vid] = mo.client_order_id
-        self._set(mo, out)
+        if type(out) is OrderStatus and out not in _PENDING:  # _set's common case, inline
+            mo.status = out
+            if out in OPEN_STATUSES:
+                self._open.add(mo.client_order_id)
+            else:
+                self._open.discard(mo.client_order_id)
+        else:
+            self._set(mo, out)
         mo.ts_last = rec.ts_event
         # position and account (looked up once per order, then kept on it)
         pos = mo.position

@@ -48,12 +48,14 @@ class PreTradeRiskGate:
             ``order -> strategy`` (e.g. reading ``order.tags``).
     """
 
-    __slots__ = ("_engine", "_inst", "_order_id", "_owner", "_strategy", "_strategy_fn", "risk")
+    __slots__ = ("_engine", "_ids", "_inst", "_order_id", "_owner", "_strategy", "_strategy_fn", "risk")
 
     def __init__(self, risk: PreTradeRisk, strategy: str | int | Callable[[Order], str | int] = 0) -> None:
         self.risk = risk
         self._engine = risk.engine
         self._order_id = risk.order_id
+        # the risk engine's id table, read directly on the hot path (``order_id`` assigns on a miss)
+        self._ids: dict[str, int] = risk._ids
         self._inst: dict[str, tuple[int, int, int]] = {}
         self._owner: dict[int, int] = {}
         if callable(strategy):
@@ -85,7 +87,8 @@ class PreTradeRiskGate:
         else:
             px = p.raw if p.precision == pp else p.raw_at(pp)
         q = order.quantity
-        oid = self._order_id(order.client_order_id)
+        coid = order.client_order_id
+        oid = self._ids.get(coid) or self._order_id(coid)
         r = self._engine.check(i, s, order.side, px, q.raw if q.precision == sp else q.raw_at(sp), ts, oid)
         if r:
             return _reason_name(r), self._engine.explain(r)
@@ -97,7 +100,8 @@ class PreTradeRiskGate:
 
     def on_event(self, event: Any, manager: OrderManager) -> None:
         kind = type(event)
-        oid = self._order_id(event.client_order_id)
+        coid = event.client_order_id
+        oid = self._ids.get(coid) or self._order_id(coid)
         e = self._engine
         if kind is OrderFilled:
             i, pp, sp = self._inst.get(event.instrument_id) or self._instrument(event.instrument_id, manager)
