@@ -91,6 +91,9 @@ typedef struct {
 
 typedef __int128 sq_rk_i128;
 
+/* forced inline: the batch loop's per-record path (see sq_rk_check_new_in) */
+#define SQ_RK_HOT __attribute__((always_inline)) inline
+
 /* ------------------------------------------------------------------------------------ small helpers */
 
 static inline int64_t sq_rk_sat(sq_rk_i128 v) {
@@ -171,12 +174,12 @@ static inline int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window) 
 }
 
 /* 1 if one more event at `now` keeps the count within the limit */
-static inline int sq_rk_ring_allows(const sq_rk_ring *r, int64_t now) {
+static SQ_RK_HOT int sq_rk_ring_allows(const sq_rk_ring *r, int64_t now) {
     if (r->limit == 0 || r->n < r->limit) return 1;
     return r->ts[r->head] <= now - r->window;
 }
 
-static inline void sq_rk_ring_push(sq_rk_ring *r, int64_t now) {
+static SQ_RK_HOT void sq_rk_ring_push(sq_rk_ring *r, int64_t now) {
     if (r->limit == 0) return;
     if (r->n < r->limit) {
         int64_t j = r->head + r->n;
@@ -204,7 +207,7 @@ typedef struct {
  * ~0.618 of the table apart, so neighbours are rarely occupied: short probes, and a backward-shift erase
  * usually stops at the next slot. (One multiply instead of the two of a murmur finalizer: ~3 % of the batch's
  * NEW + CANCELED pair in the C harness.) */
-static inline uint64_t sq_rk_hash(int64_t k) {
+static SQ_RK_HOT uint64_t sq_rk_hash(int64_t k) {
     uint64_t x = (uint64_t)k;
     x ^= x >> 32; /* ids that are multiples of 2^30 and up (e.g. a session in the high word) still spread */
     return (x * 0x9e3779b97f4a7c15ULL) >> 29;
@@ -229,7 +232,7 @@ static inline void sq_rk_map_free(sq_rk_map *m) {
 }
 
 /* slot of key, or -1 */
-static inline int64_t sq_rk_map_find(const sq_rk_map *m, int64_t key) {
+static SQ_RK_HOT int64_t sq_rk_map_find(const sq_rk_map *m, int64_t key) {
     int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
     for (;;) {
         int64_t k = m->keys[i];
@@ -258,7 +261,7 @@ static int sq_rk_map_grow(sq_rk_map *m) {
 }
 
 /* insert or overwrite; -1 on out of memory */
-static inline int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
+static SQ_RK_HOT int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
     if (((m->n + 1) << (1 + m->sparse)) > m->mask + 1 && sq_rk_map_grow(m) != 0) return -1;
     int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
     for (;;) {
@@ -270,7 +273,7 @@ static inline int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
 }
 
 /* remove the entry at slot i (backward-shift deletion, no tombstones) */
-static inline void sq_rk_map_erase_at(sq_rk_map *m, int64_t i) {
+static SQ_RK_HOT void sq_rk_map_erase_at(sq_rk_map *m, int64_t i) {
     int64_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
@@ -446,7 +449,7 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
 /* px >= 0, qty >= 0. The usual case (the product fits in int64 and den is a power of ten) takes two 64-bit
  * multiplies with overflow flags and the instrument's own multiply-shift constants (no 128-bit product, no
  * table lookup); anything else is computed in 128 bits. Both give ceil(px * qty * num / den). */
-static inline int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty) {
+static SQ_RK_HOT int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty) {
     int64_t a, v;
     if (IN->den_pow10 >= 0 && !__builtin_mul_overflow(px, qty, &a) && !__builtin_mul_overflow(a, IN->num, &v)) {
         if (IN->den_pow10 == 0) return v;
@@ -460,7 +463,7 @@ static inline int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t q
 }
 
 /* ceil(notional * margin_bps / 10000) for notional >= 0 (a constant divisor: gcc multiplies and shifts) */
-static inline int64_t sq_rk_margin_of(const sq_rk_inst *IN, int64_t notional) {
+static SQ_RK_HOT int64_t sq_rk_margin_of(const sq_rk_inst *IN, int64_t notional) {
     if (IN->margin_bps == 10000) return notional;
     int64_t v;
     if (!__builtin_mul_overflow(notional, IN->margin_bps, &v) && v >= 0) {
@@ -518,7 +521,7 @@ static inline int sq_rk_state_reason(int64_t state, int64_t cause) {
 }
 
 /* 1 if a `side` order of qty can only reduce |pos| (counting same-side working qty) */
-static inline int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty, int side) {
+static SQ_RK_HOT int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty, int side) {
     if (side == 1) return pos < 0 && open_same + qty <= -pos;
     return pos > 0 && open_same + qty <= pos;
 }
@@ -553,7 +556,7 @@ static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
     return 0;
 }
 
-static int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
+static int sq_rk_mx_push_slow(sq_rk *rk, int64_t id, int64_t now) {
     /* expired ids are dropped lazily (here when the ring is full, and before every lookup): the per-order
      * cost is two stores; a lookup never sees an id that left the window (sq_rk_seen_dup expires first) */
     if (rk->mx_n == rk->mx_cap) sq_rk_mx_expire(rk, now);
@@ -581,6 +584,18 @@ static int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
     return 0;
 }
 
+/* the usual case (room in the ring) inline, the rest (expire, grow) out of line: the same state either way */
+static SQ_RK_HOT int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
+    if (rk->mx_n < rk->mx_cap) {
+        int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
+        rk->mx_id[j] = id;
+        rk->mx_ts[j] = now;
+        rk->mx_n++;
+        return 0;
+    }
+    return sq_rk_mx_push_slow(rk, id, now);
+}
+
 static int sq_rk_seen_put(sq_rk *rk, int64_t id, int64_t now) {
     if (now - rk->seen_start >= rk->dup_window) {
         sq_rk_map *old = &rk->seen[rk->seen_cur ^ 1];
@@ -601,7 +616,7 @@ static int sq_rk_seen_put(sq_rk *rk, int64_t id, int64_t now) {
 }
 
 /* price/quantity/notional rules shared by new orders and modifies; returns a reason or 0 */
-static inline int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk_strat *S, int64_t i, int64_t s,
+static SQ_RK_HOT int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk_strat *S, int64_t i, int64_t s,
                                     int side, int64_t px, int64_t qty, int market, int64_t *notional) {
     if (market) {
         if (IN->ref <= 0) return sq_rk_reject(rk, SQ_RK_NO_REFERENCE_PRICE, 0, 0, SQ_RK_SCOPE_INSTRUMENT, i);
@@ -628,7 +643,7 @@ static inline int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq_rk
     return 0;
 }
 
-static inline int sq_rk_otr_blocks(const sq_rk_strat *S) {
+static SQ_RK_HOT int sq_rk_otr_blocks(const sq_rk_strat *S) {
     if (S->otr_x1000 < 0 || S->msgs < S->otr_min) return 0;
     int64_t t = S->trades > 1 ? S->trades : 1, lhs, rhs;
     if (!__builtin_mul_overflow(S->msgs + 1, (int64_t)1000, &lhs) && !__builtin_mul_overflow(S->otr_x1000, t, &rhs))
@@ -636,8 +651,13 @@ static inline int sq_rk_otr_blocks(const sq_rk_strat *S) {
     return (sq_rk_i128)(S->msgs + 1) * 1000 > (sq_rk_i128)S->otr_x1000 * t;
 }
 
+/* The batch loop's per-record work is forced inline (`_in` bodies, SQ_RK_HOT): gcc had kept sq_rk_check_new and
+ * sq_rk_release out of line in the extension (they have several callers), and the two calls per NEW + CANCELED
+ * pair cost ~3 ns per order in the C harness. The plain names are the out-of-line entry points of the other
+ * callers. */
+
 /* A new order: 0 (accepted and counted at once) or a reason code. side 1 buy / 2 sell; px 0 = market. */
-static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts,
+static SQ_RK_HOT int sq_rk_check_new_in(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts,
                                   int64_t id) {
     rk->checks++;
     if ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2) || qty <= 0 ||
@@ -724,13 +744,18 @@ static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int
     return 0;
 }
 
+static inline int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts,
+                                  int64_t id) {
+    return sq_rk_check_new_in(rk, i, s, side, px, qty, ts, id);
+}
+
 static inline int64_t sq_rk_order_margin(const sq_rk *rk, const sq_rk_inst *IN, const sq_rk_order *o, int64_t n) {
     return (!rk->margin_on || o->margin_free) ? 0 : sq_rk_margin_of(IN, n);
 }
 
 /* release `q` (<= leaves) of a working order's exposure; frees the order when nothing is left.
  * `j` is the id's slot in rk->ids if the caller has just found it (no second probe), else -1. */
-static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q, int64_t j) {
+static SQ_RK_HOT void sq_rk_release_in(sq_rk *rk, int64_t slot, int64_t q, int64_t j) {
     sq_rk_order *o = &rk->pool[slot];
     sq_rk_inst *IN = &rk->inst[o->inst];
     sq_rk_strat *S = &rk->strat[o->strat];
@@ -757,6 +782,8 @@ static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q, int64_t j) 
         rk->free_head = slot;
     }
 }
+
+static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q, int64_t j) { sq_rk_release_in(rk, slot, q, j); }
 
 /* A modify (new price, new working qty) of a working order: 0 (applied at once) or a reason code. */
 static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t qty, int64_t ts) {
@@ -979,13 +1006,15 @@ static inline int sq_rk_on_accepted(sq_rk *rk, int64_t id) {
     return 0;
 }
 
-static inline int sq_rk_on_done(sq_rk *rk, int64_t id) {
+static SQ_RK_HOT int sq_rk_on_done_in(sq_rk *rk, int64_t id) {
     int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
     if (j < 0) return SQ_RK_UNKNOWN_ORDER;
     int64_t slot = rk->ids.vals[j];
-    sq_rk_release(rk, slot, rk->pool[slot].leaves, j);
+    sq_rk_release_in(rk, slot, rk->pool[slot].leaves, j);
     return 0;
 }
+
+static inline int sq_rk_on_done(sq_rk *rk, int64_t id) { return sq_rk_on_done_in(rk, id); }
 
 /* the venue canceled every working order (of strategy s, or all if s < 0): release them; returns how many */
 static inline int64_t sq_rk_release_all(sq_rk *rk, int64_t s) {
@@ -1028,7 +1057,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         int r;
         switch (x->op) {
         case SQ_RK_OP_NEW:
-            r = sq_rk_check_new(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
+            r = sq_rk_check_new_in(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
             if (r < 0) { *pending = 2; return k; }
             break;
         case SQ_RK_OP_MODIFY:
@@ -1042,7 +1071,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             continue;
         case SQ_RK_OP_REJECTED:
         case SQ_RK_OP_CANCELED:
-            res[k] = (int16_t)sq_rk_on_done(rk, x->order_id);
+            res[k] = (int16_t)sq_rk_on_done_in(rk, x->order_id);
             continue;
         default:
             return k;
