@@ -225,7 +225,8 @@ class BacktestEngine:
                 self.books[k] = ex.markets[local].book
             self.venues[vname] = SimulatedVenue(ex, now=self._clock, schedule=self._schedule_action, latency=lat)
         self._exchange_list = list(self.exchanges.values())
-        router = _Router(self.venues)
+        # one venue: the OMS sends to it directly (every instrument the OMS knows is on it), else a router
+        router: Any = next(iter(self.venues.values())) if len(self.venues) == 1 else _Router(self.venues)
         self.om = OrderManager(tradable, journal=journal if journal is not None else MemoryJournal(), risk=risk,
                                venue=router, clock=self._clock)
         self._iid = {inst.id: k for k, inst in enumerate(table) if inst is not None}

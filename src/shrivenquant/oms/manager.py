@@ -384,10 +384,12 @@ class OrderManager:
         nor its venue order id identifies returns ``UNKNOWN_ORDER`` and is kept in ``unknown_events`` for
         reconciliation. An event the state machine forbids raises :class:`InvalidTransitionError`.
         """
-        handler = self._handlers.get(type(event))
+        kind = type(event)
+        handler = self._handlers.get(kind)
         if handler is None:
-            raise ValidationError(f"not an order event the manager applies: {type(event).__name__}")
-        if event.client_order_id not in self.orders:
+            raise ValidationError(f"not an order event the manager applies: {kind.__name__}")
+        mo = self.orders.get(event.client_order_id)
+        if mo is None:
             vid = getattr(event, "venue_order_id", None)
             coid = self._by_venue.get(vid) if vid is not None else None
             if coid is None:
@@ -395,11 +397,11 @@ class OrderManager:
                     self.unknown_events.append(event)
                 return Outcome.UNKNOWN_ORDER
             event = msgspec.structs.replace(event, client_order_id=coid)
+            mo = self.orders[coid]
         out = handler(event, True)
         if out is _APPLIED:
-            if self._risk_event is not None and type(event) in _CORE_EVENTS:
+            if self._risk_event is not None and kind in _CORE_EVENTS:
                 self._risk_event(event, self)
-            mo = self.orders[event.client_order_id]
             if mo.children or mo.oco:
                 self._contingencies(mo)
             if mo.parent is not None and not mo.is_done:

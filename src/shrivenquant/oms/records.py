@@ -10,7 +10,7 @@ msgpack map whose ``"type"`` field is the class name.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import msgspec
 
@@ -162,17 +162,7 @@ JournalRecord: TypeAlias = (
     | OrderAccepted | OrderRejected | OrderModified | OrderCanceled | OrderExpired | OrderTriggered | OrderFilled
 )
 
-_AS_STR = {Price: Price.__str__, Quantity: Quantity.__str__, Money: Money.__str__}
-
-
-def _enc_hook(obj: Any) -> Any:
-    """:func:`~shrivenquant.core.serialization.enc_hook` with the fixed-point types found by exact type first
-    (the same strings; anything else goes to the shared hook)."""
-    f = _AS_STR.get(type(obj))
-    return f(obj) if f is not None else enc_hook(obj)
-
-
-_encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _decoder = msgspec.msgpack.Decoder(JournalRecord, dec_hook=dec_hook)
 
 #: Encode one record to msgpack bytes.

@@ -76,6 +76,7 @@ _SIDES = {_BUY: OrderSide.BUY, _SELL: OrderSide.SELL}
 _SIDE_INT = {s: int(s) for s in OrderSide}
 _TYPE_INT = {t: int(t) for t in OrderType}
 _TIF_INT = {t: int(t) for t in TimeInForce}
+_OT_MARKET, _TIF_IOC = OrderType.MARKET, TimeInForce.IOC
 _TIF_INT[TimeInForce.DAY] = _GTC  # DAY works as GTC
 
 
@@ -267,6 +268,10 @@ class SimulatedExchange:
         if order.client_order_id in self.orders:
             self._reject(ts, order, "duplicate client order id")
             return
+        if (order.order_type is _OT_MARKET and order.time_in_force is _TIF_IOC and not m.l3 and not order.reduce_only
+                and order.display_qty is None):
+            self._submit_market_ioc(m, order, ts)
+            return
         o = SimOrder()
         o.client_order_id = order.client_order_id
         o.instrument_id = order.instrument_id
@@ -351,6 +356,74 @@ class SimulatedExchange:
                     self._fill(m, o, p, o.leaves, ts, _TAKER)
                     del self.orders[o.client_order_id]
                     return
+        self._execute(m, o, ts)
+
+    def _submit_market_ioc(self, m: _Market, order: Order, ts: int) -> None:
+        """:meth:`submit` for a plain market IOC order (no reduce-only, no display, an L2 market): the same
+        checks, ids, events and fills, with the fields and checks a market IOC order cannot need left out."""
+        q = order.quantity
+        sp = m.sp
+        if q.precision == sp:
+            qty, qobj = q.raw, q
+        else:
+            try:
+                qty = q.raw_at(sp)
+            except ValidationError as exc:
+                self._reject(ts, order, f"price or quantity not at the instrument's precision: {exc}")
+                return
+            qobj = None
+        o = SimOrder()
+        coid = o.client_order_id = order.client_order_id
+        o.instrument_id = order.instrument_id
+        side = o.order_side = order.side
+        sd = o.side = _SIDE_INT[side]
+        o.price = o.trigger = None
+        o.qty = o.leaves = qty
+        o.qty_obj = qobj
+        o.display = o.filled = 0
+        reason = self._rules(m, o)
+        if reason is not None:
+            self._reject(ts, order, reason)
+            return
+        if order.post_only and self._crosses(m, sd, None):
+            self._reject(ts, order, "post-only order would cross the book")
+            return
+        vid = o.venue_order_id = str(self._next_venue_id)
+        self._next_venue_id += 1
+        orders = self.orders
+        orders[coid] = o
+        c = self._resp_const
+        t = ts + c if c is not None else ts + self._latency.response(ts)
+        e = _ACCEPTED_TPL.__copy__()
+        _force(e, "client_order_id", coid)
+        _force(e, "instrument_id", o.instrument_id)
+        _force(e, "ts_event", ts)
+        _force(e, "ts_init", t)
+        _force(e, "venue_order_id", vid)
+        self.emit(t, e)
+        # fast path (what _execute -> _take do for this case): no own resting order on the opposite side to
+        # prevent a self-trade with, and the best level holds the whole order
+        b = m.book
+        if sd == _BUY:
+            own, opp, p, q = m.asks, _SELL, b.best_ask_price_raw, b.best_ask_qty_raw
+        else:
+            own, opp, p, q = m.bids, _BUY, b.best_bid_price_raw, b.best_bid_qty_raw
+        if not own and p != RAW_NULL:
+            consumed = m.consumed
+            key = (opp, p)
+            used = consumed.get(key, 0)
+            if q - used >= qty:
+                consumed[key] = used + qty
+                self._fill(m, o, p, qty, ts, _TAKER)
+                del orders[coid]
+                return
+        # the general path: the rest of the fields, then match
+        o.inst = m.index
+        o.otype, o.tif = _MARKET, _IOC
+        o.front = o.cum_trade = 0
+        o.post_only, o.reduce_only = order.post_only, False
+        o.expire = None
+        o.shown = qty
         self._execute(m, o, ts)
 
     def _execute(self, m: _Market, o: SimOrder, ts: int) -> None:
