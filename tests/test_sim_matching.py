@@ -110,6 +110,27 @@ def test_venue_rules_from_the_instrument(qty: int, price: int, why: str | None) 
         assert len(rej) == 1 and why in rej[0].reason
 
 
+@pytest.mark.parametrize(("qty", "prec", "why"), [(1500, 3, None), (15, 1, None), (1503, 3, "lot"),
+                                                  (5, 3, "minimum"), (15005, 4, "precision")])
+def test_market_ioc_venue_rules(qty: int, prec: int, why: str | None) -> None:
+    # a plain market IOC order takes the venue's market-order path: the same rules as any order, and a
+    # quantity at another precision is rescaled (or rejected if it does not fit the instrument's)
+    inst = instrument(size_step=Quantity("0.005"), min_notional=Money("100", "USDT"))
+    ex = _exchange([(1, BASE - TICK, 100_000), (2, BASE, 100_000)], inst=inst)
+    o = order("M", 1, 1, None)
+    ex.submit(type(o)(**{**{f: getattr(o, f) for f in o.__struct_fields__},
+                         "quantity": Quantity.from_raw(qty, prec)}), 2)
+    rej = events_of(ex, OrderRejected)
+    if why is None:
+        (acc,) = events_of(ex, OrderAccepted)
+        (fill,) = events_of(ex, OrderFilled)
+        assert not rej and acc.venue_order_id == fill.venue_order_id
+        assert (fill.last_qty.raw_at(3), fill.last_px.raw) == (1500, BASE)
+        assert ex.position_raw(0) == 1500 and "M" not in ex.orders
+    else:
+        assert len(rej) == 1 and why in rej[0].reason and not events_of(ex, OrderFilled)
+
+
 def test_reduce_only_rejected_when_flat_and_capped_at_the_position() -> None:
     ex = _exchange([(2, BASE + TICK, 10_000), (1, BASE, 10_000)])
     ex.submit(order("R0", 2, 100, reduce_only=True), 2)
