@@ -42,6 +42,7 @@ def _positive(qty_raw: int, price_raw: int) -> None:
         raise ValidationError(f"order quantity and price must be positive raw ints, got {qty_raw!r}, {price_raw!r}")
 
 
+_IOC, _GTC = TimeInForce.IOC, TimeInForce.GTC  # Enum class attributes cost ~60 ns to look up (3.11)
 _SIDE = {1: OrderSide.BUY, 2: OrderSide.SELL, OrderSide.BUY: OrderSide.BUY, OrderSide.SELL: OrderSide.SELL}
 _MARKET_TPL = Order(client_order_id="T", instrument_id="T.SIM", side=OrderSide.BUY, order_type=OrderType.MARKET,
                     quantity=Quantity("1"), ts_init=0, time_in_force=TimeInForce.IOC)
@@ -144,7 +145,7 @@ class Context:
         if meta is None:
             raise _not_traded(instrument)
         iid, pp, sp = meta
-        if tif is TimeInForce.GTC and expire_time_ns is None and display_qty_raw is None:
+        if tif is _GTC and expire_time_ns is None and display_qty_raw is None:
             _positive(qty_raw, price_raw)
             i = self._next_id
             self._next_id = i + 1
@@ -174,7 +175,7 @@ class Context:
         if meta is None:
             raise _not_traded(instrument)
         iid, _pp, sp = meta
-        if tif is TimeInForce.IOC:
+        if tif is _IOC:
             if type(qty_raw) is not int or qty_raw <= 0:
                 _positive(qty_raw, 1)  # raises
             i = self._next_id

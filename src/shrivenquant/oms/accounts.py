@@ -43,6 +43,9 @@ class AccountType(IntEnum):
     MARGIN = 2
 
 
+_CASH = AccountType.CASH  # an Enum class attribute costs ~60 ns to look up (3.11); the hot path uses this
+
+
 class MarginRates(msgspec.Struct, frozen=True, kw_only=True):
     """Initial and maintenance margin rates as exact decimal strings (``"0.05"`` = 5 %, i.e. 20x)."""
 
@@ -121,7 +124,7 @@ class Account:
     def apply_fill(self, spec: InstrumentSpec, sign: int, qty: int, px: int, realized: int) -> None:
         """Move balances for a fill (fees are applied separately)."""
         b = self.balances
-        if self.account_type is AccountType.CASH:
+        if self.account_type is _CASH:
             if spec.base is None:
                 raise ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
             notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
