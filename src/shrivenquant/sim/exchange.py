@@ -381,10 +381,13 @@ class SimulatedExchange:
         o.qty = o.leaves = qty
         o.qty_obj = qobj
         o.display = o.filled = 0
-        reason = self._rules(m, o)
-        if reason is not None:
-            self._reject(ts, order, reason)
-            return
+        # the lot / min / max quantity rules inline (no price, no display); _rules says which rule failed,
+        # and checks the min notional
+        if qty % m.step or qty < m.min_qty or (m.max_qty and qty > m.max_qty) or m.min_notional is not None:
+            reason = self._rules(m, o)
+            if reason is not None:
+                self._reject(ts, order, reason)
+                return
         if order.post_only and self._crosses(m, sd, None):
             self._reject(ts, order, "post-only order would cross the book")
             return
