@@ -272,3 +272,12 @@ def test_sharpe_constant_test_is_exact_next_to_nearly_constant_columns() -> None
     ours = m.sharpe_ratio(x, periods_per_year=252)
     ref = np.array([empyrical.sharpe_ratio(x[:, j], annualization=252) for j in range(5)])
     np.testing.assert_array_equal(ours, ref)
+
+
+def test_cagr_of_a_short_high_frequency_series_overflows_to_inf_without_a_warning() -> None:
+    import warnings
+
+    x = np.full(7000, 3e-5)  # 7,000 samples of 100 ms annualised: the wealth ratio overflows float64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert m.annual_return(x, periods_per_year=365 * 864_000) == math.inf

@@ -96,14 +96,15 @@ def total_return(returns: Any, *, nan_policy: NanPolicy = "skip") -> Scalar:
 
 def annual_return(returns: Any, *, periods_per_year: float, nan_policy: NanPolicy = "skip") -> Scalar:
     """CAGR: ``prod(1 + r) ** (periods_per_year / T) - 1`` with T counting every row (NaN rows too, as
-    empyrical); NaN if empty; -1 after a -100 % period; NaN if the wealth went negative (a return < -1)."""
+    empyrical); NaN if empty; -1 after a -100 % period; NaN if the wealth went negative (a return < -1);
+    ``inf`` when annualising a short, high-frequency series overflows float64."""
     x, one_d = as_panel(returns)
     ann = periods(periods_per_year)
     bad = check_nan_policy(x, nan_policy)
     if x.shape[0] == 0:
         return _nan(x, one_d)
     ending = k.prod_kernel(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = ending ** (1.0 / (x.shape[0] / ann)) - 1.0
     return finish(out, one_d, bad)
 

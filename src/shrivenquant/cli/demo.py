@@ -370,7 +370,6 @@ def run_backtest(events: np.ndarray, instruments: list[Instrument], decoder: Any
                  args: argparse.Namespace) -> dict[str, Any]:
     """Run the demo strategy on the decoded stream; returns the metrics (and writes the tearsheet)."""
     import tempfile
-    import warnings
     from decimal import Decimal
     from pathlib import Path
 
@@ -420,24 +419,22 @@ def run_backtest(events: np.ndarray, instruments: list[Instrument], decoder: Any
     out["risk_denied"] = out.pop("denied")
     out["fees_paid"] = out.pop("fees")
     report_dir = Path(args.out) if getattr(args, "out", None) else Path(tempfile.gettempdir()) / "shrivenquant-demo"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # annualising minutes of data overflows CAGR
-        try:
-            report = result.report(f"shrivenquant demo: {name} on {symbol}")
-        except ValidationError as exc:
-            out["tearsheet"] = {"skipped": str(exc)}
-            return out
-        metrics = report.metrics()
-        out["sharpe_annualised"] = _finite(metrics.get("Sharpe ratio"))
-        out["sharpe_sample_ms"] = int(args.sample_ms)
-        report_dir.mkdir(parents=True, exist_ok=True)
-        html = report_dir / "tearsheet.html"
-        report.to_html(html, plots=_has_matplotlib())
-        files = {"html": str(html)}
-        if _has_matplotlib():
-            png = report_dir / "tearsheet.png"
-            report.to_png(png)
-            files["png"] = str(png)
+    try:
+        report = result.report(f"shrivenquant demo: {name} on {symbol}")
+    except ValidationError as exc:
+        out["tearsheet"] = {"skipped": str(exc)}
+        return out
+    metrics = report.metrics()
+    out["sharpe_annualised"] = _finite(metrics.get("Sharpe ratio"))
+    out["sharpe_sample_ms"] = int(args.sample_ms)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    html = report_dir / "tearsheet.html"
+    report.to_html(html, plots=_has_matplotlib())
+    files = {"html": str(html)}
+    if _has_matplotlib():
+        png = report_dir / "tearsheet.png"
+        report.to_png(png)
+        files["png"] = str(png)
     out["tearsheet"] = files
     return out
 

@@ -127,8 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    import warnings
-
     import orjson
 
     from shrivenquant.backtest import run
@@ -136,12 +134,10 @@ def _backtest(args: argparse.Namespace) -> int:
     result = run(args.config)
     summary = result.summary()
     if args.out is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            report = result.report(f"shrivenquant backtest {args.config.name}")
-            args.out.mkdir(parents=True, exist_ok=True)
-            report.to_html(args.out / "tearsheet.html", plots=False)
-            summary["tearsheet"] = str(args.out / "tearsheet.html")
+        report = result.report(f"shrivenquant backtest {args.config.name}")
+        args.out.mkdir(parents=True, exist_ok=True)
+        report.to_html(args.out / "tearsheet.html", plots=False)
+        summary["tearsheet"] = str(args.out / "tearsheet.html")
     if args.json:
         sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

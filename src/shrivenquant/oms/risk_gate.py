@@ -55,7 +55,7 @@ class PreTradeRiskGate:
         self._engine = risk.engine
         self._order_id = risk.order_id
         # the risk engine's id table, read directly on the hot path (``order_id`` assigns on a miss)
-        self._ids: dict[str, int] = risk._ids
+        self._ids = risk.order_ids
         self._inst: dict[str, tuple[int, int, int]] = {}
         self._owner: dict[int, int] = {}
         if callable(strategy):

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -234,6 +234,11 @@ class PreTradeRisk:
             return self._strat_index[strategy]
         except KeyError:
             raise ValidationError(f"unknown strategy {strategy!r}; known: {sorted(self._strat_index)}") from None
+
+    @property
+    def order_ids(self) -> Mapping[str, int]:
+        """The client order id -> engine int id table (read-only view for hot paths that look ids up)."""
+        return self._ids
 
     def order_id(self, client_order_id: str) -> int:
         """The engine's int id for ``client_order_id`` (assigned on first use)."""
