@@ -54,6 +54,33 @@ def test_hardware_matches_software_and_streams(n: int) -> None:
         assert nw.crc32c(data) == _bitwise_crc32c(data)
 
 
+@pytest.mark.parametrize("n", [2047, 2048, 2049, 2303, 2304, 2560, 4096 + 255, 65536 + 17, (1 << 20) + 200])
+def test_folding_path_matches_software_at_every_offset_and_seed(n: int) -> None:
+    """Buffers of 2 KiB and more take the carry-less-multiply folding loop when the CPU has AVX-512
+    VPCLMULQDQ (256-byte blocks, a tail of 0..255 bytes, the seed xored into the first block): it must
+    agree with slicing-by-8 for every length around the block size, start alignment and seed."""
+    data = os.urandom(n + 64)
+    rng = np.random.default_rng(n)
+    for start in (0, 1, 7, 8, 33):
+        buf = memoryview(data)[start: start + n]
+        seed = int(rng.integers(0, 2**32))
+        assert nw.crc32c(buf, seed) == nw.crc32c_sw(bytes(buf), seed)
+        assert nw.crc32c(buf) == nw.crc32c_sw(bytes(buf))
+    if n <= 4096:
+        assert nw.crc32c(data[:n]) == _bitwise_crc32c(data[:n])
+
+
+def test_pack_lengths() -> None:
+    lens = np.array([0, 5, 70000, 3], dtype=np.int64)
+    out = np.empty(4, dtype="<u4")
+    assert nw.pack_lengths(lens, 70000, out) == 70008
+    assert out.tolist() == [0, 5, 70000, 3]
+    assert nw.pack_lengths(lens, 69999, out) == -1
+    assert nw.pack_lengths(np.array([2, -1], dtype=np.int64), 10, np.empty(2, dtype="<u4")) == -1
+    with pytest.raises(ValidationError):
+        nw.pack_lengths(lens, 70000, np.empty(3, dtype="<u4"))
+
+
 def test_unaligned_buffers() -> None:
     data = bytearray(os.urandom(70_000))
     view = memoryview(data)

@@ -15,6 +15,7 @@ import pytest
 from shrivenquant.core.events import EVENT_DTYPE
 from shrivenquant.errors import ShrivenQuantTypeError, ValidationError, WalError, WalPoisonedError
 from shrivenquant.wal import SyncPolicy, WalReader, WalWriter, verify
+from shrivenquant.wal import writer as writer_mod
 from shrivenquant.wal._format import read_manifest
 from shrivenquant.wal._io import OsIo
 
@@ -320,11 +321,13 @@ def test_fail_stop_wakes_waiting_group_commit_followers(tmp_path: Path) -> None:
 
 
 def test_sync_failure_during_rotation_poisons(tmp_path: Path) -> None:
+    # policy none syncs at rotation only once _MAX_UNSYNCED_SEGMENTS closed segments are unsynced (~31 frames of
+    # 128 bytes per 4 KiB segment here): write well past that many segments
     io = Faulty("fdatasync", errno.EIO)
     with WalWriter(tmp_path, sync="none", segment_bytes=4096, io=io) as w:
         io.armed = True
         with pytest.raises(WalPoisonedError):
-            for i in range(200):
+            for i in range(40 * (writer_mod._MAX_UNSYNCED_SEGMENTS + 2)):
                 w.append(b"%03d" % i * 30)
                 w.flush()
         assert w.poisoned
@@ -384,6 +387,38 @@ def test_fail_stop_on_large_direct_batch(tmp_path: Path, sync: str, op: str, err
         assert w2.last_seq in (8192, 16384)
     got = np.concatenate(list(WalReader(tmp_path).event_batches()))
     assert np.array_equal(got[:8192], first)
+
+
+@pytest.mark.parametrize(("op", "err"), [("fdatasync", errno.EIO), ("write", errno.ENOSPC)])
+def test_small_batches_under_always_are_direct_and_fail_stop(tmp_path: Path, op: str, err: int) -> None:
+    """Under always a batch of any size with nothing pending is its own group commit, written straight from
+    the caller's memory (no copy): one pwritev and one fdatasync per call; an error poisons the writer."""
+    calls: list[str] = []
+
+    class Counting(Faulty):
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            calls.append("w")
+            return super().pwritev(fd, buffers, offset)
+
+        def fdatasync(self, fd: int) -> None:
+            calls.append("s")
+            super().fdatasync(fd)
+
+    io = Counting(op, err)
+    blob = bytes(range(64)) * 1000
+    w = WalWriter(tmp_path, sync="always", io=io)
+    calls.clear()
+    assert w.append_buffer(blob, np.full(1000, 64, dtype=np.int64)) == 1000
+    assert w.append_events(events(10)) == 1010
+    assert calls == ["w", "s", "w", "s"] and w.durable_seq == 1010
+    io.armed = True
+    with pytest.raises(WalPoisonedError):
+        w.append_buffer(blob, [64] * 1000)
+    assert w.poisoned and w.durable_seq == 1010
+    w.close()
+    recs = list(WalReader(tmp_path).records())
+    assert b"".join(r.payload for r in recs[:1000]) == blob
+    assert [r.payload for r in recs[1000:1010]] == [e.tobytes() for e in events(10)]
 
 
 def test_short_writes_of_direct_frames_are_completed(tmp_path: Path) -> None:

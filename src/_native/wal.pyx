@@ -187,6 +187,27 @@ def frame_header(unsigned long long first_seq, unsigned int count, unsigned int 
     return out
 
 
+def pack_lengths(const int64_t[::1] lengths, long long max_record, out):
+    """Copy record ``lengths`` (int64) into ``out`` (a writable buffer of ``4 * len(lengths)`` bytes) as
+    little-endian u32 and return their sum; -1 if a length is negative or over ``max_record`` (nothing
+    else is checked). One pass instead of the min, max, sum and conversion a NumPy caller would make."""
+    cdef _Buf bo = _Buf(out, True)
+    cdef Py_ssize_t i, n = lengths.shape[0]
+    cdef long long total = 0, l
+    cdef uint32_t v
+    cdef uint8_t *o = <uint8_t *>bo.view.buf
+    if bo.view.len != 4 * n:
+        raise _ValidationError(f"out holds {bo.view.len} bytes, {4 * n} needed")
+    for i in range(n):
+        l = lengths[i]
+        if l < 0 or l > max_record:
+            return -1
+        total += l
+        v = <uint32_t>l
+        memcpy(o + 4 * i, &v, 4)
+    return total
+
+
 def padding(Py_ssize_t body_len):
     """The zero bytes that pad a body of ``body_len`` bytes to a multiple of 8."""
     return _ZEROS8[:(-body_len) & 7]

@@ -90,10 +90,15 @@ def _events(n: int, seed: int = 1) -> np.ndarray:
 
 
 def _median_rounds(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
-    """Run each variant once per round, interleaved; returns every sample (the variant returns its figure)."""
+    """Run each variant once per round, interleaved; returns every sample (the variant returns its figure).
+
+    Before each variant, untimed: ``os.sync()``, so that neither side pays for the other's leftovers (the
+    write-back of its dirty pages, or on a file system mounted with ``discard`` the trim of the blocks freed
+    when the previous variant's files were deleted, which otherwise stalls the next run's block allocation)."""
     out: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(rounds):
         for k, fn in variants.items():
+            os.sync()
             gc.collect()
             gc.disable()
             try:

@@ -41,6 +41,10 @@ _FRAME_HDR = _nw.FRAME_HDR
 _U32 = struct.Struct("<I")
 _FRAME_BYTES = (1 << 20) + (64 << 10)  # 1 MiB of payload plus its lengths table (records >= 64 B)
 _DIRECT_MIN = 256 << 10  # batches at least this large are written straight from the caller's buffer
+# policy none: segments closed unsynced are kept open (synced by the next commit); only past this many is the
+# oldest synced at rotation. Each sync of a whole segment stalls the appending thread, which policy none
+# promises not to do; the page cache's own dirty limits bound the memory, this bounds the descriptors.
+_MAX_UNSYNCED_SEGMENTS = 64
 _ZERO_CHUNK = bytes(1 << 20)
 _encoder = msgspec.msgpack.Encoder()
 
@@ -519,7 +523,7 @@ class WalWriter:
             if not all_synced:  # (under always every frame was synced already: no syscall)
                 io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
             synced = True
-        elif len(self._unsynced_fds) >= 4:  # bound the unsynced window (and the open descriptors)
+        elif len(self._unsynced_fds) >= _MAX_UNSYNCED_SEGMENTS:  # bound the open descriptors
             io.fdatasync(self._unsynced_fds[0])
             os.close(self._unsynced_fds.pop(0))
         prev_synced = synced or (all_synced and not self._unsynced_fds)
@@ -635,6 +639,11 @@ class WalWriter:
             return self.last_seq
         with self._lock:
             self._check()
+            if self._policy is SyncPolicy.ALWAYS and arr.nbytes < _DIRECT_MIN:
+                # its own group commit when nothing else is pending: written from the array, no copy
+                done = self._direct_fast(b"", memoryview(arr).cast("B"), n, _nw.F_FIXED64, arr.nbytes)
+                if done is not None:
+                    return done
             if arr.nbytes >= _DIRECT_MIN:
                 view = memoryview(arr).cast("B")
                 done = self._direct_fast(b"", view, n, _nw.F_FIXED64, arr.nbytes)
@@ -681,8 +690,10 @@ class WalWriter:
             if bounds.ndim != 1 or len(bounds) < 1 or bounds[0] != 0 or bounds[-1] != len(view):
                 raise ValidationError("offsets must be the n+1 record boundaries from 0 to the buffer size")
             lens = np.diff(bounds)
+        elif type(lengths) is np.ndarray and lengths.dtype == np.int64 and lengths.flags.c_contiguous:
+            lens = lengths
         else:
-            lens = np.asarray(lengths, dtype=np.int64)
+            lens = np.ascontiguousarray(lengths, dtype=np.int64)
         if lens.ndim != 1:
             raise ValidationError("lengths must be one-dimensional")
         n = len(lens)
@@ -690,12 +701,22 @@ class WalWriter:
             if len(view):
                 raise ValidationError("no record lengths for a non-empty buffer")
             return self.last_seq
-        if lens.min() < 0 or lens.max() > self._max_record:
+        lens32 = np.empty(n, dtype="<u4")
+        total = _nw.pack_lengths(lens, self._max_record, lens32)  # checks and converts in one native pass
+        if total < 0:
             raise ValidationError(f"record lengths must be in 0..max_record_bytes={self._max_record}")
+        if total != len(view):
+            raise ValidationError(f"record lengths sum to {total}, the buffer has {len(view)} bytes")
+        if total + 4 * n <= self._frame_limit and (total >= _DIRECT_MIN or self._policy is SyncPolicy.ALWAYS):
+            # one frame written straight from the caller's buffer (a large batch, or any group commit under
+            # always: the caller waits for the sync anyway, so its buffer need not be copied): no cut search
+            with self._lock:
+                self._check()
+                lensv = memoryview(lens32).cast("B")
+                done = self._direct_fast(lensv, view, n, 0, len(lensv) + total)
+                if done is not None:
+                    return done
         ends = np.cumsum(lens)
-        if int(ends[-1]) != len(view):
-            raise ValidationError(f"record lengths sum to {int(ends[-1])}, the buffer has {len(view)} bytes")
-        lens32 = lens.astype("<u4")
         # frame boundaries: records [cuts[k], cuts[k+1]) each within the frame limit
         body_ends = ends + 4 * np.arange(1, n + 1, dtype=np.int64)
         cuts = [0]
@@ -712,11 +733,6 @@ class WalWriter:
         with self._lock:
             self._check()
             if len(view) >= _DIRECT_MIN:
-                if len(cuts) == 2:
-                    lensv = memoryview(lens32).cast("B")
-                    done = self._direct_fast(lensv, view, n, 0, len(lensv) + len(view))
-                    if done is not None:
-                        return done
                 self._wait_idle()
                 first = self._next_seq
                 direct = []
