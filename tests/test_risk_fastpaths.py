@@ -150,3 +150,30 @@ def test_long_batch_through_the_c_runner(seed: int, window: int, lag: int) -> No
     a, b = pair(account={"duplicate_window_ns": window})
     np.testing.assert_array_equal(a.process(recs), b.process(recs))
     assert a.snapshot() == b.snapshot()
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(200, 3000), partial=st.integers(0, 3), which=st.sampled_from([None, 0, 1]),
+       stride=st.sampled_from([1, 7, 1024]))
+def test_release_all_with_a_large_table(n: int, partial: int, which: int | None, stride: int) -> None:
+    # release_all of every order with the id table at least 1/8 full clears the table in one pass instead of
+    # erasing order by order; per strategy it erases one by one. Either way the engine then behaves as the model
+    engines = []
+    for cls in (RiskEngine, ReferenceRiskModel):
+        e = cls(1, 2)
+        e.configure_instrument(0)
+        engines.append(e)
+    a, b = engines
+    for k in range(1, n + 1):
+        both(a, b, "check", 0, k & 1, BUY if k % 3 else SELL, 10, 1 + k % 4, k, k * stride)
+    for k in range(1, n + 1, 5):  # some orders partly filled, some canceled before the mass release
+        if partial:
+            both(a, b, "on_fill", k * stride, 0, 0, BUY, 10, 1, n + k)
+        both(a, b, "on_canceled", (k + 1) * stride)
+    assert a.release_all(which) == b.release_all(which)
+    assert a.snapshot() == b.snapshot()
+    assert list(a.working_orders()) == list(b.working_orders())
+    for k in range(1, n + 1, 3):  # ids reused after the release, then cancels of them and of released ids
+        both(a, b, "check", 0, k & 1, BUY, 10, 1, 2 * n + k, k * stride)
+        both(a, b, "on_canceled", (k + 2) * stride)
+    assert a.snapshot() == b.snapshot()
