@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 import msgspec
 
+from shrivenquant._native import oms_core as _native
 from shrivenquant._native.fixed import Money, Price, Quantity
 from shrivenquant.core.order_events import (
     OrderAccepted,
@@ -165,7 +166,13 @@ JournalRecord: TypeAlias = (
 _encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _decoder = msgspec.msgpack.Decoder(JournalRecord, dec_hook=dec_hook)
 
+# the native encoder writes these structs itself (the same bytes as ``_encoder``; anything it cannot write
+# exactly goes to ``_encoder``): ``tests/test_oms_records_native.py`` compares the two
+_native.set_fallback(_encoder)
+for _cls in (*JournalRecord.__args__, Order):
+    _native.register_struct(_cls)
+
 #: Encode one record to msgpack bytes.
-encode_record = _encoder.encode
+encode_record = _native.encode_record
 #: Decode msgpack bytes to a record (raises ``msgspec.ValidationError`` / ``DecodeError`` on bad data).
 decode_record = _decoder.decode

@@ -1,0 +1,302 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+# cython: binding=False, embedsignature=True, autotestdict=False, annotation_typing=False
+"""Native helpers for the order manager's hot path.
+
+* :func:`encode_record`: the journal's msgpack encoding of a record, written directly from the record's
+  slots into a buffer. The bytes are exactly those of ``msgspec.msgpack.Encoder(enc_hook=enc_hook)``
+  (``shrivenquant.core.serialization.enc_hook``: fixed-point values as their exact decimal strings) for the
+  struct types registered with :func:`register_struct`; any value outside what it writes (a float, a
+  dict, an unregistered type, an int beyond 64 bits, a record over 8 KiB) makes it hand the whole record
+  to the msgspec encoder instead, so the output never differs.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
+from cpython.object cimport PyObject, PyTypeObject
+from libc.stdint cimport int64_t, uint64_t, uint8_t
+from libc.string cimport memcpy
+
+import enum
+
+import msgspec
+
+from shrivenquant._native.fixed import Money, Price, Quantity
+
+cdef extern from "Python.h":
+    const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        const char *name
+        int type
+        Py_ssize_t offset
+        int flags
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    PyTypeObject *Py_TYPE(PyObject *o)
+    int PyUnicode_CheckExact(object o)
+    int PyLong_CheckExact(object o)
+    int PyLong_Check(object o)
+    int PyTuple_CheckExact(object o)
+    Py_ssize_t PyTuple_GET_SIZE(object o)
+    PyObject *PyTuple_GET_ITEM(object o, Py_ssize_t i)
+    PyObject *Py_None
+    PyObject *Py_True
+    PyObject *Py_False
+    object PyObject_Str(object o)
+
+cdef extern from *:
+    """
+    #define SQ_SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+    """
+    PyObject *SQ_SLOT(PyObject *obj, Py_ssize_t off)
+
+DEF _CAP = 8192
+DEF _MAX_FIELDS = 32
+DEF _MAX_DEPTH = 4
+
+# member types of structmember.h that hold an object pointer
+cdef int _T_OBJECT = 6
+cdef int _T_OBJECT_EX = 16
+
+
+cdef class _Spec:
+    """How to write one registered struct type: its map header, tag and field slots."""
+    cdef bytes header            # map header + tag key/value (if tagged)
+    cdef list keys               # encoded field keys (msgpack str)
+    cdef Py_ssize_t n
+    cdef Py_ssize_t offsets[_MAX_FIELDS]
+
+
+cdef dict _specs = {}          # type -> _Spec
+cdef set _int_types = set()    # IntEnum subclasses seen (written as their int value)
+cdef PyObject *_PRICE = <PyObject *>Price
+cdef PyObject *_QUANTITY = <PyObject *>Quantity
+cdef PyObject *_MONEY = <PyObject *>Money
+DEF _MAX_ENUMS = 16
+cdef PyObject *_enums[_MAX_ENUMS]     # the first IntEnum types seen (borrowed: kept alive by _int_types)
+cdef int _n_enums = 0
+cdef object _fallback = None   # the msgspec encoder
+
+
+cdef struct _Buf:
+    char data[_CAP]
+    Py_ssize_t n
+
+
+cdef inline bint _put(_Buf *b, const char *s, Py_ssize_t n) noexcept:
+    if b.n + n > _CAP:
+        return False
+    memcpy(b.data + b.n, s, n)
+    b.n += n
+    return True
+
+
+cdef inline bint _put1(_Buf *b, uint8_t c) noexcept:
+    if b.n + 1 > _CAP:
+        return False
+    b.data[b.n] = <char>c
+    b.n += 1
+    return True
+
+
+cdef inline bint _put_be(_Buf *b, uint8_t tag, uint64_t v, int nbytes) noexcept:
+    cdef int i
+    if b.n + 1 + nbytes > _CAP:
+        return False
+    b.data[b.n] = <char>tag
+    for i in range(nbytes):
+        b.data[b.n + 1 + i] = <char>((v >> (8 * (nbytes - 1 - i))) & 0xFF)
+    b.n += 1 + nbytes
+    return True
+
+
+cdef inline bint _str_header(_Buf *b, Py_ssize_t n) noexcept:
+    if n < 32:
+        return _put1(b, <uint8_t>(0xA0 | n))
+    if n < 256:
+        return _put_be(b, 0xD9, <uint64_t>n, 1)
+    if n < 65536:
+        return _put_be(b, 0xDA, <uint64_t>n, 2)
+    return _put_be(b, 0xDB, <uint64_t>n, 4)
+
+
+cdef inline bint _write_str(_Buf *b, object s) except -1:
+    cdef Py_ssize_t n
+    cdef const char *p = PyUnicode_AsUTF8AndSize(s, &n)
+    if n > 0xFFFFFFFF or not _str_header(b, n):
+        return False
+    return _put(b, p, n)
+
+
+cdef inline bint _write_int(_Buf *b, object v) except -1:
+    cdef int overflow = 0
+    cdef long long x = PyLong_AsLongLongAndOverflow(v, &overflow)
+    cdef uint64_t u
+    if overflow == 0:
+        if x >= 0:
+            u = <uint64_t>x
+            if u < 128:
+                return _put1(b, <uint8_t>u)
+            if u <= 0xFF:
+                return _put_be(b, 0xCC, u, 1)
+            if u <= 0xFFFF:
+                return _put_be(b, 0xCD, u, 2)
+            if u <= 0xFFFFFFFF:
+                return _put_be(b, 0xCE, u, 4)
+            return _put_be(b, 0xCF, u, 8)
+        if x >= -32:
+            return _put1(b, <uint8_t>(<int64_t>x & 0xFF))
+        if x >= -128:
+            return _put_be(b, 0xD0, <uint64_t>x, 1)
+        if x >= -32768:
+            return _put_be(b, 0xD1, <uint64_t>x, 2)
+        if x >= -2147483648:
+            return _put_be(b, 0xD2, <uint64_t>x, 4)
+        return _put_be(b, 0xD3, <uint64_t>x, 8)
+    if overflow > 0 and v <= 0xFFFFFFFFFFFFFFFF:
+        u = PyLong_AsUnsignedLongLong(v)
+        return _put_be(b, 0xCF, u, 8)
+    return False  # beyond 64 bits: msgspec's business (it raises)
+
+
+cdef bint _write_value(_Buf *b, PyObject *p, int depth) except -1:
+    cdef object v
+    cdef type t
+    cdef Py_ssize_t i, n
+    if p == NULL:
+        return False
+    if p == Py_None:
+        return _put1(b, 0xC0)
+    if p == Py_True:
+        return _put1(b, 0xC3)
+    if p == Py_False:
+        return _put1(b, 0xC2)
+    v = <object>p
+    if PyUnicode_CheckExact(v):
+        return _write_str(b, v)
+    if PyLong_CheckExact(v):
+        return _write_int(b, v)
+    cdef PyObject *tp = <PyObject *>Py_TYPE(p)
+    if tp == _PRICE or tp == _QUANTITY or tp == _MONEY:
+        return _write_str(b, PyObject_Str(v))
+    for i in range(_n_enums):
+        if tp == _enums[i]:
+            return _write_int(b, v)
+    if PyTuple_CheckExact(v):
+        n = PyTuple_GET_SIZE(v)
+        if n < 16:
+            if not _put1(b, <uint8_t>(0x90 | n)):
+                return False
+        elif n < 65536:
+            if not _put_be(b, 0xDC, <uint64_t>n, 2):
+                return False
+        else:
+            return False
+        for i in range(n):
+            if not _write_value(b, PyTuple_GET_ITEM(v, i), depth):
+                return False
+        return True
+    t = type(v)
+    if depth < _MAX_DEPTH:
+        spec = _specs.get(t)
+        if spec is not None:
+            return _write_struct(b, <_Spec>spec, p, depth + 1)
+    if PyLong_Check(v) and isinstance(v, enum.IntEnum):
+        _remember_enum(t)
+        return _write_int(b, v)
+    return False
+
+
+cdef void _remember_enum(type t):
+    global _n_enums
+    if t in _int_types:
+        return
+    _int_types.add(t)
+    if _n_enums < _MAX_ENUMS:
+        _enums[_n_enums] = <PyObject *>t
+        _n_enums += 1
+
+
+cdef bint _write_struct(_Buf *b, _Spec spec, PyObject *obj, int depth) except -1:
+    cdef Py_ssize_t i
+    cdef bytes key
+    if not _put(b, <const char *>spec.header, len(spec.header)):
+        return False
+    for i in range(spec.n):
+        key = <bytes>spec.keys[i]
+        if not _put(b, <const char *>key, len(key)):
+            return False
+        if not _write_value(b, SQ_SLOT(obj, spec.offsets[i]), depth):
+            return False
+    return True
+
+
+cdef bytes _packed(object value):
+    """msgpack bytes of a str / int key or tag value (through msgspec itself)."""
+    return msgspec.msgpack.encode(value)
+
+
+def register_struct(cls) -> bool:
+    """Let :func:`encode_record` write ``cls`` (a msgspec Struct) itself; returns False (and leaves it to
+    msgspec) for a struct it cannot write exactly: array-like, omitting defaults, or a field not held in a
+    plain object slot."""
+    cfg = cls.__struct_config__
+    if cfg.array_like or cfg.omit_defaults:
+        return False
+    fields = cls.__struct_fields__
+    names = cls.__struct_encode_fields__
+    if len(fields) > _MAX_FIELDS:
+        return False
+    cdef _Spec spec = _Spec()
+    cdef PyMemberDescrObject *d
+    tag = cfg.tag
+    tagged = tag is not None and tag is not False
+    n_entries = len(fields) + (1 if tagged else 0)
+    if n_entries >= 16:
+        header = b"\xde" + n_entries.to_bytes(2, "big")
+    else:
+        header = bytes([0x80 | n_entries])
+    if tagged:
+        header += _packed(cfg.tag_field) + _packed(tag)
+    spec.header = header
+    spec.keys = [_packed(k) for k in names]
+    spec.n = len(fields)
+    for i, f in enumerate(fields):
+        descr = None
+        for k in cls.__mro__:
+            if f in k.__dict__:
+                descr = k.__dict__[f]
+                break
+        if descr is None or type(descr).__name__ != "member_descriptor":
+            return False
+        d = <PyMemberDescrObject *>descr
+        if d.d_member.type != _T_OBJECT_EX and d.d_member.type != _T_OBJECT:
+            return False
+        spec.offsets[i] = d.d_member.offset
+    _specs[cls] = spec
+    return True
+
+
+def set_fallback(encoder: object) -> None:
+    """The msgspec encoder used for what :func:`encode_record` does not write itself."""
+    global _fallback
+    _fallback = encoder
+
+
+def encode_record(rec: object) -> bytes:
+    """The msgpack bytes of ``rec`` (identical to the fallback msgspec encoder's)."""
+    cdef _Buf buf
+    spec = _specs.get(type(rec))
+    cdef bint ok = False
+    if spec is not None:
+        buf.n = 0
+        try:
+            ok = _write_struct(&buf, <_Spec>spec, <PyObject *>rec, 1)
+        except (TypeError, ValueError, OverflowError, UnicodeError):
+            ok = False  # the msgspec encoder below raises its own error for this value
+        if ok:
+            return PyBytes_FromStringAndSize(buf.data, buf.n)
+    return _fallback.encode(rec)
