@@ -336,11 +336,20 @@ class WalWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(got[1])
 
-    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED, durable: bool = True) -> int:
+    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED, durable: bool = True,
+                        unnamed: bool = False) -> int:
         """Create a segment with the safe protocol: temporary file, (zeros,) header, fsync, rename, fsync
         of the directory. Returns its descriptor (read-write). ``durable=False`` (rotation under policy
         ``none``) leaves both syncs to the next commit, which syncs the file and the directory before it
-        names the segment in the manifest."""
+        names the segment in the manifest.
+
+        ``unnamed=True`` (rotation under ``always``/``batch``: the manifest does not name the segment until
+        after this returns, and no frame is written to it before that) renames first and then syncs the file
+        and the directory: one journal commit covers the file, its header and its name (the ``fsync`` of the
+        directory then finds its change committed) instead of one for the file and one for the rename. A
+        power cut before the syncs can leave the name with an empty or zero header, which recovery treats as
+        the end of the log because the manifest does not name that segment (as under ``none``). The first
+        segment, which the manifest's low-water mark names already, keeps the sync-then-rename order."""
         io, d = self._io, self._directory
         name = segment_name(first_seq)
         prepared = self._take_prepared() if self._preallocate else None
@@ -353,6 +362,14 @@ class WalWriter:
             if self._preallocate and prepared is None:
                 self._zero_fill(fd, 0, self._segment_bytes)
             write_all(io, fd, [_nw.segment_header(first_seq, flags)], 0)
+            if durable and unnamed:
+                io.rename(tmp, os.path.join(d, name))
+                if prepared is not None:
+                    io.fdatasync(fd)  # the zeros (and the size) were fsynced already: only the header is new
+                else:
+                    io.fsync(fd)
+                fsync_dir(io, self._dirfd)
+                return fd
             if not durable:
                 self._dir_dirty = True
             elif prepared is not None:
@@ -528,7 +545,7 @@ class WalWriter:
             os.close(self._unsynced_fds.pop(0))
         prev_synced = synced or (all_synced and not self._unsynced_fds)
         fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0,
-                                  durable=self._policy is not SyncPolicy.NONE)
+                                  durable=self._policy is not SyncPolicy.NONE, unnamed=True)
         m = self._manifest
         manifest = Manifest(first_segment=m.first_segment, closed_first=self._seg_first, closed_next=next_first,
                             flags=MAN_SEGMENTS_CREATED)
