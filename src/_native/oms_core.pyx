@@ -17,6 +17,7 @@ from libc.stdint cimport int64_t, uint64_t, uint8_t
 from libc.string cimport memcpy
 
 import enum
+from decimal import Decimal
 
 import msgspec
 
@@ -300,3 +301,146 @@ def encode_record(rec: object) -> bytes:
         if ok:
             return PyBytes_FromStringAndSize(buf.data, buf.n)
     return _fallback.encode(rec)
+
+
+cdef object _INITIALIZED = None   # enum members and sets from shrivenquant.oms, set by configure()
+cdef object _BUY = None
+cdef object _OPEN = None
+cdef object _TERMINAL = None
+cdef object _STATUS = None
+cdef object _LEG = None
+
+
+def configure(initialized: object, buy: object, open_statuses: object, terminal_statuses: object,
+              status_type: object, leg_type: object) -> None:
+    """Tell the module the OMS's enums and status sets (``OrderStatus.INITIALIZED``, ``OrderSide.BUY``,
+    ``OPEN_STATUSES``, ``TERMINAL_STATUSES``, ``OrderStatus``, ``PositionLeg``); called once by
+    ``shrivenquant.oms.order`` (they live in Python modules that import this one)."""
+    global _INITIALIZED, _BUY, _OPEN, _TERMINAL, _STATUS, _LEG
+    _INITIALIZED, _BUY, _OPEN, _TERMINAL, _STATUS, _LEG = (initialized, buy, open_statuses, terminal_statuses,
+                                                            status_type, leg_type)
+
+
+cdef class ManagedOrder:
+    """The live state of one order (mutable, owned by the order manager: read it, do not write it).
+
+    Attributes:
+        order: the order as submitted (terms may since have been modified: see ``quantity_raw``,
+            ``price``, ``trigger_price``).
+        status, prev_status: current status, and the status underneath a pending request.
+        quantity_raw, filled_raw: order and filled quantity, raw at the instrument's size precision.
+        price, trigger_price: current limit / trigger price (None if the type has none).
+        venue_order_id: the venue's id once known.
+        notional_raw: sum of ``fill qty raw * fill px raw`` (scale P + S): ``avg_px = notional / filled``.
+        trade_ids: ids of the fills applied (duplicates are ignored).
+        reason: why the order was denied or rejected, or the last refused request.
+        parent, children, oco: contingency links (client order ids).
+        hold: a contingent child waiting for its parent to fill.
+        leg: the position it trades (NET when netting; LONG / SHORT legs when hedging).
+        external: found at the venue by reconciliation, not sent by this manager.
+        sent: the order reached (or may have reached) the venue; False for denied orders and for contingent
+            children canceled while held (a fill for an order never sent is refused).
+        position, account: the Position and Account its fills go to (set on the first fill).
+
+    A native type (``shrivenquant.oms.ManagedOrder``): building one and reading or writing a field costs no
+    Python frame or dict lookup.
+    """
+
+    cdef public object account, children, client_order_id, external, filled_raw, hold, instrument_id, leg
+    cdef public object notional_raw, oco, order, parent, position, prev_status, price, price_prec, quantity_raw
+    cdef public object reason, sent, side, sign, size_prec, status, trade_ids, trigger_price, ts_last
+    cdef public object venue_order_id
+
+    def __init__(self, order: object, *, size_prec: object, price_prec: object, leg: object, ts: object) -> None:
+        if _INITIALIZED is None:
+            raise RuntimeError("oms_core.configure() was not called (import shrivenquant.oms first)")
+        self.order = order
+        self.client_order_id = order.client_order_id
+        self.instrument_id = order.instrument_id
+        side = order.side
+        self.side = side
+        self.sign = 1 if side is _BUY else -1
+        self.size_prec = size_prec
+        self.price_prec = price_prec
+        self.status = _INITIALIZED
+        self.prev_status = _INITIALIZED
+        q = order.quantity
+        self.quantity_raw = q.raw if q.precision == size_prec else q.raw_at(size_prec)
+        self.filled_raw = 0
+        self.price = order.price
+        self.trigger_price = order.trigger_price
+        self.venue_order_id = None
+        self.notional_raw = 0
+        self.trade_ids = set()
+        self.reason = None
+        self.parent = None
+        self.children = []
+        self.oco = ()
+        self.hold = False
+        self.leg = leg
+        self.external = False
+        self.sent = False
+        self.ts_last = ts
+        self.position = None
+        self.account = None
+
+    @property
+    def quantity(self) -> object:
+        """Current order quantity."""
+        return Quantity.from_raw(self.quantity_raw, self.size_prec)
+
+    @property
+    def filled(self) -> object:
+        """Filled quantity."""
+        return Quantity.from_raw(self.filled_raw, self.size_prec)
+
+    @property
+    def leaves(self) -> object:
+        """Quantity still open (0 once the order is finished)."""
+        if self.status in _TERMINAL:
+            return Quantity.from_raw(0, self.size_prec)
+        return Quantity.from_raw(self.quantity_raw - self.filled_raw, self.size_prec)
+
+    @property
+    def avg_px(self) -> object:
+        """Average fill price (exact quotient, 28 significant digits), None before the first fill."""
+        if not self.filled_raw:
+            return None
+        return (Decimal(self.notional_raw) / Decimal(self.filled_raw)).scaleb(-self.price_prec)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the order may still trade at the venue."""
+        return self.status in _OPEN
+
+    @property
+    def is_done(self) -> bool:
+        """True once the order is denied, rejected, canceled, expired or filled."""
+        return self.status in _TERMINAL
+
+    def state(self) -> list:
+        """Plain data for snapshots and equality checks."""
+        return [self.client_order_id, int(self.status), int(self.prev_status), self.quantity_raw, self.filled_raw,
+                None if self.price is None else str(self.price),
+                None if self.trigger_price is None else str(self.trigger_price),
+                self.venue_order_id, str(self.notional_raw), sorted(self.trade_ids), self.reason, self.parent,
+                list(self.children), list(self.oco), self.hold, int(self.leg), self.external, self.sent, self.ts_last]
+
+    def load(self, state: list) -> None:
+        """Restore from :meth:`state` output (the order itself is restored separately)."""
+        (_, status, prev, self.quantity_raw, self.filled_raw, price, trigger, self.venue_order_id,
+         notional, trade_ids, self.reason, self.parent, children, oco, self.hold, leg, self.external,
+         self.sent, self.ts_last) = state
+        self.notional_raw = int(notional)
+        self.status = _STATUS(status)
+        self.prev_status = _STATUS(prev)
+        self.price = None if price is None else Price(price)
+        self.trigger_price = None if trigger is None else Price(trigger)
+        self.trade_ids = set(trade_ids)
+        self.children = list(children)
+        self.oco = tuple(oco)
+        self.leg = _LEG(leg)
+
+    def __repr__(self) -> str:
+        return (f"ManagedOrder({self.client_order_id}, {self.status.name}, {self.side.name} "
+                f"{self.filled}/{self.quantity} {self.instrument_id}, venue_id={self.venue_order_id})")
