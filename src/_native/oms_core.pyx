@@ -289,6 +289,10 @@ def set_fallback(encoder: object) -> None:
 
 def encode_record(rec: object) -> bytes:
     """The msgpack bytes of ``rec`` (identical to the fallback msgspec encoder's)."""
+    return _encode(rec)
+
+
+cdef bytes _encode(object rec):
     cdef _Buf buf
     spec = _specs.get(type(rec))
     cdef bint ok = False
@@ -352,37 +356,7 @@ cdef class ManagedOrder:
     cdef public object venue_order_id
 
     def __init__(self, order: object, *, size_prec: object, price_prec: object, leg: object, ts: object) -> None:
-        if _INITIALIZED is None:
-            raise RuntimeError("oms_core.configure() was not called (import shrivenquant.oms first)")
-        self.order = order
-        self.client_order_id = order.client_order_id
-        self.instrument_id = order.instrument_id
-        side = order.side
-        self.side = side
-        self.sign = 1 if side is _BUY else -1
-        self.size_prec = size_prec
-        self.price_prec = price_prec
-        self.status = _INITIALIZED
-        self.prev_status = _INITIALIZED
-        q = order.quantity
-        self.quantity_raw = q.raw if q.precision == size_prec else q.raw_at(size_prec)
-        self.filled_raw = 0
-        self.price = order.price
-        self.trigger_price = order.trigger_price
-        self.venue_order_id = None
-        self.notional_raw = 0
-        self.trade_ids = set()
-        self.reason = None
-        self.parent = None
-        self.children = []
-        self.oco = ()
-        self.hold = False
-        self.leg = leg
-        self.external = False
-        self.sent = False
-        self.ts_last = ts
-        self.position = None
-        self.account = None
+        _init_order(self, order, size_prec, price_prec, leg, ts)
 
     @property
     def quantity(self) -> object:
@@ -444,3 +418,284 @@ cdef class ManagedOrder:
     def __repr__(self) -> str:
         return (f"ManagedOrder({self.client_order_id}, {self.status.name}, {self.side.name} "
                 f"{self.filled}/{self.quantity} {self.instrument_id}, venue_id={self.venue_order_id})")
+
+
+cdef int _init_order(ManagedOrder self, object order, object size_prec, object price_prec, object leg,
+                     object ts) except -1:
+    if _INITIALIZED is None:
+        raise RuntimeError("oms_core.configure() was not called (import shrivenquant.oms first)")
+    self.order = order
+    self.client_order_id = order.client_order_id
+    self.instrument_id = order.instrument_id
+    side = order.side
+    self.side = side
+    self.sign = 1 if side is _BUY else -1
+    self.size_prec = size_prec
+    self.price_prec = price_prec
+    self.status = _INITIALIZED
+    self.prev_status = _INITIALIZED
+    q = order.quantity
+    self.quantity_raw = q.raw if q.precision == size_prec else q.raw_at(size_prec)
+    self.filled_raw = 0
+    self.price = order.price
+    self.trigger_price = order.trigger_price
+    self.venue_order_id = None
+    self.notional_raw = 0
+    self.trade_ids = set()
+    self.reason = None
+    self.parent = None
+    self.children = []
+    self.oco = ()
+    self.hold = False
+    self.leg = leg
+    self.external = False
+    self.sent = False
+    self.ts_last = ts
+    self.position = None
+    self.account = None
+    return 0
+
+
+# OrderEventKind values (stable: journaled)
+DEF _K_REJECT = 6
+DEF _K_FILL_PARTIAL = 15
+DEF _K_FILL_FULL = 16
+DEF _N_STATUS = 32
+
+
+cdef class OmsCore:
+    """The order manager's hot record handlers in native code: :meth:`submit`, :meth:`apply` of an ack /
+    rejection / cancel / expiry / trigger / fill, and the ``Submitted``, simple-event and ``OrderFilled``
+    record handlers (live and replay). Each is the same sequence of checks, journal append and state
+    changes as the manager's Python handler of the same name; every error path (and every case it does not
+    cover: denial, unknown orders, contingent links) is handed to the manager's Python code, which raises
+    the same errors."""
+
+    cdef object mgr, orders, open, by_venue, append, flat, specs, positions, accounts, instruments, precs
+    cdef object ignore, status_type, applied, ignored, duplicate, simple_kind, filled_type, submitted_type
+    cdef object denied_type, risk_check, risk_event, net_leg, submitted_status, pow10, py_apply, py_submit
+    cdef object py_filled, py_submitted
+    cdef bint netting
+    cdef int money_scale
+    cdef bint pending_tab[_N_STATUS]
+    cdef bint open_tab[_N_STATUS]
+    cdef bint terminal_tab[_N_STATUS]
+
+    def __init__(self, mgr: object, tables: dict) -> None:
+        cdef int i
+        self.mgr = mgr
+        self.orders = mgr.orders
+        self.open = mgr._open
+        self.by_venue = mgr._by_venue
+        self.append = mgr._append
+        self.specs = mgr._specs
+        self.positions = mgr.positions
+        self.accounts = mgr.accounts
+        self.instruments = mgr.instruments
+        self.precs = mgr._precs
+        self.netting = mgr._netting
+        self.risk_check = mgr.risk.check
+        self.risk_event = mgr._risk_event
+        self.flat = tables["flat"]
+        self.ignore = tables["ignore"]
+        self.status_type = tables["status_type"]
+        self.applied = tables["applied"]
+        self.ignored = tables["ignored"]
+        self.duplicate = tables["duplicate"]
+        self.simple_kind = tables["simple_kind"]
+        self.filled_type = tables["filled_type"]
+        self.submitted_type = tables["submitted_type"]
+        self.denied_type = tables["denied_type"]
+        self.net_leg = tables["net_leg"]
+        self.submitted_status = tables["submitted_status"]
+        self.pow10 = tables["pow10"]
+        self.money_scale = tables["money_scale"]
+        self.py_apply = tables["py_apply"]
+        self.py_submit = tables["py_submit"]
+        self.py_filled = tables["py_filled"]
+        self.py_submitted = tables["py_submitted"]
+        for i in range(_N_STATUS):
+            self.pending_tab[i] = self.open_tab[i] = self.terminal_tab[i] = False
+        for st in tables["pending"]:
+            self.pending_tab[<long>st] = True
+        for st in tables["open"]:
+            self.open_tab[<long>st] = True
+        for st in tables["terminal"]:
+            self.terminal_tab[<long>st] = True
+
+    cdef inline int _status(self, ManagedOrder mo, object out) except -1:
+        """``_set``'s common case inline (a plain status, not a pending one); the rest goes to ``_set``."""
+        cdef long v
+        if type(out) is self.status_type:
+            v = out
+            if not self.pending_tab[v]:
+                mo.status = out
+                if self.open_tab[v]:
+                    self.open.add(mo.client_order_id)
+                else:
+                    self.open.discard(mo.client_order_id)
+                return 0
+        self.mgr._set(mo, out)
+        return 0
+
+    cdef inline int _journal(self, object rec) except -1:
+        self.append(_encode(rec))
+        mgr = self.mgr
+        if mgr.snapshot_every:
+            mgr._since_snapshot += 1
+        return 0
+
+    def submit(self, order: object) -> ManagedOrder:
+        """``OrderManager.submit`` (risk gate, journal, send)."""
+        orders = self.orders
+        coid = order.client_order_id
+        if coid in orders or order.instrument_id not in self.precs:
+            return self.py_submit(self.mgr, order)  # raises
+        mgr = self.mgr
+        ts = mgr.clock()
+        verdict = self.risk_check(order, mgr, ts)
+        if verdict is not None:
+            mgr._record(self.denied_type(order=order, check=verdict[0], reason=verdict[1], ts=ts))
+            return orders[coid]
+        self.submitted(self.submitted_type(order=order, ts=ts), True)
+        mo = orders[coid]
+        venue = mgr.venue
+        if venue is not None:
+            venue.submit(mo)
+        return mo
+
+    def submitted(self, rec: object, bint log) -> object:
+        """The ``Submitted`` record handler."""
+        order = rec.order
+        coid = order.client_order_id
+        orders = self.orders
+        if coid in orders:
+            return self.py_submitted(self.mgr, rec, log)  # raises
+        p, sz = self.precs[order.instrument_id]
+        cdef ManagedOrder mo = ManagedOrder.__new__(ManagedOrder)
+        _init_order(mo, order, sz, p, self.net_leg if self.netting else self.mgr._leg_for(order), rec.ts)
+        if log:
+            self._journal(rec)
+        orders[coid] = mo
+        parent = rec.parent
+        if parent is not None:
+            mo.parent = parent
+            (<ManagedOrder>orders[parent]).children.append(coid)
+        if rec.oco:
+            mo.oco = rec.oco
+        if rec.hold or rec.external:
+            mo.hold = rec.hold
+            mo.external = mo.sent = rec.external
+        else:
+            mo.status = self.submitted_status
+            mo.sent = True
+            self.open.add(coid)
+        if log and self.mgr.snapshot_every:
+            self.mgr._after()
+        return self.applied
+
+    def simple(self, rec: object, bint log) -> object:
+        """Accepted, rejected, canceled, expired, triggered: a status change (and the venue id)."""
+        kobj = self.simple_kind[type(rec)]
+        cdef long k = kobj
+        cdef ManagedOrder mo = self.orders[rec.client_order_id]
+        cdef long st = mo.status
+        out = self.flat[st * 32 + k]
+        if out is None:
+            out = self.mgr._step(mo, kobj)  # raises
+        vid = rec.venue_order_id
+        if vid is not None and mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self.by_venue):
+            self.mgr._venue_id(mo, vid)
+        if out is self.ignore:
+            return self.ignored
+        if log:
+            self._journal(rec)
+        if vid is not None and mo.venue_order_id is None:
+            mo.venue_order_id = vid
+            self.by_venue[vid] = mo.client_order_id
+        self._status(mo, out)
+        mo.ts_last = rec.ts_event
+        if k == _K_REJECT:
+            mo.reason = rec.reason
+        if log and self.mgr.snapshot_every:
+            self.mgr._after()
+        return self.applied
+
+    def filled(self, rec: object, bint log) -> object:
+        """The ``OrderFilled`` handler: the order, its position and its account."""
+        cdef ManagedOrder mo = self.orders[rec.client_order_id]
+        tid = rec.trade_id
+        if tid in mo.trade_ids:
+            return self.duplicate
+        vid = rec.venue_order_id
+        if mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self.by_venue):
+            self.mgr._venue_id(mo, vid)
+        if not mo.sent or rec.order_side is not mo.side:
+            return self.py_filled(self.mgr, rec, log)  # raises
+        q = rec.last_qty
+        p = rec.last_px
+        qty = q.raw if q.precision == mo.size_prec else q.raw_at(mo.size_prec)
+        px = p.raw if p.precision == mo.price_prec else p.raw_at(mo.price_prec)
+        filled = mo.filled_raw + qty
+        if filled > mo.quantity_raw:
+            return self.py_filled(self.mgr, rec, log)  # raises
+        cdef long st = mo.status
+        out = self.flat[st * 32 + (_K_FILL_FULL if filled == mo.quantity_raw else _K_FILL_PARTIAL)]
+        fee = rec.fee
+        fee_raw = fee.raw
+        if out is None or (fee_raw and fee.currency is None):
+            return self.py_filled(self.mgr, rec, log)  # raises
+        if log:
+            self._journal(rec)
+        # order
+        mo.trade_ids.add(tid)
+        mo.filled_raw = filled
+        mo.notional_raw += qty * px
+        if mo.venue_order_id is None:
+            mo.venue_order_id = vid
+            self.by_venue[vid] = mo.client_order_id
+        self._status(mo, out)
+        mo.ts_last = rec.ts_event
+        # position and account (looked up once per order, then kept on it)
+        pos = mo.position
+        if pos is None:
+            pos = self.positions.get((mo.instrument_id, mo.leg))
+            if pos is None:
+                pos = self.mgr._new_position(mo.instrument_id, mo.leg)
+            mo.position = pos
+            inst = self.instruments[mo.instrument_id]
+            mo.account = self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst)
+        realized = pos.apply_fill(mo.sign, qty, px)
+        acc = mo.account
+        acc.apply_fill(self.specs[mo.instrument_id], mo.sign, qty, px, realized)
+        if fee_raw:
+            amount = fee_raw * self.pow10[self.money_scale - fee.precision]
+            code = fee.currency.code
+            balances = acc.balances
+            balances[code] = balances.get(code, 0) - amount
+            fees = pos.fees
+            fees[code] = fees.get(code, 0) + amount
+        if log and self.mgr.snapshot_every:
+            self.mgr._after()
+        return self.applied
+
+    def apply(self, event: object) -> object:
+        """``OrderManager.apply`` (the venue event handlers above, the risk engine, contingent links)."""
+        kind = type(event)
+        cdef ManagedOrder mo
+        if kind is not self.filled_type and kind not in self.simple_kind:
+            return self.py_apply(self.mgr, event)
+        m = self.orders.get(event.client_order_id)
+        if m is None:
+            return self.py_apply(self.mgr, event)  # found by venue id, or unknown
+        mo = <ManagedOrder>m
+        out = self.filled(event, True) if kind is self.filled_type else self.simple(event, True)
+        if out is self.applied:
+            if self.risk_event is not None:
+                self.risk_event(event, self.mgr)
+            if mo.children or mo.oco:
+                self.mgr._contingencies(mo)
+            if mo.parent is not None and not self.terminal_tab[<long>mo.status]:
+                # a child's request resolved: a resize its parent's late fill needs may now be due
+                self.mgr._contingencies(self.orders[mo.parent])
+        return out

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from shrivenquant._native.fixed import Money, Price, Quantity
+from shrivenquant._native.oms_core import OmsCore
 from shrivenquant.core.enums import InstrumentKind, OrderSide
 from shrivenquant.core.instrument import Instrument, currency_for
 from shrivenquant.core.order_events import (
@@ -201,6 +202,25 @@ class OrderManager:
             ModifyRejected: self._on_modify_rejected, BalanceChanged: self._on_balance,
             FundingPaid: self._on_funding, PositionAdjusted: self._on_adjusted,
         }
+        # the hot handlers in native code (the same checks, journal appends and state changes as _on_submitted,
+        # _simple, _on_filled, submit and apply below, which it hands every error path and rare case to)
+        core = self._core = OmsCore(self, {
+            "flat": _FLAT, "ignore": IGNORE, "status_type": OrderStatus, "applied": _APPLIED,
+            "ignored": Outcome.IGNORED, "duplicate": Outcome.DUPLICATE_FILL, "simple_kind": _SIMPLE_KIND,
+            "filled_type": OrderFilled, "submitted_type": Submitted, "denied_type": Denied, "net_leg": _NET,
+            "submitted_status": _S_SUBMITTED, "pow10": POW10, "money_scale": MONEY_SCALE,
+            "pending": PENDING_STATUSES, "open": OPEN_STATUSES, "terminal": TERMINAL_STATUSES,
+            "py_apply": OrderManager.apply, "py_submit": OrderManager.submit, "py_filled": OrderManager._on_filled,
+            "py_submitted": OrderManager._on_submitted,
+        })
+        self._handlers[Submitted] = core.submitted
+        self._handlers[OrderFilled] = core.filled
+        for kind in _SIMPLE_KIND:
+            self._handlers[kind] = core.simple
+        if type(self).submit is OrderManager.submit:
+            self.submit = core.submit  # type: ignore[method-assign]
+        if type(self).apply is OrderManager.apply:
+            self.apply = core.apply  # type: ignore[method-assign]
 
     # ================================================================== commands
     def submit(self, order: Order) -> ManagedOrder:
