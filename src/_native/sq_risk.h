@@ -1073,11 +1073,13 @@ static inline void sq_rk_reset_day(sq_rk *rk) {
 static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n, int16_t *res, int audit,
                              int *pending) {
     *pending = 0;
+    /* a table past the L1 cache when the call starts: fetch the id slot of the record SQ_RK_PF_DIST ahead (its
+     * insert or lookup); decided once per call, so a table in L1 costs one predicted branch per record */
+    int64_t pf_end = rk->ids.mask >= SQ_RK_PF_MASK ? n - SQ_RK_PF_DIST : INT64_MIN;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
         int r;
-        /* a table past the L1 cache: fetch the id slot of the record SQ_RK_PF_DIST ahead (its insert or lookup) */
-        if (rk->ids.mask >= SQ_RK_PF_MASK && k + SQ_RK_PF_DIST < n) {
+        if (k < pf_end) {
             uint64_t h = sq_rk_hash(m[k + SQ_RK_PF_DIST].order_id) & (uint64_t)rk->ids.mask;
             __builtin_prefetch(&rk->ids.keys[h], 1);
             __builtin_prefetch(&rk->ids.vals[h], 1);
