@@ -699,3 +699,60 @@ cdef class OmsCore:
                 # a child's request resolved: a resize its parent's late fill needs may now be due
                 self.mgr._contingencies(self.orders[mo.parent])
         return out
+
+
+cdef class RiskGateCore:
+    """The hot half of :class:`shrivenquant.oms.PreTradeRiskGate` (its base): ``check`` of a new order and
+    ``on_event`` feeding venue events to the native risk engine, with the instrument cache, the strategy
+    function, the engine's id table and the owner table it keeps. The Python subclass fills the fields and
+    supplies ``_instrument`` / ``_strat`` (cache misses) and ``_reason_name``."""
+
+    cdef public object _engine, _ids, _inst, _order_id, _owner, _strategy, _strategy_fn, _reason
+    cdef public object _valued_at_reference, _filled, _accepted, _rejected, _canceled, _expired
+
+    def check(self, order: object, manager: object, ts: object) -> object:
+        """None if the engine accepts ``order`` (and counts it), else ``(check name, explanation)``."""
+        iid = order.instrument_id
+        c = self._inst.get(iid)
+        if c is None:
+            c = self._instrument(iid, manager)
+        i, pp, sp = c
+        s = self._strategy if self._strategy_fn is None else self._strat(order)
+        p = order.price
+        if p is None or order.order_type in self._valued_at_reference:
+            px = 0
+        else:
+            px = p.raw if p.precision == pp else p.raw_at(pp)
+        q = order.quantity
+        coid = order.client_order_id
+        oid = self._ids.get(coid) or self._order_id(coid)
+        e = self._engine
+        r = e.check(i, s, order.side, px, q.raw if q.precision == sp else q.raw_at(sp), ts, oid)
+        if r:
+            return self._reason(r), e.explain(r)
+        self._owner[oid] = s
+        return None
+
+    def on_event(self, event: object, manager: object) -> None:
+        """Feed a venue event the manager applied to the engine (fills move positions; acks, rejections,
+        cancels and expiries update the working orders)."""
+        kind = type(event)
+        coid = event.client_order_id
+        oid = self._ids.get(coid) or self._order_id(coid)
+        e = self._engine
+        if kind is self._filled:
+            iid = event.instrument_id
+            c = self._inst.get(iid)
+            if c is None:
+                c = self._instrument(iid, manager)
+            i, pp, sp = c
+            px = event.last_px
+            q = event.last_qty
+            e.on_fill(oid, i, self._owner.get(oid, 0), event.order_side, px.raw if px.precision == pp
+                      else px.raw_at(pp), q.raw if q.precision == sp else q.raw_at(sp), event.ts_event)
+        elif kind is self._accepted:
+            e.on_accepted(oid)
+        elif kind is self._rejected:
+            e.on_rejected(oid)
+        elif kind is self._canceled or kind is self._expired:
+            e.on_canceled(oid)

@@ -3,6 +3,8 @@
 from decimal import Decimal
 from typing import Any, final
 
+from typing_extensions import disjoint_base
+
 def register_struct(cls: type) -> bool: ...
 def set_fallback(encoder: object) -> None: ...
 def encode_record(rec: object) -> bytes: ...
@@ -62,3 +64,22 @@ class OmsCore:
     def simple(self, rec: object, log: bool) -> object: ...
     def filled(self, rec: object, log: bool) -> object: ...
     def apply(self, event: object) -> object: ...
+
+@disjoint_base
+class RiskGateCore:
+    _engine: Any
+    _ids: Any
+    _inst: dict[str, tuple[int, int, int]]
+    _order_id: Any
+    _owner: dict[int, int]
+    _strategy: int
+    _strategy_fn: Any
+    _reason: Any
+    _valued_at_reference: Any
+    _filled: Any
+    _accepted: Any
+    _rejected: Any
+    _canceled: Any
+    _expired: Any
+    def check(self, order: object, manager: object, ts: object) -> object: ...
+    def on_event(self, event: object, manager: object) -> None: ...

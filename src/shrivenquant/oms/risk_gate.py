@@ -12,9 +12,10 @@ rebuilt (its rate throttles see the original timestamps).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shrivenquant._native.fixed import Price, Quantity
+from shrivenquant._native.oms_core import RiskGateCore
 from shrivenquant.core.enums import OrderType
 from shrivenquant.core.order_events import OrderAccepted, OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from shrivenquant.core.orders import Order
@@ -34,7 +35,7 @@ def _reason_name(code: int) -> str:
     return RejectReason(code).name
 
 
-class PreTradeRiskGate:
+class PreTradeRiskGate(RiskGateCore):
     """A :class:`~shrivenquant.oms.RiskGate` over a :class:`~shrivenquant.risk.PreTradeRisk`.
 
     The hot path calls the native engine with raw ints (instrument index and precisions cached per
@@ -48,7 +49,7 @@ class PreTradeRiskGate:
             ``order -> strategy`` (e.g. reading ``order.tags``).
     """
 
-    __slots__ = ("_engine", "_ids", "_inst", "_order_id", "_owner", "_strategy", "_strategy_fn", "risk")
+    __slots__ = ("risk",)
 
     def __init__(self, risk: PreTradeRisk, strategy: str | int | Callable[[Order], str | int] = 0) -> None:
         self.risk = risk
@@ -64,6 +65,11 @@ class PreTradeRiskGate:
         else:
             self._strategy_fn = None
             self._strategy = risk.strategy_index(strategy)
+        # what the native base (check, on_event) compares against
+        self._reason = _reason_name
+        self._valued_at_reference = _VALUED_AT_REFERENCE
+        self._filled, self._accepted, self._rejected = OrderFilled, OrderAccepted, OrderRejected
+        self._canceled, self._expired = OrderCanceled, OrderExpired
 
     def _instrument(self, instrument_id: str, manager: OrderManager) -> tuple[int, int, int]:
         c = self._inst.get(instrument_id)
@@ -78,42 +84,12 @@ class PreTradeRiskGate:
             return self._strategy
         return self.risk.strategy_index(self._strategy_fn(order))
 
-    def check(self, order: Order, manager: OrderManager, ts: int) -> tuple[str, str] | None:
-        i, pp, sp = self._inst.get(order.instrument_id) or self._instrument(order.instrument_id, manager)
-        s = self._strategy if self._strategy_fn is None else self._strat(order)
-        p = order.price
-        if p is None or order.order_type in _VALUED_AT_REFERENCE:
-            px = 0
-        else:
-            px = p.raw if p.precision == pp else p.raw_at(pp)
-        q = order.quantity
-        coid = order.client_order_id
-        oid = self._ids.get(coid) or self._order_id(coid)
-        r = self._engine.check(i, s, order.side, px, q.raw if q.precision == sp else q.raw_at(sp), ts, oid)
-        if r:
-            return _reason_name(r), self._engine.explain(r)
-        self._owner[oid] = s
-        return None
+    # check(order, manager, ts) -> (check, explanation) | None and on_event(event, manager) are the native base's
+    # (shrivenquant._native.oms_core.RiskGateCore): the engine check with raw ints, the owner table, and the
+    # engine fed with each venue event the manager applied
 
     def replay_submit(self, order: Order, manager: OrderManager, ts: int) -> None:
         self.check(order, manager, ts)
-
-    def on_event(self, event: Any, manager: OrderManager) -> None:
-        kind = type(event)
-        coid = event.client_order_id
-        oid = self._ids.get(coid) or self._order_id(coid)
-        e = self._engine
-        if kind is OrderFilled:
-            i, pp, sp = self._inst.get(event.instrument_id) or self._instrument(event.instrument_id, manager)
-            px, q = event.last_px, event.last_qty
-            e.on_fill(oid, i, self._owner.get(oid, 0), event.order_side, px.raw if px.precision == pp
-                      else px.raw_at(pp), q.raw if q.precision == sp else q.raw_at(sp), event.ts_event)
-        elif kind is OrderAccepted:
-            e.on_accepted(oid)
-        elif kind is OrderRejected:
-            e.on_rejected(oid)
-        elif kind is OrderCanceled or kind is OrderExpired:
-            e.on_canceled(oid)
 
     def release(self, order: Order, ts: int) -> None:
         """Forget an order that passed but will never be sent (its contingent list was denied)."""
