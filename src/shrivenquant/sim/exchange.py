@@ -39,9 +39,11 @@ from typing import Any
 import numpy as np
 from msgspec.structs import force_setattr as _force
 
+from shrivenquant._native import sim_core as _sim_core
 from shrivenquant._native.book import OrderBook
 from shrivenquant._native.book_l3 import OrderBookL3
 from shrivenquant._native.fixed import RAW_NULL, Money, Price, Quantity
+from shrivenquant._native.sim_core import MarketBase, SimOrder
 from shrivenquant.core.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
 from shrivenquant.core.events import EventKind
 from shrivenquant.core.instrument import Instrument, currency_for
@@ -80,27 +82,11 @@ _OT_MARKET, _TIF_IOC = OrderType.MARKET, TimeInForce.IOC
 _TIF_INT[TimeInForce.DAY] = _GTC  # DAY works as GTC
 
 
-class SimOrder:
-    """The venue's view of one working order (raw ints at the instrument's precisions)."""
+class _Market(MarketBase):
+    """Per-instrument state: book, rules, working orders, consumed liquidity, position (the fields are the
+    native base's, so the native submit path reads them as struct members)."""
 
-    __slots__ = ("ahead", "client_order_id", "cum_trade", "display", "expire", "filled", "front", "inst",
-                 "instrument_id", "leaves", "order_side", "otype", "post_only", "price", "qty", "qty_obj",
-                 "reduce_only", "shown", "side", "tif", "trigger", "venue_order_id")
-
-    def __init__(self) -> None:
-        self.ahead: dict[int, int] | None = None  # L3: order id -> qty of the orders in front
-
-    def __repr__(self) -> str:
-        return (f"SimOrder({self.client_order_id}, side={self.side}, type={self.otype}, price={self.price}, "
-                f"leaves={self.leaves}, front={self.front})")
-
-
-class _Market:
-    """Per-instrument state: book, rules, working orders, consumed liquidity, position."""
-
-    __slots__ = ("asks", "bids", "book", "consumed", "fee_cur", "fee_den", "fee_maker", "fee_scale",
-                 "fee_taker", "fee_zero", "index", "inst", "l3", "last_trade", "max_qty", "min_notional", "min_qty",
-                 "mult", "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
+    __slots__ = ()
 
     def __init__(self, index: int, inst: Instrument, book: OrderBook | OrderBookL3, fees: FeeModel | None) -> None:
         self.index = index
@@ -358,76 +344,9 @@ class SimulatedExchange:
                     return
         self._execute(m, o, ts)
 
-    def _submit_market_ioc(self, m: _Market, order: Order, ts: int) -> None:
-        """:meth:`submit` for a plain market IOC order (no reduce-only, no display, an L2 market): the same
-        checks, ids, events and fills, with the fields and checks a market IOC order cannot need left out."""
-        q = order.quantity
-        sp = m.sp
-        if q.precision == sp:
-            qty, qobj = q.raw, q
-        else:
-            try:
-                qty = q.raw_at(sp)
-            except ValidationError as exc:
-                self._reject(ts, order, f"price or quantity not at the instrument's precision: {exc}")
-                return
-            qobj = None
-        o = SimOrder()
-        coid = o.client_order_id = order.client_order_id
-        o.instrument_id = order.instrument_id
-        side = o.order_side = order.side
-        sd = o.side = _SIDE_INT[side]
-        o.price = o.trigger = None
-        o.qty = o.leaves = qty
-        o.qty_obj = qobj
-        o.display = o.filled = 0
-        # the lot / min / max quantity rules inline (no price, no display); _rules says which rule failed,
-        # and checks the min notional
-        if qty % m.step or qty < m.min_qty or (m.max_qty and qty > m.max_qty) or m.min_notional is not None:
-            reason = self._rules(m, o)
-            if reason is not None:
-                self._reject(ts, order, reason)
-                return
-        if order.post_only and self._crosses(m, sd, None):
-            self._reject(ts, order, "post-only order would cross the book")
-            return
-        vid = o.venue_order_id = str(self._next_venue_id)
-        self._next_venue_id += 1
-        orders = self.orders
-        orders[coid] = o
-        c = self._resp_const
-        t = ts + c if c is not None else ts + self._latency.response(ts)
-        e = _ACCEPTED_TPL.__copy__()
-        _force(e, "client_order_id", coid)
-        _force(e, "instrument_id", o.instrument_id)
-        _force(e, "ts_event", ts)
-        _force(e, "ts_init", t)
-        _force(e, "venue_order_id", vid)
-        self.emit(t, e)
-        # fast path (what _execute -> _take do for this case): no own resting order on the opposite side to
-        # prevent a self-trade with, and the best level holds the whole order
-        b = m.book
-        if sd == _BUY:
-            own, opp, p, q = m.asks, _SELL, b.best_ask_price_raw, b.best_ask_qty_raw
-        else:
-            own, opp, p, q = m.bids, _BUY, b.best_bid_price_raw, b.best_bid_qty_raw
-        if not own and p != RAW_NULL:
-            consumed = m.consumed
-            key = (opp, p)
-            used = consumed.get(key, 0)
-            if q - used >= qty:
-                consumed[key] = used + qty
-                self._fill(m, o, p, qty, ts, _TAKER)
-                del orders[coid]
-                return
-        # the general path: the rest of the fields, then match
-        o.inst = m.index
-        o.otype, o.tif = _MARKET, _IOC
-        o.front = o.cum_trade = 0
-        o.post_only, o.reduce_only = order.post_only, False
-        o.expire = None
-        o.shown = qty
-        self._execute(m, o, ts)
+    # a plain market IOC order (no reduce-only, no display, an L2 market): the same checks, ids, events and
+    # fills as the general path, with the fields and checks such an order cannot need left out (native)
+    _submit_market_ioc = _sim_core.submit_market_ioc
 
     def _execute(self, m: _Market, o: SimOrder, ts: int) -> None:
         """Match an accepted (or just triggered) market/limit order; rest or end the remainder."""
@@ -684,37 +603,9 @@ class SimulatedExchange:
         self.orders.pop(o.client_order_id, None)
         self._out(ts, cls, o)
 
-    def _fill(self, m: _Market, o: SimOrder, price: int, qty: int, ts: int,  # noqa: PLR0917
-              liq: LiquiditySide) -> None:
-        o.leaves -= qty
-        o.filled += qty
-        m.position += qty if o.side == _BUY else -qty
-        rate = m.fee_maker if liq is _MAKER else m.fee_taker
-        if rate:
-            cur = m.fee_cur
-            fee = Money.from_raw(_round_half_even(price * qty * m.mult * rate * m.fee_scale, m.fee_den),
-                                 cur.precision, cur)
-        else:
-            fee = m.fee_zero
-        tid = self._next_trade_id
-        self._next_trade_id = tid + 1
-        self.fills += 1
-        # the event is built from a validated template (see _out): every value comes from a validated order
-        c = self._resp_const
-        t = ts + c if c is not None else ts + self._latency.response(ts)
-        e = _FILL_TPL.__copy__()
-        _force(e, "client_order_id", o.client_order_id)
-        _force(e, "instrument_id", o.instrument_id)
-        _force(e, "ts_event", ts)
-        _force(e, "ts_init", t)
-        _force(e, "venue_order_id", o.venue_order_id)
-        _force(e, "trade_id", f"S{tid}")
-        _force(e, "order_side", o.order_side)
-        _force(e, "last_qty", o.qty_obj if qty == o.qty and o.qty_obj is not None else Quantity.from_raw(qty, m.sp))
-        _force(e, "last_px", Price.from_raw(price, m.pp))
-        _force(e, "fee", fee)
-        _force(e, "liquidity_side", liq)
-        self.emit(t, e)
+    # fill qty of o at price (raw) and emit the OrderFilled, built from a validated template (see _out): every
+    # value comes from a validated order (native)
+    _fill = _sim_core.fill
 
     def _maker_fill(self, m: _Market, o: SimOrder, qty: int, ts: int) -> None:
         """Fill a resting order for up to ``qty`` at its price (respecting display and reduce-only)."""
@@ -902,3 +793,6 @@ def _round_half_even(n: int, d: int) -> int:
     if twice > d or (twice == d and q % 2 == 1):
         q += 1
     return q
+
+
+_sim_core.configure(_ACCEPTED_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC, RAW_NULL, _round_half_even)

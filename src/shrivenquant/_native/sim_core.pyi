@@ -1,0 +1,63 @@
+"""Type stubs for ``shrivenquant._native.sim_core`` (compiled from ``src/_native/sim_core.pyx``)."""
+
+from typing import Any, final
+
+from typing_extensions import disjoint_base
+
+@final
+class SimOrder:
+    ahead: dict[int, int] | None
+    client_order_id: str
+    cum_trade: int
+    display: int
+    expire: int | None
+    filled: int
+    front: int
+    inst: int
+    instrument_id: str
+    leaves: int
+    order_side: Any
+    otype: int
+    post_only: bool
+    price: int | None
+    qty: int
+    qty_obj: Any
+    reduce_only: bool
+    shown: int
+    side: int
+    tif: int
+    trigger: int | None
+    venue_order_id: str
+
+@disjoint_base
+class MarketBase:
+    asks: dict[int, list[SimOrder]]
+    bids: dict[int, list[SimOrder]]
+    book: Any
+    consumed: dict[tuple[int, int], int]
+    fee_cur: Any
+    fee_den: int
+    fee_maker: int
+    fee_scale: int
+    fee_taker: int
+    fee_zero: Any
+    index: int
+    inst: Any
+    l3: bool
+    last_trade: int
+    max_qty: int
+    min_notional: tuple[int, int] | None
+    min_qty: int
+    mult: int
+    notional_scale: int
+    position: int
+    pp: int
+    sp: int
+    step: int
+    stops: list[SimOrder]
+    tick: int
+
+def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: object, market: object, ioc: object,
+              raw_null: object, round_half_even: object) -> None: ...
+def fill(ex: object, m: MarketBase, o: SimOrder, price: object, qty: object, ts: object, liq: object) -> None: ...
+def submit_market_ioc(ex: object, m: MarketBase, order: object, ts: object) -> None: ...
