@@ -177,3 +177,30 @@ def test_release_all_with_a_large_table(n: int, partial: int, which: int | None,
         both(a, b, "check", 0, k & 1, BUY, 10, 1, 2 * n + k, k * stride)
         both(a, b, "on_canceled", (k + 2) * stride)
     assert a.snapshot() == b.snapshot()
+
+
+@settings(max_examples=200, deadline=None)
+@given(ratio=st.integers(1, 6000), min_msgs=st.integers(0, 6), trades=st.integers(0, 4), msgs=st.integers(0, 14),
+       reconfigure=st.sampled_from([None, 1, 1500, 4001]), reset=st.booleans())
+def test_order_to_trade_threshold_exact(ratio: int, min_msgs: int, trades: int, msgs: int, reconfigure: int | None,
+                                        reset: bool) -> None:
+    # the check compares messages with a threshold kept from the ratio, min_messages and trades; it must follow
+    # every change of those (fills, reconfiguration, reset_day) exactly at the boundary (ratio near 1000 * k)
+    a, b = pair(strat={"otr_x1000": ratio, "otr_min_messages": min_msgs})
+    oid = 0
+    for _ in range(trades):
+        oid += 1
+        both(a, b, "check", 0, 0, BUY, 10, 1, 0, oid)
+        both(a, b, "on_fill", oid, 0, 0, BUY, 10, 1, 0)
+    if reset:
+        a.reset_day()
+        b.reset_day()
+    if reconfigure is not None:
+        for e in (a, b):
+            e.configure_strategy(0, otr_x1000=reconfigure, otr_min_messages=min_msgs)
+    for _ in range(msgs):
+        oid += 1
+        both(a, b, "check", 0, 0, BUY, 10, 1, 0, oid)
+        both(a, b, "check_cancel", oid, 0)
+    assert a.snapshot()["strategies"] == b.snapshot()["strategies"]
+    assert list(a.reject_counts()) == list(b.reject_counts())

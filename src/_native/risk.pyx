@@ -102,6 +102,7 @@ cdef extern from "sq_risk.h" nogil:
     int sq_rk_breakers_account(sq_rk *rk)
     int sq_rk_breakers_strat(sq_rk_strat *S)
     void sq_rk_reset_day(sq_rk *rk)
+    void sq_rk_otr_ready(sq_rk_strat *S)
     int64_t sq_rk_map_find(const sq_rk_map *m, int64_t key)
     int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty)
 
@@ -348,6 +349,7 @@ cdef class RiskEngine:
         S.max_open = _lim(max_open, "max_open")
         S.otr_x1000 = -1 if otr_x1000 is None else _pos(otr_x1000, "otr_x1000")
         S.otr_min = _nonneg(otr_min_messages, "otr_min_messages")
+        sq_rk_otr_ready(S)
         S.daily_limit = _lim(daily_loss, "daily_loss")
         S.daily_action = _action(daily_loss_action, "daily_loss_action")
         S.dd_limit = _lim(drawdown, "drawdown")

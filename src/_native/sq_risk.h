@@ -200,7 +200,13 @@ typedef struct {
     int64_t mask;
     int64_t n;
     int64_t sparse; /* max load 3/4 (0) or 1/4 (1) */
+    int64_t grow_at; /* n at which the next insert doubles the table (from mask and sparse) */
 } sq_rk_map;
+
+static inline void sq_rk_map_set_sparse(sq_rk_map *m, int64_t sparse) {
+    m->sparse = sparse;
+    m->grow_at = ((m->mask + 1) * (sparse ? 1 : 3)) >> 2; /* grow when (n + 1) / size would pass 1/4 or 3/4 */
+}
 
 /* Fibonacci hashing (Knuth, TAOCP 6.4) of the id with its high word folded in: one multiply by 2^64 / phi, then bits 29 and up (the caller masks the
  * low ones, so tables up to 2^35 slots take product bits that depend on all low key bits). Increasing ids land
@@ -221,7 +227,7 @@ static inline int sq_rk_map_init(sq_rk_map *m, int64_t cap) {
     if (m->keys == NULL || m->vals == NULL) return -1;
     m->mask = c - 1;
     m->n = 0;
-    m->sparse = 0;
+    sq_rk_map_set_sparse(m, 0);
     return 0;
 }
 
@@ -254,7 +260,7 @@ static int sq_rk_map_grow(sq_rk_map *m) {
         g.vals[j] = m->vals[i];
     }
     g.n = m->n;
-    g.sparse = m->sparse;
+    sq_rk_map_set_sparse(&g, m->sparse);
     sq_rk_map_free(m);
     *m = g;
     return 0;
@@ -262,7 +268,7 @@ static int sq_rk_map_grow(sq_rk_map *m) {
 
 /* insert or overwrite; -1 on out of memory */
 static SQ_RK_HOT int sq_rk_map_put(sq_rk_map *m, int64_t key, int64_t val) {
-    if (((m->n + 1) << 2) > (m->mask + 1) * (m->sparse ? 1 : 3) && sq_rk_map_grow(m) != 0) return -1;
+    if (m->n >= m->grow_at && sq_rk_map_grow(m) != 0) return -1;
     int64_t i = (int64_t)(sq_rk_hash(key) & (uint64_t)m->mask);
     for (;;) {
         int64_t k = m->keys[i];
@@ -316,6 +322,7 @@ typedef struct {
     int64_t max_notional, credit_limit, max_open;
     sq_rk_ring orders, modifies, cancels, execs;
     int64_t otr_x1000, otr_min; /* otr_x1000 < 0: off */
+    int64_t otr_at; /* the OTR check blocks once msgs >= otr_at (sq_rk_otr_ready; INT64_MAX when off) */
     int64_t daily_limit, daily_action, dd_limit, dd_action;
     int64_t open_notional, n_open, msgs, trades, realized, unrealized, day_base, peak;
 } sq_rk_strat;
@@ -428,6 +435,7 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
         S->max_notional = S->max_open = SQ_RK_NONE;
         S->credit_limit = SQ_RK_SUM_CAP;
         S->otr_x1000 = -1;
+        S->otr_at = INT64_MAX;
         S->daily_limit = S->dd_limit = SQ_RK_NONE;
         S->daily_action = S->dd_action = SQ_RK_HALTED;
     }
@@ -441,8 +449,9 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     /* the working-order table at load <= 3/4 (Fibonacci hashing keeps increasing ids' runs short; with 20,000
      * orders working the table is 32 Ki slots instead of 64 Ki: C harness mean 34.7 -> 29.3 ns per order, same
      * with 32 working); the duplicate-id generations stay sparse (load <= 1/4) */
-    rk->seen[0].sparse = rk->seen[1].sparse = 1;
-    rk->ids.sparse = 0;
+    sq_rk_map_set_sparse(&rk->seen[0], 1);
+    sq_rk_map_set_sparse(&rk->seen[1], 1);
+    sq_rk_map_set_sparse(&rk->ids, 0);
     rk->seen_start = INT64_MIN / 2;
     return 0;
 }
@@ -606,7 +615,7 @@ static int sq_rk_seen_put(sq_rk *rk, int64_t id, int64_t now) {
         if (old->mask + 1 > 4 * want) { /* shrink after a burst: clearing stays proportional to the rate */
             sq_rk_map_free(old);
             if (sq_rk_map_init(old, want) != 0) return -1;
-            old->sparse = 1;
+            sq_rk_map_set_sparse(old, 1);
         } else if (old->n > 0) {
             memset(old->keys, 0, (size_t)(old->mask + 1) * sizeof(int64_t));
             old->n = 0;
@@ -645,13 +654,18 @@ static SQ_RK_HOT int sq_rk_order_rules(sq_rk *rk, const sq_rk_inst *IN, const sq
     return 0;
 }
 
-static SQ_RK_HOT int sq_rk_otr_blocks(const sq_rk_strat *S) {
-    if (S->otr_x1000 < 0 || S->msgs < S->otr_min) return 0;
-    int64_t t = S->trades > 1 ? S->trades : 1, lhs, rhs;
-    if (!__builtin_mul_overflow(S->msgs + 1, (int64_t)1000, &lhs) && !__builtin_mul_overflow(S->otr_x1000, t, &rhs))
-        return lhs > rhs;
-    return (sq_rk_i128)(S->msgs + 1) * 1000 > (sq_rk_i128)S->otr_x1000 * t;
+/* The order-to-trade check blocks when otr_x1000 >= 0, msgs >= otr_min and (msgs + 1) * 1000 > otr_x1000 * t,
+ * t = max(trades, 1). For msgs >= 0 the last condition is msgs >= floor(otr_x1000 * t / 1000), so the check is
+ * one comparison with otr_at = max(otr_min, floor(otr_x1000 * t / 1000)) (saturated), recomputed whenever
+ * otr_x1000, otr_min or trades change (configuration, fills, reset_day): messages change far more often. */
+static inline void sq_rk_otr_ready(sq_rk_strat *S) {
+    if (S->otr_x1000 < 0) { S->otr_at = INT64_MAX; return; }
+    int64_t t = S->trades > 1 ? S->trades : 1;
+    int64_t at = sq_rk_sat((sq_rk_i128)S->otr_x1000 * t / 1000);
+    S->otr_at = at > S->otr_min ? at : S->otr_min;
 }
+
+static SQ_RK_HOT int sq_rk_otr_blocks(const sq_rk_strat *S) { return S->msgs >= S->otr_at; }
 
 /* The batch loop's per-record work is forced inline (`_in` bodies, SQ_RK_HOT): gcc had kept sq_rk_check_new and
  * sq_rk_release out of line in the extension (they have several callers), and the two calls per NEW + CANCELED
@@ -662,8 +676,8 @@ static SQ_RK_HOT int sq_rk_otr_blocks(const sq_rk_strat *S) {
 static SQ_RK_HOT int sq_rk_check_new_in(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts,
                                   int64_t id) {
     rk->checks++;
-    if ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2) || qty <= 0 ||
-        px < 0 || id <= 0)
+    if (((uint64_t)i >= (uint64_t)rk->ni) | ((uint64_t)s >= (uint64_t)rk->ns) | ((unsigned)(side - 1) > 1u) | (qty <= 0) |
+        (px < 0) | (id <= 0))
         return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
     sq_rk_inst *IN = &rk->inst[i];
     sq_rk_strat *S = &rk->strat[s];
@@ -980,6 +994,7 @@ static inline int sq_rk_on_fill(sq_rk *rk, int64_t id, int64_t i, int64_t s, int
     IN->net_pos += P->pos - p0;
     IN->gross_pos += sq_rk_abs(P->pos) - sq_rk_abs(p0);
     S->trades++;
+    sq_rk_otr_ready(S);
     if (S->execs.limit > 0) {
         if (!sq_rk_ring_allows(&S->execs, ts) && S->killed == SQ_RK_KILL_OFF) {
             S->killed = SQ_RK_KILL_EXEC;
@@ -1047,6 +1062,7 @@ static inline void sq_rk_reset_day(sq_rk *rk) {
         S->day_base = S->realized + S->unrealized;
         S->peak = 0;
         S->msgs = S->trades = 0;
+        sq_rk_otr_ready(S);
     }
     rk->day_base = rk->realized + rk->unrealized;
     rk->peak = 0;
@@ -1083,6 +1099,11 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             uint64_t h = sq_rk_hash(m[k + SQ_RK_PF_DIST].order_id) & (uint64_t)rk->ids.mask;
             __builtin_prefetch(&rk->ids.keys[h], 1);
             __builtin_prefetch(&rk->ids.vals[h], 1);
+        }
+        /* the two usual ops first, by compare (a jump table's indirect branch and bounds check cost more) */
+        if (x->op == SQ_RK_OP_CANCELED) {
+            res[k] = (int16_t)sq_rk_on_done_in(rk, x->order_id);
+            continue;
         }
         switch (x->op) {
         case SQ_RK_OP_NEW:
