@@ -19,7 +19,6 @@ delay between a decision and its effect at the venue is the order entry latency.
 
 from __future__ import annotations
 
-import heapq
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from shrivenquant._native.backtest_core import EngineCore
 from shrivenquant._native.fixed import RAW_NULL, Money, Price
 from shrivenquant.backtest.data import as_chunks, merge_sources
 from shrivenquant.backtest.strategy import Bar, Context, Strategy
@@ -197,7 +197,13 @@ class BacktestEngine:
         self.now = 0
         self._heap: list[tuple[int, int, int, Any]] = []
         self._clock: Callable[[], int] = partial(getattr, self, "now")  # the loop's time, no Python frame per read
-        self._seq = 0
+        # the heap, its sequence numbers and event delivery run natively (backtest_core.EngineCore): requests are
+        # scheduled with _schedule_action(ts, action), venue events with _deliver_later(ts, event), and
+        # _run_due(ts) runs what is due, delivering venue events through _deliver (om.apply, then bookkeeping
+        # and the strategy)
+        core = self._core = EngineCore(self, self._heap, OrderFilled, _BUY_SIDE, _POW10, _POW10F)
+        self._schedule_action = core.schedule_action
+        self._deliver_later = core.deliver_later
         venues = venues or {}
         by_venue: dict[str, list[int]] = {}
         for k, inst in enumerate(table):
@@ -265,75 +271,19 @@ class BacktestEngine:
                 if inst is not None and inst.id in getattr(self._pre, "_inst_index", {}):
                     refs[k] = (inst.id, inst.price_precision)
             self._ref = refs
+        core.bind()
+        self._run_due = core.run_due
+        self._deliver = core.deliver
 
     # ------------------------------------------------------------------ scheduling
     def _now(self) -> int:
         return self.now
 
-    def _push(self, ts: int, kind: int, payload: Any) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (ts, self._seq, kind, payload))
-
-    def _schedule_action(self, ts: int, action: Callable[[int], None]) -> None:
-        seq = self._seq = self._seq + 1
-        heapq.heappush(self._heap, (ts, seq, 0, action))
-
-    def _deliver_later(self, ts: int, event: Any) -> None:
-        seq = self._seq = self._seq + 1
-        heapq.heappush(self._heap, (ts, seq, 1, event))
-
     def schedule_timer(self, ts: int, name: str) -> None:
         """Call the strategy's ``on_timer`` at local time ``ts``."""
         if ts < self.now:
             raise ValidationError(f"timer {name!r} at {ts} is in the past (now {self.now})")
-        self._push(ts, 2, name)
-
-    def _run_due(self, ts: int) -> None:
-        heap = self._heap
-        pop = heapq.heappop
-        exchanges = self._exchange_list
-        for ex in exchanges:
-            if ex._expiries and ex.next_expiry <= ts:
-                ex.expire(ts)
-        deliver = self._deliver
-        while heap and heap[0][0] <= ts:
-            t, _, kind, payload = pop(heap)
-            if t > self.now:  # noqa: PLR1730 (a compare, no call, on the hot path)
-                self.now = t
-            if kind == 1:
-                deliver(payload)
-            elif kind == 0:
-                payload(t)
-            else:
-                self.strategy.on_timer(self.ctx, t, payload)
-            for ex in exchanges:
-                if ex._expiries and ex.next_expiry <= t:
-                    ex.expire(t)
-
-    def _deliver(self, event: Any) -> None:
-        self.om.apply(event)
-        if type(event) is OrderFilled:
-            k = self._iid[event.instrument_id]
-            q = event.last_qty.raw
-            signed = q if event.order_side is _BUY_SIDE else -q
-            self._pos[k] += signed
-            self._cash[k] -= signed * event.last_px.raw * self._mult[k]
-            fee = event.fee
-            fraw = fee.raw
-            if fraw:
-                fprec = fee.precision
-                code = fee.currency.code
-                totals = self._fee_total
-                totals[code] = totals.get(code, 0) + fraw * _POW10[18 - fprec]
-                self._fee_float += fraw / _POW10F[fprec]
-            # the fill table is built from the (immutable) events at the end of the run
-            self._fills.append(event)
-            if self._on_order_event:
-                self.strategy.on_order_event(self.ctx, event)
-            if self._on_fill:
-                self.strategy.on_fill(self.ctx, event)
-        elif self._on_order_event:
-            self.strategy.on_order_event(self.ctx, event)
+        self._core.push(ts, 2, name)
 
     def position_raw(self, instrument: int) -> int:
         """Signed net position of ``instrument`` (raw), from the fills the OMS received."""
@@ -368,8 +318,8 @@ class BacktestEngine:
         on_book = cls.on_book is not Strategy.on_book
         on_trade = cls.on_trade is not Strategy.on_trade
         on_bar = cls.on_bar is not Strategy.on_bar and self.bar_ns > 0
-        self._on_order_event = cls.on_order_event is not Strategy.on_order_event
-        self._on_fill = cls.on_fill is not Strategy.on_fill
+        self._core.on_order_event = cls.on_order_event is not Strategy.on_order_event
+        self._core.on_fill = cls.on_fill is not Strategy.on_fill
         ctx = self.ctx
         if total_events is None and all(isinstance(s, np.ndarray) for s in sources):
             total_events = sum(int(s.size) for s in sources)  # type: ignore[union-attr]
