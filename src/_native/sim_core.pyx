@@ -13,6 +13,8 @@
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 
+from functools import partial
+
 from shrivenquant._native.fixed import Money, Price, Quantity
 
 from shrivenquant.errors import ValidationError
@@ -62,6 +64,8 @@ cdef object _MAKER = None
 cdef object _MARKET = None
 cdef object _IOC = None
 cdef object _RAW_NULL = None
+cdef object _OT_MARKET = None
+cdef object _TIF_IOC = None
 cdef object _round_half_even = None
 cdef Py_ssize_t _A_COID, _A_IID, _A_TS, _A_TSI, _A_VID
 cdef Py_ssize_t _F_COID, _F_IID, _F_TS, _F_TSI, _F_VID, _F_TID, _F_SIDE, _F_QTY, _F_PX, _F_FEE, _F_LIQ
@@ -81,9 +85,9 @@ cdef Py_ssize_t _offset(type cls, str name) except -1:
 
 
 def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: object, market: object, ioc: object,
-              raw_null: object, round_half_even: object) -> None:
+              raw_null: object, round_half_even: object, ot_market: object, tif_ioc: object) -> None:
     """The exchange's validated event templates and constants (called once by ``shrivenquant.sim.exchange``)."""
-    global _ACC_TPL, _FILL_TPL, _TAKER, _MAKER, _MARKET, _IOC, _RAW_NULL, _round_half_even
+    global _ACC_TPL, _FILL_TPL, _TAKER, _MAKER, _MARKET, _IOC, _RAW_NULL, _round_half_even, _OT_MARKET, _TIF_IOC
     global _A_COID, _A_IID, _A_TS, _A_TSI, _A_VID
     global _F_COID, _F_IID, _F_TS, _F_TSI, _F_VID, _F_TID, _F_SIDE, _F_QTY, _F_PX, _F_FEE, _F_LIQ
     a, f = type(accepted_tpl), type(fill_tpl)
@@ -98,6 +102,7 @@ def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: obje
                                                       _offset(f, "fee"), _offset(f, "liquidity_side"))
     _ACC_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC = accepted_tpl, fill_tpl, maker, taker, market, ioc
     _RAW_NULL, _round_half_even = raw_null, round_half_even
+    _OT_MARKET, _TIF_IOC = ot_market, tif_ioc
 
 
 cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
@@ -221,3 +226,24 @@ def submit_market_ioc(ex: object, MarketBase m, order: object, ts: object) -> No
     o.expire = None
     o.shown = qty
     ex._execute(m, o, ts)
+
+
+def submit(ex: object, order: object, ts: object) -> None:
+    """A new order reaches the venue at ``ts`` (venue time): a plain market IOC order on an L2 market goes to
+    the market IOC path, everything else (and every rejection) to ``SimulatedExchange._submit_general``."""
+    m = ex.by_id.get(order.instrument_id)
+    if m is None or order.client_order_id in ex.orders:
+        ex._submit_general(order, ts)  # rejects it
+        return
+    if (order.order_type is _OT_MARKET and order.time_in_force is _TIF_IOC and not (<MarketBase>m).l3
+            and not order.reduce_only and order.display_qty is None):
+        ex._submit_market_ioc(m, order, ts)
+        return
+    ex._submit_general(order, ts)
+
+
+def venue_submit(venue: object, order: object) -> None:
+    """``SimulatedVenue.submit``: the order (a managed order) reaches the exchange entry latency after now."""
+    t = venue._now()
+    c = venue._entry_const
+    venue._schedule(t + c if c is not None else t + venue._latency.entry(t), partial(venue._ex_submit, order.order))

@@ -245,8 +245,12 @@ class SimulatedExchange:
                                    ts_event=ts, ts_init=t, reason=reason))
 
     # ------------------------------------------------------------------ requests
-    def submit(self, order: Order, ts: int) -> None:
-        """A new order reaches the venue at ``ts`` (venue time)."""
+    # submit(order, ts): a new order reaches the venue at ts (venue time); native: a plain market IOC order on an
+    # L2 market takes _submit_market_ioc, everything else _submit_general
+    submit = _sim_core.submit
+
+    def _submit_general(self, order: Order, ts: int) -> None:
+        """A new order reaches the venue at ``ts`` (venue time): every check and order type."""
         m = self.by_id.get(order.instrument_id)
         if m is None:
             self._reject(ts, order, f"unknown instrument {order.instrument_id}")
@@ -795,4 +799,5 @@ def _round_half_even(n: int, d: int) -> int:
     return q
 
 
-_sim_core.configure(_ACCEPTED_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC, RAW_NULL, _round_half_even)
+_sim_core.configure(_ACCEPTED_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC, RAW_NULL, _round_half_even, _OT_MARKET,
+                    _TIF_IOC)

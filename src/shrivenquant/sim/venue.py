@@ -11,9 +11,9 @@ user-data stream; :class:`SimulatedVenue` implements it over a :class:`Simulated
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from shrivenquant._native import sim_core as _sim_core
 from shrivenquant._native.fixed import Price, Quantity
 from shrivenquant.sim.latency import ConstantLatency, LatencyModel
 
@@ -74,10 +74,8 @@ class SimulatedVenue:
         c = self._entry_const
         return t + c if c is not None else t + self._latency.entry(t)
 
-    def submit(self, order: ManagedOrder) -> None:
-        t = self._now()
-        c = self._entry_const
-        self._schedule(t + c if c is not None else t + self._latency.entry(t), partial(self._ex_submit, order.order))
+    # submit(order): the managed order's Order reaches the exchange entry latency after now (native)
+    submit = _sim_core.venue_submit
 
     def cancel(self, order: ManagedOrder) -> None:
         coid = order.client_order_id
