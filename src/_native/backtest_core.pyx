@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-# cython: binding=False, embedsignature=True, autotestdict=False, annotation_typing=False, auto_pickle=False
+# cython: binding=True, embedsignature=True, autotestdict=False, annotation_typing=False, auto_pickle=False
 """Native scheduling core of the backtest engine (``shrivenquant.backtest.engine``).
 
 :class:`EngineCore` owns the engine's timer heap (items ``(time, sequence, kind, payload)``: kind 0 a
@@ -12,6 +12,22 @@ the Python methods it replaces.
 from heapq import heappop, heappush
 
 from cpython.list cimport PyList_GET_SIZE
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+
+from shrivenquant._native.fixed import Quantity
+from shrivenquant.core.enums import TimeInForce
+
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        const char *name
+        int type
+        Py_ssize_t offset
+        int flags
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
 
 
 cdef class EngineCore:
@@ -114,3 +130,62 @@ cdef class EngineCore:
                 self.strategy.on_fill(self.ctx, event)
         elif self.on_order_event:
             self.strategy.on_order_event(self.ctx, event)
+
+
+# ---------------------------------------------------------------- the strategy's market order helper
+cdef object _MARKET_TPL = None
+cdef object _SIDE = None
+cdef object _TRUE = True
+cdef Py_ssize_t _O_COID, _O_IID, _O_SIDE, _O_QTY, _O_TS, _O_RO
+_IOC = TimeInForce.IOC
+
+
+cdef Py_ssize_t _offset(type cls, str name) except -1:
+    for k in cls.__mro__:
+        d = k.__dict__.get(name)
+        if d is not None:
+            if type(d).__name__ != "member_descriptor":
+                break
+            m = (<PyMemberDescrObject *>d).d_member
+            if m.type != 16 and m.type != 6:  # T_OBJECT_EX / T_OBJECT
+                break
+            return m.offset
+    raise TypeError(f"{cls.__name__}.{name} is not an object slot")
+
+
+cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
+    """Store ``value`` in the slot at ``off`` of a struct nobody else holds yet (a fresh template copy)."""
+    cdef PyObject **slot = <PyObject **>((<char *><PyObject *>obj) + off)
+    cdef PyObject *old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject *>value
+    Py_XDECREF(old)
+
+
+def configure_orders(market_tpl: object, sides: dict) -> None:
+    """The validated market IOC order template and the side map of ``shrivenquant.backtest.strategy``."""
+    global _MARKET_TPL, _SIDE, _O_COID, _O_IID, _O_SIDE, _O_QTY, _O_TS, _O_RO
+    c = type(market_tpl)
+    _O_COID, _O_IID, _O_SIDE = _offset(c, "client_order_id"), _offset(c, "instrument_id"), _offset(c, "side")
+    _O_QTY, _O_TS, _O_RO = _offset(c, "quantity"), _offset(c, "ts_init"), _offset(c, "reduce_only")
+    _MARKET_TPL, _SIDE = market_tpl, sides
+
+
+def market(ctx: object, instrument: object, side: object, qty_raw: object, *, reduce_only: object = False,
+           tif: object = _IOC) -> object:
+    """Submit a market order (raw quantity)."""
+    meta = ctx._meta[instrument]
+    if meta is None or tif is not _IOC or type(qty_raw) is not int or qty_raw <= 0:
+        return ctx._market_general(instrument, side, qty_raw, reduce_only=reduce_only, tif=tif)
+    iid, _pp, sp = <tuple>meta
+    i = ctx._next_id
+    ctx._next_id = i + 1
+    o = _MARKET_TPL.__copy__()
+    _put(o, _O_COID, f"{ctx._prefix}{i}")
+    _put(o, _O_IID, iid)
+    _put(o, _O_SIDE, _SIDE[side])
+    _put(o, _O_QTY, Quantity.from_raw(qty_raw, sp))
+    _put(o, _O_TS, ctx._engine.now)
+    if reduce_only:
+        _put(o, _O_RO, _TRUE)
+    return ctx.om.submit(o)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec.structs import force_setattr as _force
 
+from shrivenquant._native import backtest_core as _bt_core
 from shrivenquant._native.fixed import Price, Quantity
 from shrivenquant.core.enums import OrderSide, OrderType, TimeInForce
 from shrivenquant.core.orders import Order
@@ -48,6 +49,9 @@ _MARKET_TPL = Order(client_order_id="T", instrument_id="T.SIM", side=OrderSide.B
                     quantity=Quantity("1"), ts_init=0, time_in_force=TimeInForce.IOC)
 _LIMIT_TPL = Order(client_order_id="T", instrument_id="T.SIM", side=OrderSide.BUY, order_type=OrderType.LIMIT,
                    quantity=Quantity("1"), ts_init=0, price=Price("1"))
+
+
+_bt_core.configure_orders(_MARKET_TPL, _SIDE)
 
 
 def _not_traded(instrument: int) -> Exception:
@@ -168,8 +172,13 @@ class Context:
             expire_time_ns=expire_time_ns,
             display_qty=None if display_qty_raw is None else Quantity.from_raw(display_qty_raw, sp)))
 
-    def market(self, instrument: int, side: OrderSide | int, qty_raw: int, *, reduce_only: bool = False,
-               tif: TimeInForce = TimeInForce.IOC) -> ManagedOrder:
+    # market(instrument, side, qty_raw, *, reduce_only=False, tif=IOC) -> ManagedOrder: submit a market order
+    # (raw quantity). Native: a plain IOC order is built from the template (the same fields as below);
+    # everything else (a non-IOC tif, a bad quantity, an untraded instrument) takes _market_general
+    market = _bt_core.market
+
+    def _market_general(self, instrument: int, side: OrderSide | int, qty_raw: int, *, reduce_only: bool = False,
+                        tif: TimeInForce = TimeInForce.IOC) -> ManagedOrder:
         """Submit a market order (raw quantity)."""
         meta = self._meta[instrument]
         if meta is None:
