@@ -350,10 +350,34 @@ cdef class ManagedOrder:
     Python frame or dict lookup.
     """
 
-    cdef public object account, children, client_order_id, external, filled_raw, hold, instrument_id, leg
+    cdef public object account, client_order_id, external, filled_raw, hold, instrument_id, leg
     cdef public object notional_raw, oco, order, parent, position, prev_status, price, price_prec, quantity_raw
-    cdef public object reason, sent, side, sign, size_prec, status, trade_ids, trigger_price, ts_last
+    cdef public object reason, sent, side, sign, size_prec, status, trigger_price, ts_last
     cdef public object venue_order_id
+    cdef object _trade_ids, _children  # None until first needed (most orders have no children; a set per order
+    #                                    costs an allocation and ~200 bytes kept per order)
+
+    @property
+    def trade_ids(self) -> set:
+        """Ids of the fills applied (a set, made on first use)."""
+        if self._trade_ids is None:
+            self._trade_ids = set()
+        return self._trade_ids
+
+    @trade_ids.setter
+    def trade_ids(self, value: set) -> None:
+        self._trade_ids = value
+
+    @property
+    def children(self) -> list:
+        """Client ids of the contingent children (a list, made on first use)."""
+        if self._children is None:
+            self._children = []
+        return self._children
+
+    @children.setter
+    def children(self, value: list) -> None:
+        self._children = value
 
     def __init__(self, order: object, *, size_prec: object, price_prec: object, leg: object, ts: object) -> None:
         _init_order(self, order, size_prec, price_prec, leg, ts)
@@ -441,10 +465,10 @@ cdef int _init_order(ManagedOrder self, object order, object size_prec, object p
     self.trigger_price = order.trigger_price
     self.venue_order_id = None
     self.notional_raw = 0
-    self.trade_ids = set()
+    self._trade_ids = None
     self.reason = None
     self.parent = None
-    self.children = []
+    self._children = None
     self.oco = ()
     self.hold = False
     self.leg = leg
@@ -580,7 +604,7 @@ cdef class OmsCore:
         parent = rec.parent
         if parent is not None:
             mo.parent = parent
-            (<ManagedOrder>orders[parent]).children.append(coid)
+            orders[parent].children.append(coid)
         if rec.oco:
             mo.oco = rec.oco
         if rec.hold or rec.external:
@@ -625,7 +649,8 @@ cdef class OmsCore:
         """The ``OrderFilled`` handler: the order, its position and its account."""
         cdef ManagedOrder mo = self.orders[rec.client_order_id]
         tid = rec.trade_id
-        if tid in mo.trade_ids:
+        tids = mo._trade_ids
+        if tids is not None and tid in tids:
             return self.duplicate
         vid = rec.venue_order_id
         if mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self.by_venue):
@@ -648,7 +673,10 @@ cdef class OmsCore:
         if log:
             self._journal(rec)
         # order
-        mo.trade_ids.add(tid)
+        if tids is None:
+            mo._trade_ids = {tid}
+        else:
+            tids.add(tid)
         mo.filled_raw = filled
         mo.notional_raw += qty * px
         if mo.venue_order_id is None:
@@ -693,7 +721,7 @@ cdef class OmsCore:
         if out is self.applied:
             if self.risk_event is not None:
                 self.risk_event(event, self.mgr)
-            if mo.children or mo.oco:
+            if mo._children or mo.oco:
                 self.mgr._contingencies(mo)
             if mo.parent is not None and not self.terminal_tab[<long>mo.status]:
                 # a child's request resolved: a resize its parent's late fill needs may now be due
