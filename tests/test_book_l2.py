@@ -330,6 +330,65 @@ def test_snapshot_with_extreme_prices(bids: list, asks: list, tick: int) -> None
             assert book.qty_up_to_price(side, lv[-1][0]) == total
 
 
+# Window slots hold 32-bit quantities; 2**32 - 1 and above go to a per-side escape table. Quantities on both
+# sides of that line, on crowded and on spread ticks: new levels, overwrites either way, deletes, moves, resizes.
+_ESC = 2**32 - 1
+_esc_qty = st.one_of(st.just(0), st.integers(1, 9), st.sampled_from([_ESC - 1, _ESC, _ESC + 1]),
+                     st.integers(_ESC - 2, 2**35))
+_esc_tick = st.one_of(st.integers(MID - 6, MID + 6), _ticks())
+_esc_level = st.tuples(st.sampled_from([1, 2]), _esc_tick, _esc_qty)
+_esc_op = st.one_of(
+    st.tuples(st.just("apply"), _esc_level),
+    st.tuples(st.just("apply"), _esc_level),
+    st.tuples(st.just("events"), st.lists(st.one_of(_esc_level, st.sampled_from(["clear1", "clear2"])), max_size=40)),
+    st.tuples(st.just("snapshot"), st.tuples(st.lists(st.tuples(_esc_tick, _esc_qty), max_size=30),
+                                              st.lists(st.tuples(_esc_tick, _esc_qty), max_size=30))),
+    st.tuples(st.just("trend"), st.tuples(st.sampled_from([1, 2]), st.integers(-5_000, 5_000), st.integers(1, 60))),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(_esc_op, max_size=25), st.sampled_from([1, 10]))
+def test_matches_reference_with_quantities_beyond_32_bits(ops: list, tick: int) -> None:
+    _run(ops, tick)
+
+
+def test_many_escaped_quantities_in_a_large_book() -> None:
+    """Thousands of levels, a third of them with quantities >= 2**32 - 1 (the escape table grows, shrinks and is
+    rebuilt by window resizes and moves), checked against the reference every 400 updates."""
+    rng = random.Random(5)
+    tick = 10
+    book, ref = OrderBook(2, 3, tick), RefBook(2, 3)
+    mid, most = 6_000_000, 0
+    for step in range(24_000):
+        if step % 8_000 == 0:
+            mid += rng.choice([-1, 1]) * rng.randrange(2_000, 20_000)
+        side = rng.choice([1, 2])
+        off = int(rng.expovariate(1 / 400)) if rng.random() < 0.9 else rng.randrange(0, 40_000)
+        t = mid - off - 1 if side == 1 else mid + off + 1
+        r = rng.random()
+        q = 0 if r < 0.35 else (rng.randrange(_ESC - 3, 2**36) if r < 0.6 else rng.randrange(1, 10**6))
+        book.apply(side, t * tick, q)
+        ref.apply(side, t * tick, q)
+        most = max(most, book._layout()["bids"]["escaped"])
+        if step % 400 == 0:
+            assert_same(book, ref)
+        if step == 16_000:  # delete most levels: the window shrinks, escaped levels leave it
+            for side_, lv in ((1, ref.sorted(1)), (2, ref.sorted(2))):
+                for px, _ in lv[: len(lv) * 9 // 10]:
+                    book.apply(side_, px, 0)
+                    ref.apply(side_, px, 0)
+            assert_same(book, ref)
+    assert_same(book, ref)
+    assert most > 100
+    assert_same(book.copy(), ref)
+    for side_, lv in ((1, ref.sorted(1)), (2, ref.sorted(2))):  # everything goes: the tables empty
+        for px, _ in lv:
+            book.apply(side_, px, 0)
+    assert len(book) == 0 and book._check_invariants() == 0
+    assert book._layout()["bids"]["escaped"] == 0 and book._layout()["asks"]["escaped"] == 0
+
+
 # ------------------------------------------------------------------------------------------ examples, edges
 
 def test_empty_book() -> None:

@@ -39,6 +39,7 @@ cdef extern from "sq_book.h" nogil:
         int64_t nwin
         int64_t nov
         int64_t nblk
+        int64_t ecnt
         int64_t top_px
         int64_t top_qty
         int64_t dir
@@ -692,9 +693,11 @@ cdef class OrderBook:
         return sq_bk_check(self.bk)
 
     def _layout(self) -> dict:
-        """Test / benchmark hook: window ticks, levels in the window and the overflow, blocks, per side."""
+        """Test / benchmark hook: window ticks, levels in the window and the overflow, blocks, window levels whose
+        quantity (>= 2**32 - 1) sits in the escape table, per side."""
         return {name: {"window_ticks": self.bk.s[i].W, "in_window": self.bk.s[i].nwin,
                        "in_overflow": self.bk.s[i].nov, "blocks": self.bk.s[i].nblk,
+                       "escaped": self.bk.s[i].ecnt,
                        "bytes": sq_bk_side_bytes(&self.bk.s[i])}
                 for i, name in ((0, "bids"), (1, "asks"))}
 

@@ -51,6 +51,9 @@
 #define SQ_BK_TICK_MAX (((int64_t)1) << 56) /* W * tick must stay <= 2^62 */
 #define SQ_BK_BUDGET 32                      /* bytes per live level */
 #define SQ_BK_DIR_ENTRY ((int64_t)(sizeof(void *) + sizeof(int64_t) + sizeof(int32_t)))
+#define SQ_BK_ESC 0xFFFFFFFFu /* window slot value: the quantity (>= 2^32 - 1) is in the escape table */
+#define SQ_BK_ECAP_MIN 8      /* smallest escape table, entries */
+#define SQ_BK_ESC_ENTRY ((int64_t)(sizeof(uint32_t) + sizeof(int64_t)))
 
 #define SQ_BK_INLINE static inline __attribute__((always_inline))
 #define SQ_BK_COLD static __attribute__((noinline))
@@ -73,7 +76,7 @@ typedef struct {
 
 typedef struct {
     /* window: ring of W ticks; logical index i <-> key base + i*tick, physical slot (head + i) & (W-1) */
-    int64_t *wq;       /* quantities, W slots, 0 = no level */
+    uint32_t *wq;      /* quantities, W slots, 0 = no level, SQ_BK_ESC = in the escape table */
     uint64_t *wb;      /* occupancy bitmap, W/64 words */
     uint64_t *ws;      /* summary: bit (w & 63) of ws[w >> 6] set iff wb[w] != 0 */
     int64_t base;      /* key at logical index 0 (a multiple of the tick) */
@@ -91,6 +94,11 @@ typedef struct {
     int64_t nblk, capblk;
     int64_t nov;  /* levels in the overflow */
     int64_t hint; /* the block the last overflow update found (far updates come in runs on one block) */
+    /* escape table: the window quantities >= SQ_BK_ESC, by physical slot (open addressing, linear probing) */
+    uint32_t *ek;       /* physical slot + 1 of each entry, 0 = empty */
+    int64_t *ev;        /* the quantity of each entry */
+    int64_t ecap, ecnt; /* capacity (0 or a power of two >= SQ_BK_ECAP_MIN), entries */
+    int64_t novesc;     /* overflow levels with a quantity >= SQ_BK_ESC (they would be escaped in the window) */
     /* cached top of this side */
     int64_t top_px, top_qty; /* SQ_BK_NULL when the side is empty */
     int64_t dir;             /* -1 bids, +1 asks */
@@ -171,10 +179,123 @@ static inline int64_t sq_bk_win_next(const sq_bk_side *s, int64_t i) {
     return q < 0 ? s->W : ((q - s->head) & (s->W - 1));
 }
 
+/* ------------------------------------------------------------------------------------------ escape table */
+
+/* Window slots are 32-bit: a quantity < SQ_BK_ESC is stored in the slot; a larger one (rare: 2^32 - 1 raw
+ * units and up) stores SQ_BK_ESC in the slot and the exact int64 in the side's escape table, keyed by the
+ * physical slot (a level keeps its physical slot while the ring moves; a resize re-places every level).
+ * Linear probing with backward-shift deletion; the table doubles above 7/8 load and halves below 3/8, so
+ * it holds at most 8/3 entries (32 bytes) per escaped level beyond its smallest size. */
+
+static inline int64_t sq_bk_esc_idx(const sq_bk_side *s, int64_t p) {
+    return (int64_t)(((uint64_t)(p + 1) * 0x9E3779B97F4A7C15ULL) >> 32) & (s->ecap - 1);
+}
+
+/* Table index of physical slot p, or -1. */
+static inline int64_t sq_bk_esc_find(const sq_bk_side *s, int64_t p) {
+    if (!s->ecap) return -1;
+    uint32_t want = (uint32_t)(p + 1);
+    for (int64_t j = sq_bk_esc_idx(s, p);; j = (j + 1) & (s->ecap - 1)) {
+        if (s->ek[j] == want) return j;
+        if (!s->ek[j]) return -1;
+    }
+}
+
+static void sq_bk_esc_free(sq_bk_side *s) {
+    free(s->ek);
+    free(s->ev);
+    s->ek = NULL;
+    s->ev = NULL;
+    s->ecap = s->ecnt = 0;
+}
+
+/* Rebuild the table at capacity cap (a power of two > ecnt). */
+static int sq_bk_esc_rehash(sq_bk_side *s, int64_t cap) {
+    uint32_t *ek = (uint32_t *)calloc((size_t)cap, sizeof(uint32_t));
+    int64_t *ev = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
+    if (!ek || !ev) {
+        free(ek);
+        free(ev);
+        return SQ_BK_ENOMEM;
+    }
+    uint32_t *ok = s->ek;
+    int64_t *ov = s->ev, ocap = s->ecap;
+    s->ek = ek;
+    s->ev = ev;
+    s->ecap = cap;
+    for (int64_t j = 0; j < ocap; j++) {
+        if (!ok[j]) continue;
+        int64_t i = sq_bk_esc_idx(s, (int64_t)ok[j] - 1);
+        while (ek[i]) i = (i + 1) & (cap - 1);
+        ek[i] = ok[j];
+        ev[i] = ov[j];
+    }
+    free(ok);
+    free(ov);
+    return SQ_BK_OK;
+}
+
+/* Set the escaped quantity of physical slot p (adding the entry if new). */
+static int sq_bk_esc_put(sq_bk_side *s, int64_t p, int64_t qty) {
+    int64_t j = sq_bk_esc_find(s, p);
+    if (j >= 0) {
+        s->ev[j] = qty;
+        return SQ_BK_OK;
+    }
+    if ((s->ecnt + 1) * 8 > s->ecap * 7) {
+        int st = sq_bk_esc_rehash(s, s->ecap ? 2 * s->ecap : SQ_BK_ECAP_MIN);
+        if (st != SQ_BK_OK) return st;
+    }
+    j = sq_bk_esc_idx(s, p);
+    while (s->ek[j]) j = (j + 1) & (s->ecap - 1);
+    s->ek[j] = (uint32_t)(p + 1);
+    s->ev[j] = qty;
+    s->ecnt++;
+    return SQ_BK_OK;
+}
+
+/* Remove physical slot p's entry (it must be there); never fails (a failed shrink keeps the table). */
+static void sq_bk_esc_del(sq_bk_side *s, int64_t p) {
+    int64_t m = s->ecap - 1, j = sq_bk_esc_find(s, p);
+    if (j < 0) return;
+    for (int64_t k = (j + 1) & m; s->ek[k]; k = (k + 1) & m) { /* backward shift */
+        int64_t h = sq_bk_esc_idx(s, (int64_t)s->ek[k] - 1);
+        if (((k - h) & m) >= ((k - j) & m)) { /* k's home is not in (j, k]: it may move to j */
+            s->ek[j] = s->ek[k];
+            s->ev[j] = s->ev[k];
+            j = k;
+        }
+    }
+    s->ek[j] = 0;
+    s->ecnt--;
+    if (s->ecnt == 0) sq_bk_esc_free(s);
+    else if (s->ecap > SQ_BK_ECAP_MIN && s->ecnt * 8 < s->ecap * 3) sq_bk_esc_rehash(s, s->ecap / 2);
+}
+
+/* The quantity in physical window slot p (0: no level). */
+static inline int64_t sq_bk_wget(const sq_bk_side *s, int64_t p) {
+    uint32_t v = s->wq[p];
+    return v != SQ_BK_ESC ? (int64_t)v : s->ev[sq_bk_esc_find(s, p)];
+}
+
+/* Store qty (>= 0) in physical window slot p (the occupancy bits are the caller's). */
+static inline int sq_bk_wput(sq_bk_side *s, int64_t p, int64_t qty) {
+    if ((uint64_t)qty < SQ_BK_ESC) {
+        if (s->wq[p] == SQ_BK_ESC) sq_bk_esc_del(s, p);
+        s->wq[p] = (uint32_t)qty;
+        return SQ_BK_OK;
+    }
+    int st = sq_bk_esc_put(s, p, qty);
+    if (st == SQ_BK_OK) s->wq[p] = SQ_BK_ESC;
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ top */
+
 static inline void sq_bk_set_top(sq_bk_side *s, int64_t tick) {
     if (s->nwin) {
         s->top_px = s->dir * (s->base + s->best * tick);
-        s->top_qty = s->wq[sq_bk_slot(s, s->best)];
+        s->top_qty = sq_bk_wget(s, sq_bk_slot(s, s->best));
     } else {
         s->top_px = SQ_BK_NULL;
         s->top_qty = SQ_BK_NULL;
@@ -192,17 +313,27 @@ static inline int64_t sq_bk_base_for(const sq_bk *bk, int64_t key, int64_t n) {
 
 static inline int64_t sq_bk_win_bytes(int64_t W) {
     int64_t nw = W >> 6;
-    return W * 8 + nw * 8 + ((nw + 63) >> 6) * 8;
+    return W * (int64_t)sizeof(uint32_t) + nw * 8 + ((nw + 63) >> 6) * 8;
 }
 
 static inline int64_t sq_bk_ov_bytes(const sq_bk_side *s) {
-    return s->nblk * (int64_t)sizeof(sq_bk_blk) + s->capblk * SQ_BK_DIR_ENTRY;
+    return s->nblk * (int64_t)sizeof(sq_bk_blk) + s->capblk * SQ_BK_DIR_ENTRY + s->ecap * SQ_BK_ESC_ENTRY;
 }
 
-/* Fixed allowance per side: the minimum window, two part-filled blocks, a 16-entry directory. */
-#define SQ_BK_SIDE_FIXED (sq_bk_win_bytes(SQ_BK_WMIN) + 2 * (int64_t)sizeof(sq_bk_blk) + 16 * SQ_BK_DIR_ENTRY)
+/* Fixed allowance per side: the minimum window, two part-filled blocks, a 16-entry directory, the smallest
+ * escape table. */
+#define SQ_BK_SIDE_FIXED                                                                                      \
+    (sq_bk_win_bytes(SQ_BK_WMIN) + 2 * (int64_t)sizeof(sq_bk_blk) + 16 * SQ_BK_DIR_ENTRY +                  \
+     SQ_BK_ECAP_MIN * SQ_BK_ESC_ENTRY)
 
 static inline int64_t sq_bk_side_bytes(const sq_bk_side *s) { return sq_bk_win_bytes(s->W) + sq_bk_ov_bytes(s); }
+
+/* The capacity of an escape table built from scratch with c entries. */
+static inline int64_t sq_bk_esc_cap_for(int64_t c) {
+    int64_t cap = c ? SQ_BK_ECAP_MIN : 0;
+    while (c * 8 > cap * 7) cap *= 2;
+    return cap;
+}
 
 static inline int64_t sq_bk_ceil32(int64_t x) { return x <= 0 ? -((-x) / SQ_BK_BUDGET) : (x + SQ_BK_BUDGET - 1) / SQ_BK_BUDGET; }
 
@@ -220,8 +351,10 @@ static inline void sq_bk_limits(const sq_bk *bk, sq_bk_side *s) {
                        ? sq_bk_ceil32(sq_bk_win_bytes(s->W) + ov - SQ_BK_SIDE_FIXED) - s->nov
                        : INT64_MIN;
     if (s->W < bk->wmax && s->nov > 0) {
+        /* the grown window rebuilds the escape table; count it as if every escaped-size level came in */
         int64_t w2 = sq_bk_win_bytes(2 * s->W);
-        s->grow_at = sq_bk_ceil32(w2 + w2 / 8 + ov - SQ_BK_SIDE_FIXED) - s->nov;
+        int64_t esc2 = sq_bk_esc_cap_for(s->ecnt + s->novesc) * SQ_BK_ESC_ENTRY;
+        s->grow_at = sq_bk_ceil32(w2 + w2 / 8 + ov - s->ecap * SQ_BK_ESC_ENTRY + esc2 - SQ_BK_SIDE_FIXED) - s->nov;
     } else {
         s->grow_at = INT64_MAX;
     }
@@ -229,7 +362,7 @@ static inline void sq_bk_limits(const sq_bk *bk, sq_bk_side *s) {
 
 static int sq_bk_win_alloc(sq_bk_side *s, int64_t W, int64_t tick) {
     int64_t nw = W >> 6, ns = (nw + 63) >> 6;
-    int64_t *wq = (int64_t *)calloc((size_t)W, sizeof(int64_t));
+    uint32_t *wq = (uint32_t *)calloc((size_t)W, sizeof(uint32_t));
     uint64_t *wb = (uint64_t *)calloc((size_t)nw, sizeof(uint64_t));
     uint64_t *ws = (uint64_t *)calloc((size_t)ns, sizeof(uint64_t));
     if (!wq || !wb || !ws) {
@@ -467,6 +600,7 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
             s->blast[0] = key;
             s->nblk = 1;
             s->nov++;
+            s->novesc += (uint64_t)qty >= SQ_BK_ESC;
             *added = 1;
             return SQ_BK_OK;
         }
@@ -476,6 +610,7 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
     int n = s->bn[b];
     int pos = sq_bk_blk_lower(k->key, n, key);
     if (pos < n && k->key[pos] == key) {
+        s->novesc += (int64_t)((uint64_t)qty >= SQ_BK_ESC) - (int64_t)((uint64_t)k->qty[pos] >= SQ_BK_ESC);
         k->qty[pos] = qty;
         return SQ_BK_OK;
     }
@@ -488,6 +623,7 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
         s->bn[b] = n + 1;
         if (pos == n) s->blast[b] = key;
         s->nov++;
+        s->novesc += (uint64_t)qty >= SQ_BK_ESC;
         return SQ_BK_OK;
     }
     /* full block: regroup with up to two neighbours into 2..4 blocks (each >= L0 once there are 3+) */
@@ -506,8 +642,12 @@ SQ_BK_COLD int sq_bk_ov_set(sq_bk_side *s, int64_t key, int64_t qty, int *added)
     int64_t nk = (t + SQ_BK_B - 1) / SQ_BK_B;
     if (nk < 2) nk = 2;
     int st = sq_bk_scatter(s, &sc, a, cnt, t, nk);
-    if (st == SQ_BK_OK) s->nov++;
-    else *added = 0;
+    if (st == SQ_BK_OK) {
+        s->nov++;
+        s->novesc += (uint64_t)qty >= SQ_BK_ESC;
+    } else {
+        *added = 0;
+    }
     return st;
 }
 
@@ -520,6 +660,7 @@ SQ_BK_COLD void sq_bk_ov_del(sq_bk_side *s, int64_t key, int *removed) {
     int n = s->bn[b];
     int pos = sq_bk_blk_lower(k->key, n, key);
     if (pos >= n || k->key[pos] != key) return;
+    s->novesc -= (uint64_t)k->qty[pos] >= SQ_BK_ESC;
     memmove(&k->key[pos], &k->key[pos + 1], (size_t)(n - pos - 1) * 8);
     memmove(&k->qty[pos], &k->qty[pos + 1], (size_t)(n - pos - 1) * 8);
     n--;
@@ -531,8 +672,8 @@ SQ_BK_COLD void sq_bk_ov_del(sq_bk_side *s, int64_t key, int *removed) {
 }
 
 /* Move overflow levels that now fall inside the window into it. */
-static void sq_bk_ov_pull(sq_bk *bk, sq_bk_side *s) {
-    int moved = 0;
+static int sq_bk_ov_pull(sq_bk *bk, sq_bk_side *s) {
+    int moved = 0, st = SQ_BK_OK;
     while (s->nblk) {
         sq_bk_blk *k = s->blk[0];
         int n = s->bn[0], c = 0;
@@ -540,7 +681,9 @@ static void sq_bk_ov_pull(sq_bk *bk, sq_bk_side *s) {
             uint64_t off = (uint64_t)k->key[c] - (uint64_t)s->base; /* overflow keys are >= base */
             if (off >= s->span) break;
             int64_t p = sq_bk_slot(s, (int64_t)sq_bk_div(bk, off));
-            s->wq[p] = k->qty[c];
+            st = sq_bk_wput(s, p, k->qty[c]);
+            if (st != SQ_BK_OK) return st; /* (the book must be cleared) */
+            s->novesc -= (uint64_t)k->qty[c] >= SQ_BK_ESC;
             sq_bk_bit_set(s, p);
             c++;
         }
@@ -558,6 +701,7 @@ static void sq_bk_ov_pull(sq_bk *bk, sq_bk_side *s) {
         break;
     }
     if (moved && s->nblk) sq_bk_ov_tidy(s, 0);
+    return st;
 }
 
 /* Push the window levels at logical indices >= from into the overflow (they are better than every
@@ -566,9 +710,9 @@ static int sq_bk_win_push(sq_bk *bk, sq_bk_side *s, int64_t from) {
     for (int64_t i = sq_bk_win_next(s, from); i < s->W; i = sq_bk_win_next(s, i + 1)) {
         int64_t p = sq_bk_slot(s, i);
         int added;
-        int st = sq_bk_ov_set(s, s->base + i * bk->tick, s->wq[p], &added);
+        int st = sq_bk_ov_set(s, s->base + i * bk->tick, sq_bk_wget(s, p), &added);
         if (st != SQ_BK_OK) return st;
-        s->wq[p] = 0;
+        sq_bk_wput(s, p, 0);
         sq_bk_bit_clr(s, p);
         s->nwin--;
     }
@@ -600,9 +744,9 @@ static int sq_bk_move(sq_bk *bk, sq_bk_side *s, int64_t newbase) {
             s->best = s->nwin ? sq_bk_win_next(s, 0) : W;
         }
     }
-    sq_bk_ov_pull(bk, s);
+    int st = sq_bk_ov_pull(bk, s);
     if (s->best >= W && s->nwin) s->best = sq_bk_win_next(s, 0);
-    return SQ_BK_OK;
+    return st;
 }
 
 /* Resize the window to W2 ticks, the best level at W2/8. */
@@ -619,17 +763,24 @@ static int sq_bk_resize(sq_bk *bk, sq_bk_side *s, int64_t W2) {
         s->ws = old.ws;
         return SQ_BK_ENOMEM;
     }
+    s->ek = NULL; /* the old window's escape table stays with `old` */
+    s->ev = NULL;
+    s->ecap = s->ecnt = 0;
     s->base = newbase;
     s->nwin = 0;
     /* re-place the old window's levels, ascending; those beyond the new window go to the overflow */
     int st = SQ_BK_OK;
     for (int64_t i = sq_bk_win_next(&old, 0); i < old.W; i = sq_bk_win_next(&old, i + 1)) {
         int64_t key = old.base + i * tick;
-        int64_t q = old.wq[sq_bk_slot(&old, i)];
+        int64_t q = sq_bk_wget(&old, sq_bk_slot(&old, i));
         uint64_t off = (uint64_t)key - (uint64_t)s->base;
         if (off < s->span) {
             int64_t p = sq_bk_slot(s, (int64_t)sq_bk_div(bk, off));
-            s->wq[p] = q;
+            int r = sq_bk_wput(s, p, q);
+            if (r != SQ_BK_OK) {
+                st = r;
+                continue;
+            }
             sq_bk_bit_set(s, p);
             s->nwin++;
         } else if (st == SQ_BK_OK) {
@@ -640,11 +791,12 @@ static int sq_bk_resize(sq_bk *bk, sq_bk_side *s, int64_t W2) {
     free(old.wq);
     free(old.wb);
     free(old.ws);
+    sq_bk_esc_free(&old);
     if (st != SQ_BK_OK) return st;
     s->best = s->nwin ? sq_bk_win_next(s, 0) : W2;
-    sq_bk_ov_pull(bk, s);
+    st = sq_bk_ov_pull(bk, s);
     if (s->best >= W2 && s->nwin) s->best = sq_bk_win_next(s, 0);
-    return SQ_BK_OK;
+    return st;
 }
 
 /* Bring the window size within the memory budget, then refresh the limits and the cached top. */
@@ -682,13 +834,33 @@ SQ_BK_COLD int sq_bk_insert_recentred(sq_bk *bk, sq_bk_side *s, int64_t key, int
     if (st != SQ_BK_OK) return st;
     int64_t i = (int64_t)sq_bk_div(bk, (uint64_t)key - (uint64_t)s->base);
     int64_t p = sq_bk_slot(s, i);
-    if (!s->wq[p]) {
+    int was = s->wq[p] != 0;
+    st = sq_bk_wput(s, p, qty);
+    if (st != SQ_BK_OK) return st;
+    if (!was) {
         sq_bk_bit_set(s, p);
         s->nwin++;
     }
-    s->wq[p] = qty;
     if (i < s->best || s->best >= s->W) s->best = i;
     return sq_bk_fit(bk, s);
+}
+
+/* A window update where the old or the new quantity is escaped (>= SQ_BK_ESC): rare, so it refits. */
+SQ_BK_COLD int sq_bk_win_set_esc(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t i, int64_t p, int64_t qty) {
+    int had = s->wq[p] != 0;
+    if (qty && !had && s->nwin == 0) return sq_bk_insert_recentred(bk, s, key, qty);
+    int st = sq_bk_wput(s, p, qty);
+    if (st != SQ_BK_OK) return st;
+    if (qty && !had) {
+        sq_bk_bit_set(s, p);
+        s->nwin++;
+        if (i < s->best) s->best = i;
+    } else if (!qty && had) {
+        sq_bk_bit_clr(s, p);
+        s->nwin--;
+        if (i == s->best) return sq_bk_after_best_removed(bk, s, i + 1);
+    }
+    return sq_bk_fit(bk, s); /* the escape table's size counts in the budget; fit also refreshes the top */
 }
 
 /* ------------------------------------------------------------------------------------------ updates */
@@ -701,9 +873,11 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
             if (iu * (uint64_t)bk->tick != off) return SQ_BK_ETICK;
             int64_t i = (int64_t)iu;
             int64_t p = sq_bk_slot(s, i);
-            int64_t *restrict wq = s->wq;
-            int64_t old = wq[p], nwin = s->nwin;
-            if (i > s->best && nwin + 1 < s->grow_at && nwin > s->shrink_at) {
+            uint32_t *restrict wq = s->wq;
+            uint32_t old = wq[p];
+            int64_t nwin = s->nwin;
+            if (i > s->best && (uint64_t)qty < SQ_BK_ESC && old != SQ_BK_ESC && nwin + 1 < s->grow_at &&
+                nwin > s->shrink_at) {
                 /* behind the top, no resize due: branch-free bookkeeping (every load before any store, so
                  * that the stores, which could alias *s for the compiler, force no reloads) */
                 uint64_t *restrict wb = s->wb, *restrict ws = s->ws;
@@ -712,19 +886,20 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
                 uint64_t bw = wb[w], sw = ws[w >> 6];
                 uint64_t v = qty ? (bw | m) : (bw & ~m);
                 s->nwin = nwin + (int64_t)(old == 0 && qty != 0) - (int64_t)(old != 0 && qty == 0);
-                wq[p] = qty;
+                wq[p] = (uint32_t)qty;
                 wb[w] = v;
                 ws[w >> 6] = v ? (sw | sm) : (sw & ~sm);
                 return SQ_BK_OK;
             }
+            if ((uint64_t)qty >= SQ_BK_ESC || old == SQ_BK_ESC) return sq_bk_win_set_esc(bk, s, key, i, p, qty);
             if (qty) {
                 if (old) {
-                    s->wq[p] = qty;
+                    s->wq[p] = (uint32_t)qty;
                     if (i == s->best) s->top_qty = qty;
                     return SQ_BK_OK;
                 }
                 if (s->nwin == 0) return sq_bk_insert_recentred(bk, s, key, qty);
-                s->wq[p] = qty;
+                s->wq[p] = (uint32_t)qty;
                 sq_bk_bit_set(s, p);
                 s->nwin++;
                 if (i < s->best) {
@@ -745,7 +920,7 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
         }
         if (bk->tick > 1 && !sq_bk_on_tick_from(bk, key, s->base)) return SQ_BK_ETICK;
         int changed;
-        int64_t nblk = s->nblk, nov = s->nov;
+        int64_t nblk = s->nblk, nov = s->nov, novesc = s->novesc;
         if (qty) {
             if (!s->nwin) return sq_bk_insert_recentred(bk, s, key, qty);
             int st = sq_bk_ov_set(s, key, qty, &changed);
@@ -753,8 +928,8 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
         } else {
             sq_bk_ov_del(s, key, &changed);
         }
-        if (!changed) return SQ_BK_OK;
-        if (s->nblk != nblk || nov == 0 || s->nov == 0) return sq_bk_fit(bk, s);
+        if (!changed) return s->novesc != novesc ? sq_bk_fit(bk, s) : SQ_BK_OK;
+        if (s->nblk != nblk || nov == 0 || s->nov == 0 || s->novesc != novesc) return sq_bk_fit(bk, s);
         /* one level more or less, same blocks: the limits on nwin move by one */
         int64_t d = s->nov - nov;
         if (s->shrink_at != INT64_MIN) s->shrink_at -= d;
@@ -789,7 +964,8 @@ static void sq_bk_side_free(sq_bk_side *s) {
     s->wq = NULL;
     s->wb = NULL;
     s->ws = NULL;
-    s->nblk = s->capblk = s->nov = s->nwin = 0;
+    s->nblk = s->capblk = s->nov = s->nwin = s->novesc = 0;
+    sq_bk_esc_free(s);
 }
 
 /* Empty one side (0 bids, 1 asks); its window goes back to the minimum size. */
@@ -844,13 +1020,25 @@ static int sq_bk_copy(sq_bk *dst, const sq_bk *src) {
         b->blast = NULL;
         b->bn = NULL;
         b->nblk = b->capblk = 0;
+        b->ek = NULL;
+        b->ev = NULL;
+        b->ecap = b->ecnt = 0;
     }
     for (int i = 0; i < 2; i++) {
         const sq_bk_side *a = &src->s[i];
         sq_bk_side *b = &dst->s[i];
         if (sq_bk_win_alloc(b, a->W, src->tick) != SQ_BK_OK) goto fail;
         b->head = a->head;
-        memcpy(b->wq, a->wq, (size_t)a->W * 8);
+        memcpy(b->wq, a->wq, (size_t)a->W * sizeof(uint32_t));
+        if (a->ecap) {
+            b->ek = (uint32_t *)malloc((size_t)a->ecap * sizeof(uint32_t));
+            b->ev = (int64_t *)malloc((size_t)a->ecap * sizeof(int64_t));
+            if (!b->ek || !b->ev) goto fail;
+            memcpy(b->ek, a->ek, (size_t)a->ecap * sizeof(uint32_t));
+            memcpy(b->ev, a->ev, (size_t)a->ecap * sizeof(int64_t));
+            b->ecap = a->ecap;
+            b->ecnt = a->ecnt;
+        }
         memcpy(b->wb, a->wb, (size_t)(a->W >> 6) * 8);
         memcpy(b->ws, a->ws, (size_t)(((a->W >> 6) + 63) >> 6) * 8);
         if (a->nblk) {
@@ -930,7 +1118,7 @@ static inline int sq_bk_it_next(sq_bk_it *it, int64_t *px, int64_t *qty) {
     if (it->i < s->W) {
         int64_t i = it->i;
         *px = s->dir * (s->base + i * it->tick);
-        *qty = s->wq[sq_bk_slot(s, i)];
+        *qty = sq_bk_wget(s, sq_bk_slot(s, i));
         it->i = sq_bk_win_next(s, i + 1);
         return 1;
     }
@@ -955,7 +1143,7 @@ static inline int64_t sq_bk_qty_at(const sq_bk *bk, int i, int64_t px) {
     if (off < s->span) {
         uint64_t iu = sq_bk_div(bk, off);
         if (iu * (uint64_t)bk->tick != off) return 0;
-        return s->wq[sq_bk_slot(s, (int64_t)iu)];
+        return sq_bk_wget(s, sq_bk_slot(s, (int64_t)iu));
     }
     int64_t b = sq_bk_ov_find(s, key);
     if (b == s->nblk) return 0;
@@ -972,12 +1160,16 @@ static inline int64_t sq_bk_bytes(const sq_bk *bk) {
 static int sq_bk_check(const sq_bk *bk) {
     for (int i = 0; i < 2; i++) {
         const sq_bk_side *s = &bk->s[i];
-        int64_t n = 0, first = -1;
+        int64_t n = 0, first = -1, nesc = 0;
         for (int64_t j = 0; j < s->W; j++) {
             int64_t p = sq_bk_slot(s, j);
             int bit = (int)((s->wb[p >> 6] >> (p & 63)) & 1);
             if (bit != (s->wq[p] != 0)) return 1;
-            if (s->wq[p] < 0) return 1;
+            if (s->wq[p] == SQ_BK_ESC) {
+                int64_t j = sq_bk_esc_find(s, p);
+                if (j < 0 || s->ev[j] < (int64_t)SQ_BK_ESC) return 19;
+                nesc++;
+            }
             if (bit) {
                 n++;
                 if (first < 0) first = j;
@@ -988,7 +1180,7 @@ static int sq_bk_check(const sq_bk *bk) {
         if (n != s->nwin) return 3;
         if (n && first != s->best) return 4;
         if (!n && s->nov) return 5;
-        int64_t tot = 0, prev = INT64_MIN;
+        int64_t tot = 0, prev = INT64_MIN, oesc = 0;
         for (int64_t b = 0; b < s->nblk; b++) {
             if (s->bn[b] <= 0 || s->bn[b] > SQ_BK_B) return 6;
             if (s->nblk >= 3 && s->bn[b] < SQ_BK_L0) return 7;
@@ -996,12 +1188,14 @@ static int sq_bk_check(const sq_bk *bk) {
             for (int j = 0; j < s->bn[b]; j++) {
                 if (k->key[j] <= prev) return 8;
                 if (k->qty[j] <= 0) return 9;
+                oesc += (uint64_t)k->qty[j] >= SQ_BK_ESC;
                 prev = k->key[j];
             }
             if (s->blast[b] != k->key[s->bn[b] - 1]) return 10;
             tot += s->bn[b];
         }
         if (tot != s->nov) return 11;
+        if (oesc != s->novesc) return 22;
         if (s->nblk) {
             int64_t k0 = s->blk[0]->key[0];
             if (k0 < s->base) return 12;
@@ -1009,7 +1203,7 @@ static int sq_bk_check(const sq_bk *bk) {
         }
         if (n) {
             if (s->top_px != s->dir * (s->base + s->best * bk->tick)) return 14;
-            if (s->top_qty != s->wq[sq_bk_slot(s, s->best)]) return 15;
+            if (s->top_qty != sq_bk_wget(s, sq_bk_slot(s, s->best))) return 15;
         } else if (s->top_px != SQ_BK_NULL || s->top_qty != SQ_BK_NULL) {
             return 16;
         }
@@ -1017,6 +1211,9 @@ static int sq_bk_check(const sq_bk *bk) {
         if (sq_bk_side_bytes(s) > SQ_BK_BUDGET * (s->nwin + s->nov) + SQ_BK_SIDE_FIXED) return 17;
 #endif
         if (s->capblk > 16 && s->nblk < s->capblk / 4) return 18;
+        if (nesc != s->ecnt || (s->ecap && (s->ecnt * 8 > s->ecap * 7 || s->ecap < SQ_BK_ECAP_MIN))) return 20;
+        for (int64_t j = 0; j < s->ecap; j++) /* every entry names an escaped slot */
+            if (s->ek[j] && ((int64_t)s->ek[j] > s->W || s->wq[s->ek[j] - 1] != SQ_BK_ESC)) return 21;
     }
     return 0;
 }
