@@ -392,6 +392,36 @@ def test_unsynced_segment_creation_lost_in_power_cut(tmp_path: Path, damage: str
     assert payloads(tmp_path)[-1] == b"again" and verify(tmp_path).last_seq == expected + 1
 
 
+@pytest.mark.parametrize("damage", ["empty", "zero-header", "missing"])
+def test_always_rotation_cut_before_its_manifest_update(tmp_path: Path, damage: str) -> None:
+    """Under always a rotation renames the new segment before syncing it and updates the manifest last: a
+    power cut in between can leave the manifest naming the old segments only and the new one empty, with a
+    zero header, or absent. The log then ends at the old segment (whose records were all acknowledged)."""
+    with WalWriter(tmp_path, sync="always", segment_bytes=4096) as w:
+        w.append(b"a" * 300)
+        old = w.segment
+        before = (tmp_path / "MANIFEST").read_bytes()
+        n = 1
+        while w.segment == old:
+            n += 1
+            w.append(b"%04d" % n * 75)
+        acked_old = n - 1
+    (tmp_path / "MANIFEST").write_bytes(before)
+    newest = tmp_path / verify(tmp_path).segments[-1].name
+    if damage == "empty":
+        newest.write_bytes(b"")
+    elif damage == "zero-header":
+        newest.write_bytes(bytes(32) + newest.read_bytes()[32:])
+    else:
+        newest.unlink()
+    assert verify(tmp_path).last_seq == acked_old
+    with WalWriter(tmp_path, sync="always", segment_bytes=4096) as w:
+        assert w.last_seq == acked_old
+        w.append(b"again")
+    got = payloads(tmp_path)
+    assert len(got) == acked_old + 1 and got[0] == b"a" * 300 and got[-1] == b"again"
+
+
 def test_bad_header_of_a_committed_segment_is_corruption(tmp_path: Path) -> None:
     with WalWriter(tmp_path, sync="none", segment_bytes=4096) as w:
         for p in REC * 2:

@@ -93,6 +93,55 @@ def test_always_acknowledges_only_durable(tmp_path: Path) -> None:
         assert calls == ["write", "sync"]
 
 
+@pytest.mark.parametrize("sync", ["always", "batch"])
+def test_rotation_syncs_new_segment_then_name_then_manifest_in_place(tmp_path: Path, sync: str) -> None:
+    """A rotation under always/batch: the old segment is durable first; the new segment is created and
+    renamed without a sync, its first frame written, then one fdatasync of the new segment, one fsync of
+    the directory and the manifest rewritten in place (same inode, fdatasync) before the acknowledgement."""
+    calls: list[tuple[str, str]] = []
+    d = str(tmp_path)
+
+    def name(fd: int) -> str:
+        return os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+
+    class Tracing(OsIo):
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            calls.append(("write", name(fd)))
+            return super().pwritev(fd, buffers, offset)
+
+        def fdatasync(self, fd: int) -> None:
+            calls.append(("fdatasync", name(fd)))
+            super().fdatasync(fd)
+
+        def fsync(self, fd: int) -> None:
+            calls.append(("fsync", name(fd)))
+            super().fsync(fd)
+
+        def rename(self, src: str, dst: str) -> None:
+            calls.append(("rename", os.path.basename(dst)))
+            super().rename(src, dst)
+
+    rec = b"r" * 1000
+    with WalWriter(tmp_path, sync=sync, segment_bytes=8192, io=Tracing()) as w:
+        man_ino = os.stat(os.path.join(d, "MANIFEST")).st_ino
+        w.append(rec)
+        w.commit()
+        old = w.segment
+        calls.clear()
+        while w.segment == old:
+            w.append(rec)
+            w.commit()
+        new = w.segment
+        assert os.stat(os.path.join(d, "MANIFEST")).st_ino == man_ino
+        m = read_manifest(d)
+        assert m is not None and (m.closed_first, m.closed_next) == (int(old[:-4]), int(new[:-4]))
+    tail = calls[calls.index(("write", new + ".tmp")):]  # the new segment's header onwards
+    assert tail == [("write", new + ".tmp"), ("rename", new), ("write", new), ("fdatasync", new),
+                    ("fsync", os.path.basename(d)), ("write", "MANIFEST"), ("fdatasync", "MANIFEST")]
+    assert ("fdatasync", old) in calls[: calls.index(("write", new + ".tmp"))] or sync == "always"
+    assert payloads(tmp_path) == [rec] * len(payloads(tmp_path))
+
+
 def test_none_and_batch_do_not_sync_each_append(tmp_path: Path) -> None:
     syncs = []
 

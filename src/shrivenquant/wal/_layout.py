@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from shrivenquant.errors import WalCorruptionError, WalError
 from shrivenquant.wal._format import (
@@ -25,10 +26,20 @@ def snapshot(directory: str) -> tuple[Manifest | None, list[tuple[int, str]]]:
     """
     if not os.path.isdir(directory):
         raise WalError(f"WAL directory {directory!r} does not exist")
+    bad = 0
     for _ in range(50):
-        m1 = read_manifest(directory)
-        segs = list_segments(directory)
-        m2 = read_manifest(directory)
+        try:
+            m1 = read_manifest(directory)
+            segs = list_segments(directory)
+            m2 = read_manifest(directory)
+        except WalCorruptionError:
+            # the writer rewrites the manifest in place: a read racing that write can see a mix of the two
+            # versions (a bad CRC); a damaged manifest stays damaged and is reported at the third read
+            bad += 1
+            if bad >= 3:
+                raise
+            time.sleep(0.0005)
+            continue
         if m1 == m2:
             return m1, segs
     raise WalError(f"WAL directory {directory!r}: the manifest kept changing while listing segments")

@@ -23,12 +23,14 @@ from shrivenquant.errors import ShrivenQuantTypeError, ValidationError, WalError
 from shrivenquant.wal._format import (
     LOCK,
     MAN_SEGMENTS_CREATED,
+    MANIFEST,
     TMP_SUFFIX,
     Manifest,
     fsync_dir,
     list_segments,
     read_manifest,
     segment_name,
+    update_manifest,
     write_manifest,
 )
 from shrivenquant.wal._io import DEFAULT_IO, OsIo, write_all
@@ -140,6 +142,7 @@ class WalWriter:
         self._dir_dirty = False
         self._lockfd = -1
         self._dirfd = -1
+        self._manfd = -1
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         os.makedirs(self._directory, exist_ok=True)
@@ -271,6 +274,8 @@ class WalWriter:
                                 closed_next=live[-1][0], flags=MAN_SEGMENTS_CREATED)
             write_manifest(io, d, self._dirfd, manifest)
             self._manifest = manifest
+        # after recovery the manifest exists and is only rewritten in place (see update_manifest)
+        self._manfd = os.open(os.path.join(d, MANIFEST), os.O_RDWR)
         self._seg_first, self._seg_name = live[-1]
         self._off = scan.end_offset
         self._next_seq = scan.next_seq
@@ -336,20 +341,12 @@ class WalWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(got[1])
 
-    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED, durable: bool = True,
-                        unnamed: bool = False) -> int:
+    def _create_segment(self, first_seq: int, flags: int = _nw.SEG_PREV_SYNCED, durable: bool = True) -> int:
         """Create a segment with the safe protocol: temporary file, (zeros,) header, fsync, rename, fsync
-        of the directory. Returns its descriptor (read-write). ``durable=False`` (rotation under policy
-        ``none``) leaves both syncs to the next commit, which syncs the file and the directory before it
-        names the segment in the manifest.
-
-        ``unnamed=True`` (rotation under ``always``/``batch``: the manifest does not name the segment until
-        after this returns, and no frame is written to it before that) renames first and then syncs the file
-        and the directory: one journal commit covers the file, its header and its name (the ``fsync`` of the
-        directory then finds its change committed) instead of one for the file and one for the rename. A
-        power cut before the syncs can leave the name with an empty or zero header, which recovery treats as
-        the end of the log because the manifest does not name that segment (as under ``none``). The first
-        segment, which the manifest's low-water mark names already, keeps the sync-then-rename order."""
+        of the directory. Returns its descriptor (read-write). ``durable=False`` (rotation) leaves both syncs
+        to the cycle's sync, which syncs the file's data and the directory before the manifest names the
+        segment: until then a power cut may leave the name with an empty or zero header, which recovery
+        treats as the end of the log because the manifest does not name that segment."""
         io, d = self._io, self._directory
         name = segment_name(first_seq)
         prepared = self._take_prepared() if self._preallocate else None
@@ -362,14 +359,6 @@ class WalWriter:
             if self._preallocate and prepared is None:
                 self._zero_fill(fd, 0, self._segment_bytes)
             write_all(io, fd, [_nw.segment_header(first_seq, flags)], 0)
-            if durable and unnamed:
-                io.rename(tmp, os.path.join(d, name))
-                if prepared is not None:
-                    io.fdatasync(fd)  # the zeros (and the size) were fsynced already: only the header is new
-                else:
-                    io.fsync(fd)
-                fsync_dir(io, self._dirfd)
-                return fd
             if not durable:
                 self._dir_dirty = True
             elif prepared is not None:
@@ -468,7 +457,7 @@ class WalWriter:
                 fsync_dir(io, self._dirfd)
                 self._dir_dirty = False
             if self._manifest_pending:  # only now may the manifest name them
-                write_manifest(io, self._directory, self._dirfd, self._manifest)
+                update_manifest(io, self._manfd, self._manifest)
                 self._manifest_pending = False
             durable = written
         return written, durable
@@ -533,31 +522,35 @@ class WalWriter:
 
         ``always``/``batch``: the old segment is fdatasynced first and the new header says so
         (SEG_PREV_SYNCED), which makes any later damage in it corruption. ``none``: the old segment is left
-        to the OS (synced by the next commit), so rotation costs no sync."""
+        to the OS (synced by the next commit), so rotation costs no sync.
+
+        Every policy creates the new segment without syncing it and leaves the manifest update pending: the
+        cycle's sync (at once under ``always``) then makes the segment's data, its header and its first
+        frames durable with one ``fdatasync``, its name with the directory ``fsync``, and only then updates
+        the manifest in place. Nothing in the new segment is acknowledged before that, and until the
+        manifest names it a power cut can at worst leave it empty or headerless, which ends the log."""
         io = self._io
         synced = False
         if self._policy is not SyncPolicy.NONE:
             if not all_synced:  # (under always every frame was synced already: no syscall)
                 io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
             synced = True
+            if self._dir_dirty:  # a second rotation in one cycle: the previous new segment's name first
+                fsync_dir(io, self._dirfd)
+                self._dir_dirty = False
+            if self._manifest_pending:
+                update_manifest(io, self._manfd, self._manifest)
+                self._manifest_pending = False
         elif len(self._unsynced_fds) >= _MAX_UNSYNCED_SEGMENTS:  # bound the open descriptors
             io.fdatasync(self._unsynced_fds[0])
             os.close(self._unsynced_fds.pop(0))
         prev_synced = synced or (all_synced and not self._unsynced_fds)
-        fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0,
-                                  durable=self._policy is not SyncPolicy.NONE, unnamed=True)
+        fd = self._create_segment(next_first, _nw.SEG_PREV_SYNCED if prev_synced else 0, durable=False)
         m = self._manifest
         manifest = Manifest(first_segment=m.first_segment, closed_first=self._seg_first, closed_next=next_first,
                             flags=MAN_SEGMENTS_CREATED)
-        if self._policy is SyncPolicy.NONE:
-            # nothing in the new segment is durable before the next sync, which writes the manifest first
-            self._manifest_pending = True
-        else:
-            try:
-                write_manifest(io, self._directory, self._dirfd, manifest)
-            except BaseException:
-                os.close(fd)
-                raise
+        # written by the next sync, after the new segment's data and name are durable
+        self._manifest_pending = True
         self._manifest = manifest
         if prev_synced:
             os.close(self._fd)
@@ -811,7 +804,7 @@ class WalWriter:
                     closed = (m.closed_first, m.closed_next) if m.closed_first >= new_first else (0, 0)
                     manifest = Manifest(first_segment=new_first, closed_first=closed[0], closed_next=closed[1],
                                         flags=MAN_SEGMENTS_CREATED)
-                    write_manifest(self._io, self._directory, self._dirfd, manifest)
+                    update_manifest(self._io, self._manfd, manifest)
                     self._manifest = manifest
                     self._manifest_pending = False
                     for _first, name in drop:
@@ -859,7 +852,7 @@ class WalWriter:
         self._drop_prepared()
         while self._unsynced_fds:
             os.close(self._unsynced_fds.pop())
-        for attr in ("_fd", "_dirfd", "_lockfd"):
+        for attr in ("_fd", "_manfd", "_dirfd", "_lockfd"):
             fd = getattr(self, attr)
             if fd >= 0:
                 try:
