@@ -56,6 +56,13 @@ cdef class MarketBase:
     cdef public object position, pp, sp, step, stops, tick
 
 
+cdef class ExchangeBase:
+    """The fields of :class:`shrivenquant.sim.SimulatedExchange` its native submit path reads and writes (the
+    Python subclass holds the rest)."""
+
+    cdef public object by_id, orders, emit, fills, _next_venue_id, _next_trade_id, _resp_const, _latency
+
+
 # ---------------------------------------------------------------- event templates
 cdef object _ACC_TPL = None
 cdef object _FILL_TPL = None
@@ -114,12 +121,12 @@ cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
     Py_XDECREF(old)
 
 
-cdef inline object _resp_time(object ex, object ts):
+cdef inline object _resp_time(ExchangeBase ex, object ts):
     c = ex._resp_const
     return ts + c if c is not None else ts + ex._latency.response(ts)
 
 
-def fill(ex: object, MarketBase m, SimOrder o, price: object, qty: object, ts: object, liq: object) -> None:
+def fill(ExchangeBase ex, MarketBase m, SimOrder o, price: object, qty: object, ts: object, liq: object) -> None:
     """``SimulatedExchange._fill``: fill ``qty`` of ``o`` at ``price`` (raw), emit the ``OrderFilled``."""
     o.leaves -= qty
     o.filled += qty
@@ -150,7 +157,7 @@ def fill(ex: object, MarketBase m, SimOrder o, price: object, qty: object, ts: o
     ex.emit(t, e)
 
 
-def submit_market_ioc(ex: object, MarketBase m, order: object, ts: object) -> None:
+def submit_market_ioc(ExchangeBase ex, MarketBase m, order: object, ts: object) -> None:
     """``SimulatedExchange._submit_market_ioc``: a plain market IOC order (no reduce-only, no display, an L2
     market) with the fields and checks such an order cannot need left out; the same checks, ids, events and
     fills as the general path."""
@@ -228,7 +235,7 @@ def submit_market_ioc(ex: object, MarketBase m, order: object, ts: object) -> No
     ex._execute(m, o, ts)
 
 
-def submit(ex: object, order: object, ts: object) -> None:
+def submit(ExchangeBase ex, order: object, ts: object) -> None:
     """A new order reaches the venue at ``ts`` (venue time): a plain market IOC order on an L2 market goes to
     the market IOC path, everything else (and every rejection) to ``SimulatedExchange._submit_general``."""
     m = ex.by_id.get(order.instrument_id)

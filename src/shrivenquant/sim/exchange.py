@@ -43,7 +43,7 @@ from shrivenquant._native import sim_core as _sim_core
 from shrivenquant._native.book import OrderBook
 from shrivenquant._native.book_l3 import OrderBookL3
 from shrivenquant._native.fixed import RAW_NULL, Money, Price, Quantity
-from shrivenquant._native.sim_core import MarketBase, SimOrder
+from shrivenquant._native.sim_core import ExchangeBase, MarketBase, SimOrder
 from shrivenquant.core.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
 from shrivenquant.core.events import EventKind
 from shrivenquant.core.instrument import Instrument, currency_for
@@ -128,7 +128,7 @@ class _Market(MarketBase):
         return self.bids if side == _BUY else self.asks
 
 
-class SimulatedExchange:
+class SimulatedExchange(ExchangeBase):
     """Matching engine for one venue.
 
     Args:
