@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from shrivenquant._native.fixed import Money, Price
+from shrivenquant._native.oms_core import AccountBase, configure_accounts
 from shrivenquant.core.enums import OrderSide, OrderType
 from shrivenquant.core.instrument import Instrument, currency_for
 from shrivenquant.errors import ValidationError
@@ -77,6 +78,9 @@ def _money_scaled(value: int, scale: int) -> int:
     return q
 
 
+configure_accounts(_CASH, _money_scaled, ValidationError)
+
+
 class InstrumentSpec(msgspec.Struct, frozen=True, gc=False):
     """What the accounts need of an instrument, computed once (Instrument precisions are derived on access)."""
 
@@ -95,7 +99,7 @@ class InstrumentSpec(msgspec.Struct, frozen=True, gc=False):
                    inst.price_precision + inst.size_precision + m.precision, inst.size_precision + m.precision)
 
 
-class Account:
+class Account(AccountBase):
     """One venue account (mutable; owned by the order manager).
 
     Attributes:
@@ -105,7 +109,7 @@ class Account:
         margin: per-instrument margin rates (margin accounts); ``default_margin`` otherwise.
     """
 
-    __slots__ = ("_rates", "account_type", "balances", "default_margin", "margin", "venue")
+    __slots__ = ()  # the fields and apply_fill are the native base's
 
     def __init__(self, venue: str, account_type: AccountType, *, margin: Mapping[str, MarginRates] | None = None,
                  default_margin: MarginRates | None = None) -> None:
@@ -120,19 +124,6 @@ class Account:
     def add(self, code: str, amount: int) -> None:
         """Add ``amount`` (int at MONEY_SCALE, signed) to the balance of ``code``."""
         self.balances[code] = self.balances.get(code, 0) + amount
-
-    def apply_fill(self, spec: InstrumentSpec, sign: int, qty: int, px: int, realized: int) -> None:
-        """Move balances for a fill (fees are applied separately)."""
-        b = self.balances
-        if self.account_type is _CASH:
-            if spec.base is None:
-                raise ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
-            notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
-            b[spec.quote] = b.get(spec.quote, 0) - sign * notional
-            b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
-        elif realized:
-            code = spec.settlement
-            b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
 
     # ------------------------------------------------------------------ views
     def rates(self, instrument_id: str) -> tuple[Fraction, Fraction]:
