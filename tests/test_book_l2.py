@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shrivenquant._native.book import _set_batch_thread_min
 from shrivenquant._native.fixed import RAW_NULL, Price, Quantity
 from shrivenquant.book import OrderBook
 from shrivenquant.core.events import EVENT_DTYPE, EventFlag, EventKind, empty_events
@@ -387,6 +388,113 @@ def test_many_escaped_quantities_in_a_large_book() -> None:
             book.apply(side_, px, 0)
     assert len(book) == 0 and book._check_invariants() == 0
     assert book._layout()["bids"]["escaped"] == 0 and book._layout()["asks"]["escaped"] == 0
+
+
+# Batches on one and on two threads (bids on the calling thread, asks on a second one, every record read by
+# both): the same book as sequential application and the reference model, and on a bad record k the same
+# error (type, message, index) with exactly records[:k] applied.
+_BAD = ["side0", "side3", "qty-1", "qtynull", "pxnull", "offtick", "clear3"]
+_batch_item = st.one_of(_esc_level, _level, _level, _level, st.sampled_from(["clear0", "clear1", "clear2", "trade"]))
+
+
+def _bad_record(ev: np.ndarray, k: int, bad: str, tick: int) -> None:
+    r = ev[k]
+    r["kind"], r["side"], r["price"], r["qty"] = int(EventKind.LEVEL), 1, MID * tick, 5
+    if bad == "side0":
+        r["side"] = 0
+    elif bad == "side3":
+        r["side"] = 3
+    elif bad == "qty-1":
+        r["qty"], r["side"] = -1, 2
+    elif bad == "qtynull":
+        r["qty"] = RAW_NULL
+    elif bad == "pxnull":
+        r["price"], r["side"] = RAW_NULL, 2
+    elif bad == "offtick":
+        r["price"], r["side"] = MID * tick + 1, 2
+    else:
+        r["kind"], r["side"] = int(EventKind.CLEAR), 3
+
+
+def _apply_batch(book: OrderBook, ev: np.ndarray, threads: int | None) -> tuple[int | None, str | None]:
+    try:
+        return book.apply_events(ev, threads=threads), None
+    except ValidationError as exc:
+        return None, str(exc)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(_batch_item, max_size=30), st.lists(_batch_item, min_size=1, max_size=300),
+       st.one_of(st.none(), st.tuples(st.integers(0, 10**6), st.sampled_from(_BAD))), st.sampled_from([1, 10]))
+def test_batch_on_two_threads_equals_sequential(prefix: list, items: list, bad: tuple | None, tick: int) -> None:
+    if bad is not None and bad[1] == "offtick" and tick == 1:
+        bad = (bad[0], "qty-1")
+    ev = _records(items, tick)
+    k = None if bad is None else bad[0] % len(items)
+    if k is not None:
+        _bad_record(ev, k, bad[1], tick)
+    books = {}
+    results = {}
+    old = _set_batch_thread_min(0)
+    try:
+        for mode in (1, 2, None):
+            book = OrderBook(2, 3, tick)
+            book.apply_events(_records(prefix, tick), threads=mode)
+            results[mode] = _apply_batch(book, ev, mode)
+            books[mode] = book
+    finally:
+        _set_batch_thread_min(old)
+    assert results[2] == results[1] and results[None] == results[1]
+    # the reference: the prefix, then the records before the bad one, one at a time
+    ref = RefBook(2, 3)
+    seq = OrderBook(2, 3, tick)
+    todo = [*prefix, *(items if k is None else items[:k])]
+    for it in todo:
+        if isinstance(it, str):
+            if it != "trade":
+                ref.clear(int(it[-1]))
+                seq.clear(int(it[-1]))
+        else:
+            ref.apply(it[0], it[1] * tick, it[2])
+            seq.apply(it[0], it[1] * tick, it[2])
+    if k is None:
+        assert results[1] == (sum(1 for it in items if it != "trade"), None)
+    else:
+        n_ok = sum(1 for it in items[:k] if it != "trade")
+        assert results[1][1] is not None and f"record {k} " in results[1][1]
+        assert f"the {n_ok} records before it were applied" in results[1][1]
+    for book in (*books.values(), seq):
+        assert_same(book, ref)
+
+
+def test_batch_thread_knob_and_argument_checks() -> None:
+    ev = _records([(1, MID - j, j + 1) for j in range(50)] + [(2, MID + j, j + 1) for j in range(50)], 10)
+    old = _set_batch_thread_min(10)
+    try:
+        assert _set_batch_thread_min(old) == 10
+    finally:
+        _set_batch_thread_min(old)
+    book = OrderBook(2, 3, 10)
+    assert book.apply_events(ev, threads=2) == 100 and book.apply_events_range(ev, 10, 90, threads=2) == 80
+    assert book.top_raw() == (MID * 10, 1, MID * 10, 1)
+    for bad in (0, 3, True, "2", 1.0 + 0.5):
+        with pytest.raises(ValidationError, match="threads"):
+            book.apply_events(ev, threads=bad)
+
+
+def test_real_stream_on_two_threads_matches_one(shared_data: Path) -> None:
+    """The USD-M recording's depth records in one call on one and on two threads: the same book."""
+    path = shared_data / "binance-hftbacktest" / "usdm_btcusdt_20240808.gz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    from shrivenquant.venues.binance.recording import decode_file
+
+    ev, _ = decode_file(path)
+    ev = np.ascontiguousarray(ev[(ev["kind"] == EventKind.LEVEL) | (ev["kind"] == EventKind.CLEAR)][:200_000])
+    one, two = OrderBook(2, 3, 10), OrderBook(2, 3, 10)
+    assert one.apply_events(ev, threads=1) == two.apply_events(ev, threads=2) == len(ev)
+    assert [a.tolist() for a in one.depth()] == [a.tolist() for a in two.depth()]
+    assert one.top_raw() == two.top_raw() and two._check_invariants() == 0
 
 
 # ------------------------------------------------------------------------------------------ examples, edges

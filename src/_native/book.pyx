@@ -53,6 +53,9 @@ cdef extern from "sq_book.h" nogil:
     int sq_bk_copy(sq_bk *dst, const sq_bk *src)
     int sq_bk_apply(sq_bk *bk, int side, int64_t px, int64_t qty)
     int sq_bk_apply_events(sq_bk *bk, const sq_event *ev, int64_t n, int64_t *applied, int64_t *err_at)
+    int sq_bk_apply_events_2t(sq_bk *bk, const sq_event *ev, int64_t n, int64_t *applied, int64_t *err_at)
+    const int64_t SQ_BK_MT_MIN
+    int sq_bk_core_free()
     int sq_bk_clear_side(sq_bk *bk, int i)
     void sq_bk_it_init(sq_bk_it *it, const sq_bk *bk, int i)
     int sq_bk_it_next(sq_bk_it *it, int64_t *px, int64_t *qty)
@@ -70,6 +73,24 @@ cdef int _REPR_LEVELS = 5
 cdef int _HTML_LEVELS = 10
 
 cdef object _EVENT_DTYPE = None
+cdef int64_t _batch_thread_min = -1  # records from which apply_events uses two threads; -1: not yet set
+
+
+cdef int64_t _thread_min():
+    global _batch_thread_min
+    if _batch_thread_min < 0:
+        import os
+        _batch_thread_min = SQ_BK_MT_MIN if (os.cpu_count() or 1) >= 2 else INT64_MAX
+    return _batch_thread_min
+
+
+def _set_batch_thread_min(n: int) -> int:
+    """Test / benchmark hook: apply_events(threads=None) uses two threads from ``n`` records on (default
+    65,536 on a machine with two or more CPUs); returns the previous value."""
+    global _batch_thread_min
+    cdef int64_t old = _thread_min()
+    _batch_thread_min = <int64_t>n
+    return old
 
 
 cdef object _event_dtype():
@@ -256,9 +277,20 @@ cdef class OrderBook:
             return <const sq_event *>&self.bk.tick
         return ptr
 
-    cdef int64_t _apply_records(self, const sq_event *ev, int64_t n, int64_t offset) except -1:
+    cdef int64_t _apply_records(self, const sq_event *ev, int64_t n, int64_t offset, object threads) except -1:
         cdef int64_t applied = 0, err_at = -1
-        cdef int st = sq_bk_apply_events(self.bk, ev, n, &applied, &err_at)
+        cdef int st = -1
+        cdef bint two
+        if threads is None:
+            two = n >= _thread_min() and sq_bk_core_free()
+        elif not isinstance(threads, bool) and (threads == 1 or threads == 2):
+            two = threads == 2
+        else:
+            raise _ValidationError(f"threads must be None (automatic), 1 or 2, got {threads!r}")
+        if two:  # the calling thread keeps the GIL (no other Python thread can touch the book meanwhile)
+            st = sq_bk_apply_events_2t(self.bk, ev, n, &applied, &err_at)
+        if st == -1:  # one thread, or the second thread could not be started (nothing was applied)
+            st = sq_bk_apply_events(self.bk, ev, n, &applied, &err_at)
         cdef const sq_event *e
         if st != SQ_BK_OK:
             e = &ev[err_at]
@@ -274,7 +306,7 @@ cdef class OrderBook:
                 ) from None
         return applied
 
-    def apply_events(self, records) -> int:
+    def apply_events(self, records, threads=None) -> int:
         """Apply an :data:`~shrivenquant.core.events.EVENT_DTYPE` array in one native call.
 
         ``LEVEL`` records set (side, price) to qty; ``CLEAR`` records clear both sides (side 0) or one
@@ -282,19 +314,26 @@ cdef class OrderBook:
         instrument's first. The buffer is read in place (contiguous slices ``arr[i:j]`` too, no copy).
         Returns the number of records applied. A bad record raises
         :class:`~shrivenquant.errors.ValidationError` naming its index; the records before it stay applied.
+
+        ``threads``: None (the default) applies the bids and the asks on two threads for arrays of 65,536
+        records or more when the load average leaves a core free (each thread reads every record, applies
+        its side's and checks the others', so the result, errors included, is exactly the sequential one;
+        the calling thread keeps the GIL), else on one; 1 or 2 force either. Two threads cut the wall time
+        by ~1.4x on the real streams when a core is free, cost ~1.3x the CPU time, and are ~1.3x slower
+        than one thread when no core is free.
         """
         cdef int64_t n = 0
         cdef const sq_event *ev = self._records(records, &n)
-        return self._apply_records(ev, n, 0)
+        return self._apply_records(ev, n, 0, threads)
 
-    def apply_events_range(self, records, start, stop) -> int:
+    def apply_events_range(self, records, start, stop, threads=None) -> int:
         """:meth:`apply_events` over ``records[start:stop]`` without building a slice (0 <= start <= stop <= len)."""
         cdef int64_t n = 0
         cdef const sq_event *ev = self._records(records, &n)
         cdef int64_t a = _i64(start, "start"), b = _i64(stop, "stop")
         if a < 0 or b < a or b > n:
             raise _ValidationError(f"need 0 <= start <= stop <= {n} (len(records)), got start={a}, stop={b}")
-        return self._apply_records(ev + a, b - a, a)
+        return self._apply_records(ev + a, b - a, a, threads)
 
     def load_snapshot(self, bid_prices, bid_qtys, ask_prices, ask_qtys) -> None:
         """Replace the book with a snapshot: four 1-D int64 arrays of raw prices and quantities.
