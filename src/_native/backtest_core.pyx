@@ -30,15 +30,23 @@ cdef extern from "Python.h":
         PyMemberDef *d_member
 
 
+cdef class EngineBase:
+    """The engine's clock (``now``, local ns) as a native field, read and written by :class:`EngineCore` and the
+    order helpers (``shrivenquant.backtest.BacktestEngine`` subclasses it)."""
+
+    cdef public object now
+
+
 cdef class EngineCore:
     """The engine's heap, sequence counter and event delivery (see the module docstring)."""
 
-    cdef object engine, heap, exchanges, om_apply, strategy, ctx, filled_type, buy_side
+    cdef EngineBase engine
+    cdef object heap, exchanges, om_apply, strategy, ctx, filled_type, buy_side
     cdef object iid, pos, cash, mult, fee_total, fills, pow10, pow10f
     cdef long long seq
     cdef public bint on_order_event, on_fill
 
-    def __init__(self, engine: object, heap: list, filled_type: type, buy_side: object, pow10: list,
+    def __init__(self, EngineBase engine, heap: list, filled_type: type, buy_side: object, pow10: list,
                  pow10f: list) -> None:
         self.engine = engine
         self.heap = heap
@@ -84,7 +92,7 @@ cdef class EngineCore:
         expiries due before and after each."""
         heap = self.heap
         exchanges = self.exchanges
-        eng = self.engine
+        cdef EngineBase eng = self.engine
         for ex in exchanges:
             if ex._expiries and ex.next_expiry <= ts:
                 ex.expire(ts)
@@ -120,8 +128,8 @@ cdef class EngineCore:
                 code = fee.currency.code
                 totals = self.fee_total
                 totals[code] = totals.get(code, 0) + fraw * self.pow10[18 - fprec]
-                eng = self.engine
-                eng._fee_float += fraw / self.pow10f[fprec]
+                e = self.engine
+                e._fee_float += fraw / self.pow10f[fprec]
             # the fill table is built from the (immutable) events at the end of the run
             self.fills.append(event)
             if self.on_order_event:
@@ -185,7 +193,7 @@ def market(ctx: object, instrument: object, side: object, qty_raw: object, *, re
     _put(o, _O_IID, iid)
     _put(o, _O_SIDE, _SIDE[side])
     _put(o, _O_QTY, Quantity.from_raw(qty_raw, sp))
-    _put(o, _O_TS, ctx._engine.now)
+    _put(o, _O_TS, (<EngineBase?>ctx._engine).now)
     if reduce_only:
         _put(o, _O_RO, _TRUE)
     return ctx.om.submit(o)

@@ -480,6 +480,112 @@ cdef int _init_order(ManagedOrder self, object order, object size_prec, object p
     return 0
 
 
+# ---------------------------------------------------------------- positions and accounts
+cdef object _FIFO = None
+cdef object _CASH = None
+cdef object _money_scaled = None
+cdef object _ValidationError = None
+
+
+def configure_positions(fifo: object) -> None:
+    """``PnlMethod.FIFO`` (called once by ``shrivenquant.oms.positions``, before any Position exists)."""
+    global _FIFO
+    _FIFO = fifo
+
+
+def configure_accounts(cash: object, money_scaled: object, validation_error: object) -> None:
+    """``AccountType.CASH``, ``accounts._money_scaled`` and ``ValidationError`` (called once by
+    ``shrivenquant.oms.accounts``, before any Account exists)."""
+    global _CASH, _money_scaled, _ValidationError
+    _CASH, _money_scaled, _ValidationError = cash, money_scaled, validation_error
+
+
+cdef object _unconfigured():
+    raise RuntimeError("oms_core positions/accounts used before shrivenquant.oms configured them")
+
+
+cdef inline object _round_div_half_even(object n, object d):
+    """``n / d`` rounded half to even (``d > 0``): ``shrivenquant.oms.money.round_div``'s default."""
+    q, r = divmod(n, d)
+    if r == 0:
+        return q
+    twice = 2 * r
+    if twice < d:
+        return q
+    if twice > d:
+        return q + 1
+    return q if q % 2 == 0 else q + 1
+
+
+cdef class PositionBase:
+    """The fields of :class:`shrivenquant.oms.Position` and its fill update (the Python subclass adds the
+    constructor, FIFO lots and the views)."""
+
+    cdef public object _lots, bought, cost, currency, fees, fills, funding, instrument_id, leg, method, mult_prec
+    cdef public object mult_raw, price_prec, qty, realized, size_prec, sold
+
+    cpdef object apply_fill(self, object sign, object qty, object px):
+        """Apply a fill of ``qty`` (raw, > 0) at ``px`` (raw) on side ``sign`` (+1 buy, -1 sell).
+
+        Returns the realized PnL of this fill (int at scale P + S, per unit multiplier).
+        """
+        self.fills += 1
+        if sign > 0:
+            self.bought += qty
+        else:
+            self.sold += qty
+        q = self.qty
+        if self.method is _FIFO or _FIFO is None:
+            return self._fifo(sign, qty, px) if _FIFO is not None else _unconfigured()
+        if q == 0 or (q > 0) == (sign > 0):  # open or increase
+            self.qty = q + sign * qty
+            self.cost += sign * qty * px
+            return 0
+        open_abs = q if q > 0 else -q
+        pos_sign = 1 if q > 0 else -1
+        if qty <= open_abs:
+            removed = self.cost if qty == open_abs else _round_div_half_even(self.cost * qty, open_abs)
+            pnl = pos_sign * qty * px - removed
+            self.cost -= removed
+            self.qty = q + sign * qty
+        else:  # flip through zero: close everything, open the rest at px
+            pnl = pos_sign * open_abs * px - self.cost
+            rest = qty - open_abs
+            self.qty = sign * rest
+            self.cost = sign * rest * px
+        self.realized += pnl
+        return pnl
+
+
+cdef class AccountBase:
+    """The fields of :class:`shrivenquant.oms.Account` and its fill update (the Python subclass adds the rest)."""
+
+    cdef public object _rates, account_type, balances, default_margin, margin, venue
+
+    cpdef object apply_fill(self, object spec, object sign, object qty, object px, object realized):
+        """Move balances for a fill (fees are applied separately)."""
+        b = self.balances
+        if _CASH is None:
+            _unconfigured()
+        if self.account_type is _CASH:
+            if spec.base is None:
+                raise _ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
+            notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
+            b[spec.quote] = b.get(spec.quote, 0) - sign * notional
+            b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
+        elif realized:
+            code = spec.settlement
+            b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
+        return None
+
+
+cdef class ManagerBase:
+    """The fields of :class:`shrivenquant.oms.OrderManager` its native handlers read on every record (the Python
+    subclass holds the rest)."""
+
+    cdef public object snapshot_every, _since_snapshot, clock, venue
+
+
 # OrderEventKind values (stable: journaled)
 DEF _K_REJECT = 6
 DEF _K_FILL_PARTIAL = 15
@@ -495,7 +601,8 @@ cdef class OmsCore:
     cover: denial, unknown orders, contingent links) is handed to the manager's Python code, which raises
     the same errors."""
 
-    cdef object mgr, orders, open, by_venue, append, flat, specs, positions, accounts, instruments, precs
+    cdef ManagerBase mgr
+    cdef object orders, open, by_venue, append, flat, specs, positions, accounts, instruments, precs
     cdef object ignore, status_type, applied, ignored, duplicate, simple_kind, filled_type, submitted_type
     cdef object denied_type, risk_check, risk_event, net_leg, submitted_status, pow10, py_apply, py_submit
     cdef object py_filled, py_submitted
@@ -505,7 +612,7 @@ cdef class OmsCore:
     cdef bint open_tab[_N_STATUS]
     cdef bint terminal_tab[_N_STATUS]
 
-    def __init__(self, mgr: object, tables: dict) -> None:
+    def __init__(self, ManagerBase mgr, tables: dict) -> None:
         cdef int i
         self.mgr = mgr
         self.orders = mgr.orders
@@ -564,7 +671,7 @@ cdef class OmsCore:
 
     cdef inline int _journal(self, object rec) except -1:
         self.append(_encode(rec))
-        mgr = self.mgr
+        cdef ManagerBase mgr = self.mgr
         if mgr.snapshot_every:
             mgr._since_snapshot += 1
         return 0
@@ -575,7 +682,7 @@ cdef class OmsCore:
         coid = order.client_order_id
         if coid in orders or order.instrument_id not in self.precs:
             return self.py_submit(self.mgr, order)  # raises
-        mgr = self.mgr
+        cdef ManagerBase mgr = self.mgr
         ts = mgr.clock()
         verdict = self.risk_check(order, mgr, ts)
         if verdict is not None:
@@ -693,9 +800,9 @@ cdef class OmsCore:
             mo.position = pos
             inst = self.instruments[mo.instrument_id]
             mo.account = self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst)
-        realized = pos.apply_fill(mo.sign, qty, px)
+        realized = (<PositionBase?>pos).apply_fill(mo.sign, qty, px)
         acc = mo.account
-        acc.apply_fill(self.specs[mo.instrument_id], mo.sign, qty, px, realized)
+        (<AccountBase?>acc).apply_fill(self.specs[mo.instrument_id], mo.sign, qty, px, realized)
         if fee_raw:
             amount = fee_raw * self.pow10[self.money_scale - fee.precision]
             code = fee.currency.code
@@ -784,103 +891,3 @@ cdef class RiskGateCore:
             e.on_rejected(oid)
         elif kind is self._canceled or kind is self._expired:
             e.on_canceled(oid)
-
-
-
-# ---------------------------------------------------------------- positions and accounts
-cdef object _FIFO = None
-cdef object _CASH = None
-cdef object _money_scaled = None
-cdef object _ValidationError = None
-
-
-def configure_positions(fifo: object) -> None:
-    """``PnlMethod.FIFO`` (called once by ``shrivenquant.oms.positions``, before any Position exists)."""
-    global _FIFO
-    _FIFO = fifo
-
-
-def configure_accounts(cash: object, money_scaled: object, validation_error: object) -> None:
-    """``AccountType.CASH``, ``accounts._money_scaled`` and ``ValidationError`` (called once by
-    ``shrivenquant.oms.accounts``, before any Account exists)."""
-    global _CASH, _money_scaled, _ValidationError
-    _CASH, _money_scaled, _ValidationError = cash, money_scaled, validation_error
-
-
-cdef object _unconfigured():
-    raise RuntimeError("oms_core positions/accounts used before shrivenquant.oms configured them")
-
-
-cdef inline object _round_div_half_even(object n, object d):
-    """``n / d`` rounded half to even (``d > 0``): ``shrivenquant.oms.money.round_div``'s default."""
-    q, r = divmod(n, d)
-    if r == 0:
-        return q
-    twice = 2 * r
-    if twice < d:
-        return q
-    if twice > d:
-        return q + 1
-    return q if q % 2 == 0 else q + 1
-
-
-cdef class PositionBase:
-    """The fields of :class:`shrivenquant.oms.Position` and its fill update (the Python subclass adds the
-    constructor, FIFO lots and the views)."""
-
-    cdef public object _lots, bought, cost, currency, fees, fills, funding, instrument_id, leg, method, mult_prec
-    cdef public object mult_raw, price_prec, qty, realized, size_prec, sold
-
-    cpdef object apply_fill(self, object sign, object qty, object px):
-        """Apply a fill of ``qty`` (raw, > 0) at ``px`` (raw) on side ``sign`` (+1 buy, -1 sell).
-
-        Returns the realized PnL of this fill (int at scale P + S, per unit multiplier).
-        """
-        self.fills += 1
-        if sign > 0:
-            self.bought += qty
-        else:
-            self.sold += qty
-        q = self.qty
-        if self.method is _FIFO or _FIFO is None:
-            return self._fifo(sign, qty, px) if _FIFO is not None else _unconfigured()
-        if q == 0 or (q > 0) == (sign > 0):  # open or increase
-            self.qty = q + sign * qty
-            self.cost += sign * qty * px
-            return 0
-        open_abs = q if q > 0 else -q
-        pos_sign = 1 if q > 0 else -1
-        if qty <= open_abs:
-            removed = self.cost if qty == open_abs else _round_div_half_even(self.cost * qty, open_abs)
-            pnl = pos_sign * qty * px - removed
-            self.cost -= removed
-            self.qty = q + sign * qty
-        else:  # flip through zero: close everything, open the rest at px
-            pnl = pos_sign * open_abs * px - self.cost
-            rest = qty - open_abs
-            self.qty = sign * rest
-            self.cost = sign * rest * px
-        self.realized += pnl
-        return pnl
-
-
-cdef class AccountBase:
-    """The fields of :class:`shrivenquant.oms.Account` and its fill update (the Python subclass adds the rest)."""
-
-    cdef public object _rates, account_type, balances, default_margin, margin, venue
-
-    cpdef object apply_fill(self, object spec, object sign, object qty, object px, object realized):
-        """Move balances for a fill (fees are applied separately)."""
-        b = self.balances
-        if _CASH is None:
-            _unconfigured()
-        if self.account_type is _CASH:
-            if spec.base is None:
-                raise _ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
-            notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
-            b[spec.quote] = b.get(spec.quote, 0) - sign * notional
-            b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
-        elif realized:
-            code = spec.settlement
-            b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
-        return None

@@ -58,7 +58,7 @@ class ManagedOrder:
 
 @final
 class OmsCore:
-    def __init__(self, mgr: object, tables: dict[str, Any]) -> None: ...
+    def __init__(self, mgr: ManagerBase, tables: dict[str, Any]) -> None: ...
     def submit(self, order: object) -> ManagedOrder: ...
     def submitted(self, rec: object, log: bool) -> object: ...
     def simple(self, rec: object, log: bool) -> object: ...
@@ -117,3 +117,10 @@ class AccountBase:
     margin: dict[str, Any]
     venue: str
     def apply_fill(self, spec: Any, sign: int, qty: int, px: int, realized: int) -> None: ...
+
+@disjoint_base
+class ManagerBase:
+    snapshot_every: int
+    _since_snapshot: int
+    clock: Any
+    venue: Any

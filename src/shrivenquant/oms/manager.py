@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from shrivenquant._native.fixed import Money, Price, Quantity
-from shrivenquant._native.oms_core import OmsCore
+from shrivenquant._native.oms_core import ManagerBase, OmsCore
 from shrivenquant.core.enums import InstrumentKind, OrderSide
 from shrivenquant.core.instrument import Instrument, currency_for
 from shrivenquant.core.order_events import (
@@ -138,7 +138,7 @@ _snap_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _snap_decoder = msgspec.msgpack.Decoder(_Snapshot, dec_hook=dec_hook)
 
 
-class OrderManager:
+class OrderManager(ManagerBase):
     """Order management system: submit / modify / cancel orders, apply venue events, keep positions,
     PnL and balances, journal everything.
 
