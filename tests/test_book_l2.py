@@ -334,7 +334,8 @@ def test_snapshot_with_extreme_prices(bids: list, asks: list, tick: int) -> None
 # Window slots hold 32-bit quantities; 2**32 - 1 and above go to a per-side escape table. Quantities on both
 # sides of that line, on crowded and on spread ticks: new levels, overwrites either way, deletes, moves, resizes.
 _ESC = 2**32 - 1
-_esc_qty = st.one_of(st.just(0), st.integers(1, 9), st.sampled_from([_ESC - 1, _ESC, _ESC + 1]),
+# (2**31 - 1 then 2**31 on one slot: the OR of old and new quantity reaches 2**32 - 1 with neither escaped)
+_esc_qty = st.one_of(st.just(0), st.integers(1, 9), st.sampled_from([_ESC - 1, _ESC, _ESC + 1, 2**31 - 1, 2**31]),
                      st.integers(_ESC - 2, 2**35))
 _esc_tick = st.one_of(st.integers(MID - 6, MID + 6), _ticks())
 _esc_level = st.tuples(st.sampled_from([1, 2]), _esc_tick, _esc_qty)

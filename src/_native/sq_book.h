@@ -7,7 +7,8 @@
  * replaying the real Binance streams (docs/order-book.md has the figures):
  *
  *   - a dense ring-buffer *window* of W ticks (W a power of two) that starts W/8 ticks better than the
- *     best level: a quantity per tick (0 = no level), an occupancy bitmap and a summary bitmap (one bit
+ *     best level: a 32-bit quantity per tick (0 = no level; quantities >= 2^32 - 1 are kept exactly in a
+ *     small per-side escape table, the slot holding SQ_BK_ESC), an occupancy bitmap and a summary bitmap (one bit
  *     per non-zero bitmap word) that finds the next level in a few word operations. The best level is
  *     always in the window, at logical index `best`, and the top is cached (top_px, top_qty): reading it
  *     is one load. An update inside the window is O(1) and branch-free behind the top. Moving the window
@@ -21,14 +22,16 @@
  *     L0 = floor((2B+1)/3) = 43 levels (regrouping with neighbours keeps it so): <= 26.2 bytes per level
  *     with the directory.
  *
- * Memory: each side keeps window + overflow within 32 bytes per live level of that side plus a fixed
- * SQ_BK_SIDE_FIXED bytes (a 64-tick window, two part-filled blocks, a small directory). The window grows
+ * Memory: each side keeps window + overflow + escape table within 32 bytes per live level of that side plus
+ * a fixed SQ_BK_SIDE_FIXED bytes (a 64-tick window, two part-filled blocks, a small directory, an 8-entry
+ * escape table). The window grows
  * (doubles) while that budget allows it with 1/8 to spare and levels wait in the overflow, and halves as
  * soon as the budget is exceeded. So memory_bytes() <= 32 * levels + 2 * SQ_BK_SIDE_FIXED + sizeof(sq_bk).
  *
  * Functions return SQ_BK_OK (0) or an SQ_BK_E* status. Allocation happens only when the window resizes,
- * a block splits or the directory grows (amortised, never per update); after SQ_BK_ENOMEM the book must be
- * cleared before further use.
+ * a block splits, the directory or the escape table grows (amortised, never per update); after SQ_BK_ENOMEM
+ * the book must be cleared before further use. sq_bk_apply_events_2t applies a batch's bids and asks on
+ * two threads with exactly the sequential result (see there).
  */
 #ifndef SQ_BOOK_H
 #define SQ_BOOK_H
@@ -879,7 +882,7 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
             uint32_t *restrict wq = s->wq;
             uint32_t old = wq[p];
             int64_t nwin = s->nwin;
-            if (i > s->best && (uint64_t)qty < SQ_BK_ESC && old != SQ_BK_ESC && nwin + 1 < s->grow_at &&
+            if (i > s->best && ((uint64_t)qty | old) < SQ_BK_ESC && nwin + 1 < s->grow_at &&
                 nwin > s->shrink_at) {
                 /* behind the top, no resize due: branch-free bookkeeping (every load before any store, so
                  * that the stores, which could alias *s for the compiler, force no reloads) */
@@ -894,7 +897,9 @@ SQ_BK_INLINE int sq_bk_set(sq_bk *bk, sq_bk_side *s, int64_t key, int64_t qty) {
                 ws[w >> 6] = v ? (sw | sm) : (sw & ~sm);
                 return SQ_BK_OK;
             }
-            if ((uint64_t)qty >= SQ_BK_ESC || old == SQ_BK_ESC) return sq_bk_win_set_esc(bk, s, key, i, p, qty);
+            /* (one compare for both: the OR of two values below SQ_BK_ESC can reach it, rarely; then the
+             * general path below runs, correct for any quantities) */
+            if (((uint64_t)qty | old) >= SQ_BK_ESC) return sq_bk_win_set_esc(bk, s, key, i, p, qty);
             if (qty) {
                 if (old) {
                     s->wq[p] = (uint32_t)qty;
