@@ -142,6 +142,43 @@ def test_rotation_syncs_new_segment_then_name_then_manifest_in_place(tmp_path: P
     assert payloads(tmp_path) == [rec] * len(payloads(tmp_path))
 
 
+def test_always_writes_zeros_ahead_of_small_frames(tmp_path: Path) -> None:
+    """Under always a small frame that extends the segment carries zeros after it in the same pwritev (16
+    frames' worth, at least 256 KiB), so the next commits overwrite allocated blocks inside the file size (a
+    data-only fdatasync); large frames do not; a reopened writer continues over the zeros."""
+    calls: list[int] = []
+
+    class Sizes(OsIo):
+        def pwritev(self, fd: int, buffers: list, offset: int) -> int:  # type: ignore[override]
+            calls.append(sum(len(b) for b in buffers))
+            return super().pwritev(fd, buffers, offset)
+
+    with WalWriter(tmp_path, sync="always", io=Sizes()) as w:
+        calls.clear()
+        w.append(b"a" * 100)
+        end = w._off
+        seg = tmp_path / w.segment
+        size = seg.stat().st_size
+        assert calls == [size - 32] and size >= end + (256 << 10) - 4096 and size % 4096 == 0
+        assert not seg.read_bytes()[end:].strip(b"\0")
+        calls.clear()
+        for i in range(50):
+            w.append(b"%03d" % i * 30)
+        assert seg.stat().st_size == size and all(c < 200 for c in calls)  # inside the zeroed part
+        big = events(8192)  # 512 KiB: no zeros ahead of a large frame
+        calls.clear()
+        w.append_events(big)
+        assert calls == [32 + big.nbytes]
+        w.append(b"b" * 100)
+    with WalWriter(tmp_path, sync="always") as w:
+        assert w.last_seq == 1 + 50 + 8192 + 1
+        w.append(b"c" * 100)
+    got = payloads(tmp_path)
+    assert got[0] == b"a" * 100 and got[1:51] == [b"%03d" % i * 30 for i in range(50)]
+    assert got[-2:] == [b"b" * 100, b"c" * 100] and len(got) == 1 + 50 + 8192 + 2
+    verify(tmp_path)
+
+
 def test_none_and_batch_do_not_sync_each_append(tmp_path: Path) -> None:
     syncs = []
 

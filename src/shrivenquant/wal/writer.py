@@ -48,6 +48,12 @@ _DIRECT_MIN = 256 << 10  # batches at least this large are written straight from
 # promises not to do; the page cache's own dirty limits bound the memory, this bounds the descriptors.
 _MAX_UNSYNCED_SEGMENTS = 64
 _ZERO_CHUNK = bytes(1 << 20)
+# policy always, small frames: each write that extends the segment also writes zeros ahead of it (16 frames'
+# worth, 256 KiB .. 4 MiB), so that the next commits overwrite blocks that are already allocated, written and
+# inside the file size: their fdatasync then flushes data only, without the journal commit an extension costs
+_ZERO_AHEAD_MAX_FRAME = 256 << 10
+_ZERO_AHEAD_MIN = 256 << 10
+_ZERO_AHEAD_MAX = 4 << 20
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -143,6 +149,7 @@ class WalWriter:
         self._lockfd = -1
         self._dirfd = -1
         self._manfd = -1
+        self._zeroed = 0  # the current segment's size: bytes past self._off up to here are zeros
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         os.makedirs(self._directory, exist_ok=True)
@@ -276,6 +283,7 @@ class WalWriter:
             self._manifest = manifest
         # after recovery the manifest exists and is only rewritten in place (see update_manifest)
         self._manfd = os.open(os.path.join(d, MANIFEST), os.O_RDWR)
+        self._zeroed = os.fstat(self._fd).st_size  # past the accepted frames: nothing, or zeros (scan checked)
         self._seg_first, self._seg_name = live[-1]
         self._off = scan.end_offset
         self._next_seq = scan.next_seq
@@ -292,6 +300,19 @@ class WalWriter:
                 views.append(memoryview(_ZERO_CHUNK)[: n % len(_ZERO_CHUNK)])
             write_all(self._io, fd, views, off)
             off += n
+
+    def _zero_ahead(self, end: int, total: int) -> list[memoryview]:
+        """Zeros to write after a frame of ``total`` bytes ending at ``end`` (policy always; see
+        ``_ZERO_AHEAD_MAX_FRAME``): none if the frame lands in the zeroed part or is large."""
+        if end <= self._zeroed or total > _ZERO_AHEAD_MAX_FRAME:
+            return []
+        want = min(max(16 * total, _ZERO_AHEAD_MIN), _ZERO_AHEAD_MAX)
+        n = min(self._segment_bytes, (end + want + 4095) & ~4095) - end
+        chunk = len(_ZERO_CHUNK)
+        views = [memoryview(_ZERO_CHUNK)] * (n // chunk)
+        if n % chunk:
+            views.append(memoryview(_ZERO_CHUNK)[: n % chunk])
+        return views
 
     def _prepare_next(self) -> None:
         """Zero-fill and fsync the next segment's file in a background thread (as etcd's file pipeline
@@ -438,7 +459,12 @@ class WalWriter:
                 hdr = _nw.frame_header(fseq, count, _nw.F_FIXED64 if fixed else 0, durable, lens, data)
                 lv, dv, pad = lens, data, _nw.padding(body)
             bufs = [hdr, lv, dv, pad] if len(lv) else [hdr, dv, pad]
-            write_all(io, self._fd, bufs if len(pad) else bufs[:-1], self._off)
+            if not len(pad):
+                bufs.pop()
+            if self._policy is SyncPolicy.ALWAYS:
+                bufs.extend(self._zero_ahead(self._off + total, total))
+            end = self._off + write_all(io, self._fd, bufs, self._off)
+            self._zeroed = max(self._zeroed, end)
             self._off += total
             written = fseq + count - 1
             if self._preallocate and self._prep is None and self._off > self._segment_bytes // 2:
@@ -480,6 +506,8 @@ class WalWriter:
         self._next_seq = last + 1
         synced = self._durable
         io, fd = self._io, self._fd
+        zeros = self._zero_ahead(off + total, total) if sync else []
+        size = total + sum(len(z) for z in zeros)
         self._busy = True
         self._lock.release()
         err: BaseException | None = None
@@ -488,7 +516,9 @@ class WalWriter:
             bufs = [hdr, lens, data] if len(lens) else [hdr, data]
             if body & 7:
                 bufs.append(_nw.padding(body))
-            if io.pwritev(fd, bufs, off) != total:
+            if zeros:
+                bufs.extend(zeros)
+            if io.pwritev(fd, bufs, off) != size:
                 write_all(io, fd, bufs, off)  # a short write: write the frame again, whole (same bytes)
             if sync:
                 io.fdatasync(fd)
@@ -498,6 +528,7 @@ class WalWriter:
         self._busy = False
         if err is None:
             self._off = off + total
+            self._zeroed = max(self._zeroed, off + size)
             self._written = last
             if sync:
                 self._durable = last
@@ -560,6 +591,7 @@ class WalWriter:
         self._seg_first = next_first
         self._seg_name = segment_name(next_first)
         self._off = _nw.SEG_HDR
+        self._zeroed = self._segment_bytes if self._preallocate else _nw.SEG_HDR
         return synced
 
     def _wait_idle(self) -> None:
