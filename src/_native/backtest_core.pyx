@@ -30,23 +30,15 @@ cdef extern from "Python.h":
         PyMemberDef *d_member
 
 
-cdef class EngineBase:
-    """The engine's clock (``now``, local ns) as a native field, read and written by :class:`EngineCore` and the
-    order helpers (``shrivenquant.backtest.BacktestEngine`` subclasses it)."""
-
-    cdef public object now
-
-
 cdef class EngineCore:
     """The engine's heap, sequence counter and event delivery (see the module docstring)."""
 
-    cdef EngineBase engine
-    cdef object heap, exchanges, om_apply, strategy, ctx, filled_type, buy_side
+    cdef object engine, heap, exchanges, om_apply, strategy, ctx, filled_type, buy_side
     cdef object iid, pos, cash, mult, fee_total, fills, pow10, pow10f
     cdef long long seq
     cdef public bint on_order_event, on_fill
 
-    def __init__(self, EngineBase engine, heap: list, filled_type: type, buy_side: object, pow10: list,
+    def __init__(self, engine: object, heap: list, filled_type: type, buy_side: object, pow10: list,
                  pow10f: list) -> None:
         self.engine = engine
         self.heap = heap
@@ -92,7 +84,7 @@ cdef class EngineCore:
         expiries due before and after each."""
         heap = self.heap
         exchanges = self.exchanges
-        cdef EngineBase eng = self.engine
+        eng = self.engine
         for ex in exchanges:
             if ex._expiries and ex.next_expiry <= ts:
                 ex.expire(ts)
@@ -193,7 +185,7 @@ def market(ctx: object, instrument: object, side: object, qty_raw: object, *, re
     _put(o, _O_IID, iid)
     _put(o, _O_SIDE, _SIDE[side])
     _put(o, _O_QTY, Quantity.from_raw(qty_raw, sp))
-    _put(o, _O_TS, (<EngineBase?>ctx._engine).now)
+    _put(o, _O_TS, ctx._engine.now)
     if reduce_only:
         _put(o, _O_RO, _TRUE)
     return ctx.om.submit(o)

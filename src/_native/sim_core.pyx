@@ -60,7 +60,7 @@ cdef class ExchangeBase:
     """The fields of :class:`shrivenquant.sim.SimulatedExchange` its native submit path reads and writes (the
     Python subclass holds the rest)."""
 
-    cdef public object by_id, orders, emit, fills, _next_venue_id, _next_trade_id, _resp_const, _latency
+    cdef public object by_id, markets, orders, emit, fills, _next_venue_id, _next_trade_id, _resp_const, _latency
 
 
 # ---------------------------------------------------------------- event templates
@@ -254,3 +254,28 @@ def venue_submit(venue: object, order: object) -> None:
     t = venue._now()
     c = venue._entry_const
     venue._schedule(t + c if c is not None else t + venue._latency.entry(t), partial(venue._ex_submit, order.order))
+
+
+def on_book_message(ExchangeBase ex, instrument: object, records: object, start: object, stop: object,
+                    ts: object) -> None:
+    """``SimulatedExchange.on_book_message``: the consumed liquidity is reset, a message for a market without
+    resting orders goes straight to the book, anything else to ``_book_message``."""
+    cdef MarketBase m = ex.markets[instrument]
+    if m.consumed:
+        m.consumed.clear()
+    if not (m.bids or m.asks):
+        if not m.l3:
+            m.book.apply_events_range(records, start, stop)
+        else:
+            m.book.apply_events(records[start:stop])
+        return
+    ex._book_message(m, records, start, stop, ts)
+
+
+def on_trade(ExchangeBase ex, instrument: object, aggressor: object, price: object, qty: object, ts: object) -> None:
+    """``SimulatedExchange.on_trade``: the last trade price is kept; resting orders the trade can reach and
+    stops go to ``_trade``."""
+    cdef MarketBase m = ex.markets[instrument]
+    m.last_trade = price
+    if m.stops or (not m.l3 and ((aggressor == _SELL and m.bids) or (aggressor == _BUY and m.asks))):
+        ex._trade(m, aggressor, price, qty, ts)

@@ -2,17 +2,11 @@
 
 from typing import Any, final
 
-from typing_extensions import disjoint_base
-
-@disjoint_base
-class EngineBase:
-    now: int
-
 @final
 class EngineCore:
     on_order_event: bool
     on_fill: bool
-    def __init__(self, engine: EngineBase, heap: list[Any], filled_type: type, buy_side: object, pow10: list[int],
+    def __init__(self, engine: object, heap: list[Any], filled_type: type, buy_side: object, pow10: list[int],
                  pow10f: list[float]) -> None: ...
     def bind(self) -> None: ...
     def push(self, ts: object, kind: object, payload: object) -> None: ...

@@ -28,7 +28,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from shrivenquant._native.backtest_core import EngineBase, EngineCore
+from shrivenquant._native.backtest_core import EngineCore
 from shrivenquant._native.fixed import RAW_NULL, Money, Price
 from shrivenquant.backtest.data import as_chunks, merge_sources
 from shrivenquant.backtest.strategy import Bar, Context, Strategy
@@ -160,7 +160,7 @@ class BacktestResult:
         return Report(r, periods_per_year=year, dates=self.equity_ts[1:], title=title)
 
 
-class BacktestEngine(EngineBase):
+class BacktestEngine:
     """Deterministic event loop (see the module docstring).
 
     Args:

@@ -634,15 +634,13 @@ class SimulatedExchange(ExchangeBase):
                 o.ahead = dict(zip(ids.tolist(), qtys.tolist(), strict=True))
 
     # ------------------------------------------------------------------ market data
-    def on_book_message(self, instrument: int, records: np.ndarray, start: int, stop: int, ts: int) -> None:
-        """Apply one market-data message (records ``start:stop`` of ``records``) to the book at ``ts``, then
-        update queue positions and fill resting orders the book moved through."""
-        m = self.markets[instrument]
-        if m.consumed:
-            m.consumed.clear()
-        if not (m.bids or m.asks):
-            m.book.apply_events_range(records, start, stop) if not m.l3 else m.book.apply_events(records[start:stop])
-            return
+    # on_book_message(instrument, records, start, stop, ts): apply one market-data message (records start:stop of
+    # records) to the book at ts, then update queue positions and fill resting orders the book moved through.
+    # Native: the consumed-liquidity reset and the message without resting orders; the rest is _book_message
+    on_book_message = _sim_core.on_book_message
+
+    def _book_message(self, m: _Market, records: np.ndarray, start: int, stop: int, ts: int) -> None:
+        """:meth:`on_book_message` for a market with resting orders."""
         if m.l3:
             self._l3_message(m, records[start:stop], ts)
             return
@@ -730,10 +728,13 @@ class SimulatedExchange(ExchangeBase):
             book.apply_events(recs[i:i + 1])
         self._cross_fills(m, ts)
 
-    def on_trade(self, instrument: int, aggressor: int, price: int, qty: int, ts: int) -> None:
-        """A public trade print: advances queues (L2), fills orders it went through, triggers stops."""
-        m = self.markets[instrument]
-        m.last_trade = price
+    # on_trade(instrument, aggressor, price, qty, ts): a public trade print: advances queues (L2), fills orders it
+    # went through, triggers stops. Native: the last trade price, and nothing more when no order is concerned;
+    # else _trade
+    on_trade = _sim_core.on_trade
+
+    def _trade(self, m: _Market, aggressor: int, price: int, qty: int, ts: int) -> None:
+        """:meth:`on_trade` when resting orders on the side it can reach, or stops, exist."""
         if not m.l3:
             if aggressor == _SELL and m.bids:
                 for p in sorted((p for p in m.bids if p >= price), reverse=True):
