@@ -39,8 +39,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
 #include <pthread.h>
 #include <unistd.h>
+#define SQ_BK_THREADS 1
+#endif
 
 #include "sq_event.h"
 
@@ -1131,6 +1134,7 @@ typedef struct {
     int64_t cnt; /* out: LEVEL and CLEAR records before it */
 } sq_bk_half;
 
+#ifdef SQ_BK_THREADS
 static void *sq_bk_apply_half(void *arg) {
     sq_bk_half *h = (sq_bk_half *)arg;
     sq_bk *bk = h->bk;
@@ -1173,20 +1177,29 @@ static void *sq_bk_apply_half(void *arg) {
     h->cnt = cnt;
     return NULL;
 }
+#endif
 
 /* A second thread pays only if a core is free for it: on a busy machine the two threads take turns on one
  * core and the batch is ~1.3x slower than on one thread (docs/order-book.md). 1 if the 1-minute load
  * average (this thread included) leaves at least half a core idle. */
 static int sq_bk_core_free(void) {
+#ifndef SQ_BK_THREADS
+    return 0;
+#else
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     double la[1];
     if (ncpu < 2 || getloadavg(la, 1) != 1) return 0;
     return la[0] < (double)ncpu - 0.5;
+#endif
 }
 
 /* sq_bk_apply_events with the asks applied on a second thread (the calling thread applies the bids).
  * Returns -1 if the thread could not be started (nothing was applied), else as sq_bk_apply_events. */
 static int sq_bk_apply_events_2t(sq_bk *bk, const sq_event *ev, int64_t n, int64_t *applied, int64_t *err_at) {
+#ifndef SQ_BK_THREADS
+    (void)bk, (void)ev, (void)n, (void)applied, (void)err_at;
+    return -1; /* no threads on this platform: the caller applies on one */
+#else
     sq_bk_half h[2] = {{bk, ev, n, 0, 0, 0, 0}, {bk, ev, n, 1, 0, 0, 0}};
     pthread_t t;
     if (pthread_create(&t, NULL, sq_bk_apply_half, &h[1]) != 0) return -1;
@@ -1196,6 +1209,7 @@ static int sq_bk_apply_events_2t(sq_bk *bk, const sq_event *ev, int64_t n, int64
     *applied = h[k].cnt;
     *err_at = h[k].st == SQ_BK_OK ? -1 : h[k].at;
     return h[k].st;
+#endif
 }
 
 /* ------------------------------------------------------------------------------------------ reading */
