@@ -381,7 +381,10 @@ def _sq_book(source: str, mode: str) -> Any:
                 top()
 
         def batch() -> None:
-            apply_events(recs)
+            apply_events(recs, threads=1)
+
+        def batch2() -> None:
+            apply_events(recs, threads=2)
 
         def msg_top() -> None:
             for a, b in bounds:
@@ -393,7 +396,7 @@ def _sq_book(source: str, mode: str) -> Any:
                 apply_events(recs[a:b])
                 top()
 
-        fns = {"update": per_update, "update_top": per_update_top, "batch": batch, "msg_top": msg_top,
+        fns = {"update": per_update, "update_top": per_update_top, "batch": batch, "batch2": batch2, "msg_top": msg_top,
                "msg_top_slices": msg_top_slices}
         return {"run": fns[mode]}
 
@@ -521,8 +524,10 @@ def _book_cases() -> list[Case]:
                 Variant(ob_label, "run()", _bmoscon_book(source, "update"), requires=_OB, data=data),
             ), ops_per_stmt=n, loops=loops, unit="ns/update"),
             Case(f"book_batch_{source}", f"L2 book, the whole stream in one call ({what})", (
-                Variant("shrivenquant OrderBook.apply_events(records) (one native call)", "run()",
+                Variant("shrivenquant OrderBook.apply_events(records, threads=1) (one native call)", "run()",
                         _sq_book(source, "batch"), role="target", data=data),
+                Variant("shrivenquant apply_events(records, threads=2) (bids and asks on two threads; WALL clock)",
+                        "run()", _sq_book(source, "batch2"), role="target", kind="wall", data=data),
                 Variant(sorted_label + " (a Python loop over the updates)", "run()", _sorted_book(source, "update"),
                         requires=_SC, data=data),
                 Variant(ob_label + " (a Python loop over the updates)", "run()", _bmoscon_book(source, "update"),

@@ -35,7 +35,9 @@ class Variant:
         setup: returns the globals the statement needs (built once, outside the timing).
         role: ``"target"`` (shrivenquant) or ``"baseline"``.
         requires: a module that must be importable, else the variant is reported as skipped.
-        kind: ``"loop"`` or ``"import"`` (wall time of ``stmt`` in a fresh interpreter).
+        kind: ``"loop"`` (CPU time of the calling thread), ``"wall"`` (the same loop timed by the wall
+            clock, for targets that use more than one thread: other jobs on the machine count too) or
+            ``"import"`` (wall time of ``stmt`` in a fresh interpreter).
         data: a path under the shared data folder (:func:`shared_data_dir`) the variant reads; the
             variant is skipped when it is absent.
     """
@@ -112,16 +114,17 @@ def compile_loop(stmt: str, env: dict[str, Any]) -> Callable[[int], None]:
     return ns["__make"](env)
 
 
-def _time_loop(fn: Callable[[int], None], n: int, repeat: int) -> list[float]:
+def _time_loop(fn: Callable[[int], None], n: int, repeat: int, clock: Callable[[], int] = time.thread_time_ns
+               ) -> list[float]:
     out = []
     gc_was = gc.isenabled()
     gc.disable()
     try:
         fn(min(n, 1000))  # warm up (at most 1000 iterations)
         for _ in range(repeat):
-            t0 = time.thread_time_ns()
+            t0 = clock()
             fn(n)
-            out.append((time.thread_time_ns() - t0) / n)
+            out.append((clock() - t0) / n)
     finally:
         if gc_was:
             gc.enable()
@@ -157,5 +160,6 @@ def measure_variant(case: Case, variant: Variant, *, scale: float = 1.0, repeat:
     env = variant.setup()
     fn = compile_loop(variant.stmt, env)
     n = max(1, int(case.loops * scale))
-    samples = [s / case.ops_per_stmt for s in _time_loop(fn, n, repeat)]
+    clock = time.perf_counter_ns if variant.kind == "wall" else time.thread_time_ns
+    samples = [s / case.ops_per_stmt for s in _time_loop(fn, n, repeat, clock)]
     return Measurement(case.name, variant.label, variant.role, min(samples), statistics.median(samples), case.unit)
