@@ -2,12 +2,16 @@
 # cython: binding=True, embedsignature=True, autotestdict=False, annotation_typing=False, auto_pickle=False
 """Native parts of the simulated exchange (``shrivenquant.sim.exchange``).
 
-* :class:`SimOrder` (the venue's view of a working order) and :class:`MarketBase` (the fields of the
-  per-instrument state) as native structs;
 * :func:`submit_market_ioc` and :func:`fill`: the exchange's plain market IOC submit path and its fill, the
   same checks, ids, events and state changes as the Python methods they replace (``SimulatedExchange.
   _submit_market_ioc`` / ``_fill`` are these functions). Venue events are built from validated templates
-  by a copy and direct slot stores (what ``msgspec.structs.force_setattr`` does, without a call per field).
+  by a copy and direct slot stores (what ``msgspec.structs.force_setattr`` does, without a call per field);
+* the prefixes of ``on_book_message`` / ``on_trade`` (nothing to do in Python for a market without resting
+  orders or stops).
+
+The exchange's ``SimOrder`` and ``_Market`` stay Python classes with ``__slots__`` (Python code reads their
+fields at slot speed); this module reads and writes those slots at the offsets their member descriptors give
+(:func:`configure`), after checking the object's exact type.
 """
 
 from cpython.object cimport PyObject
@@ -34,33 +38,31 @@ DEF _BUY = 1
 DEF _SELL = 2
 
 
-cdef class SimOrder:
-    """The venue's view of one working order (raw ints at the instrument's precisions)."""
-
-    cdef public object ahead, client_order_id, cum_trade, display, expire, filled, front, inst, instrument_id
-    cdef public object leaves, order_side, otype, post_only, price, qty, qty_obj, reduce_only, shown, side, tif
-    cdef public object trigger, venue_order_id
-
-    # every field starts as None (``ahead``, on L3: order id -> qty of the orders in front)
-
-    def __repr__(self) -> str:
-        return (f"SimOrder({self.client_order_id}, side={self.side}, type={self.otype}, price={self.price}, "
-                f"leaves={self.leaves}, front={self.front})")
-
-
-cdef class MarketBase:
-    """The fields of the exchange's per-instrument state (``shrivenquant.sim.exchange._Market``)."""
-
-    cdef public object asks, bids, book, consumed, fee_cur, fee_den, fee_maker, fee_scale, fee_taker, fee_zero
-    cdef public object index, inst, l3, last_trade, max_qty, min_notional, min_qty, mult, notional_scale
-    cdef public object position, pp, sp, step, stops, tick
+# ---------------------------------------------------------------- slots of the exchange's Python classes
+cdef type _ORDER_T = None     # shrivenquant.sim.exchange.SimOrder
+cdef type _MARKET_T = None    # shrivenquant.sim.exchange._Market
+# SimOrder slots
+cdef Py_ssize_t _O_COID, _O_IID, _O_OSIDE, _O_SIDE, _O_PRICE, _O_TRIG, _O_QTY, _O_LEAVES, _O_QOBJ, _O_DISPLAY
+cdef Py_ssize_t _O_FILLED, _O_VID, _O_INST, _O_OTYPE, _O_TIF, _O_FRONT, _O_CUM, _O_POST, _O_RO, _O_EXPIRE
+cdef Py_ssize_t _O_SHOWN, _O_AHEAD
+# _Market slots
+cdef Py_ssize_t _M_SP, _M_PP, _M_STEP, _M_MINQ, _M_MAXQ, _M_MINN, _M_BOOK, _M_ASKS, _M_BIDS, _M_CONS, _M_INDEX
+cdef Py_ssize_t _M_POS, _M_FMAKER, _M_FTAKER, _M_FCUR, _M_MULT, _M_FSCALE, _M_FDEN, _M_FZERO, _M_L3, _M_STOPS
+cdef Py_ssize_t _M_LAST
 
 
-cdef class ExchangeBase:
-    """The fields of :class:`shrivenquant.sim.SimulatedExchange` its native submit path reads and writes (the
-    Python subclass holds the rest)."""
+cdef inline object _get(object obj, Py_ssize_t off):
+    """The object in the slot at ``off`` (AttributeError if it was never set, as Python says)."""
+    cdef PyObject *p = (<PyObject **>((<char *><PyObject *>obj) + off))[0]
+    if p == NULL:
+        raise AttributeError(f"{type(obj).__name__} slot at offset {off} is not set")
+    return <object>p
 
-    cdef public object by_id, markets, orders, emit, fills, _next_venue_id, _next_trade_id, _resp_const, _latency
+
+cdef inline int _check(object m, object o) except -1:
+    if type(m) is not _MARKET_T or (o is not None and type(o) is not _ORDER_T):
+        raise TypeError(f"expected the exchange's _Market and SimOrder, got {type(m).__name__}, {type(o).__name__}")
+    return 0
 
 
 # ---------------------------------------------------------------- event templates
@@ -92,8 +94,38 @@ cdef Py_ssize_t _offset(type cls, str name) except -1:
 
 
 def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: object, market: object, ioc: object,
-              raw_null: object, round_half_even: object, ot_market: object, tif_ioc: object) -> None:
-    """The exchange's validated event templates and constants (called once by ``shrivenquant.sim.exchange``)."""
+              raw_null: object, round_half_even: object, ot_market: object, tif_ioc: object, order_type: type,
+              market_type: type) -> None:
+    """The exchange's validated event templates, constants, and its ``SimOrder`` / ``_Market`` classes (called
+    once by ``shrivenquant.sim.exchange``)."""
+    global _ORDER_T, _MARKET_T, _O_COID, _O_IID, _O_OSIDE, _O_SIDE, _O_PRICE, _O_TRIG, _O_QTY, _O_LEAVES, _O_QOBJ
+    global _O_DISPLAY, _O_FILLED, _O_VID, _O_INST, _O_OTYPE, _O_TIF, _O_FRONT, _O_CUM, _O_POST, _O_RO, _O_EXPIRE
+    global _O_SHOWN, _O_AHEAD
+    global _M_SP, _M_PP, _M_STEP, _M_MINQ, _M_MAXQ, _M_MINN, _M_BOOK, _M_ASKS, _M_BIDS, _M_CONS, _M_INDEX, _M_POS
+    global _M_FMAKER, _M_FTAKER, _M_FCUR, _M_MULT, _M_FSCALE, _M_FDEN, _M_FZERO, _M_L3, _M_STOPS, _M_LAST
+    o, k = order_type, market_type
+    _O_COID, _O_IID, _O_OSIDE, _O_SIDE = (_offset(o, "client_order_id"), _offset(o, "instrument_id"),
+                                          _offset(o, "order_side"), _offset(o, "side"))
+    _O_PRICE, _O_TRIG, _O_QTY, _O_LEAVES = (_offset(o, "price"), _offset(o, "trigger"), _offset(o, "qty"),
+                                            _offset(o, "leaves"))
+    _O_QOBJ, _O_DISPLAY, _O_FILLED, _O_VID = (_offset(o, "qty_obj"), _offset(o, "display"), _offset(o, "filled"),
+                                              _offset(o, "venue_order_id"))
+    _O_INST, _O_OTYPE, _O_TIF, _O_FRONT = (_offset(o, "inst"), _offset(o, "otype"), _offset(o, "tif"),
+                                           _offset(o, "front"))
+    _O_CUM, _O_POST, _O_RO, _O_EXPIRE = (_offset(o, "cum_trade"), _offset(o, "post_only"), _offset(o, "reduce_only"),
+                                         _offset(o, "expire"))
+    _O_SHOWN, _O_AHEAD = _offset(o, "shown"), _offset(o, "ahead")
+    _M_SP, _M_PP, _M_STEP, _M_MINQ = _offset(k, "sp"), _offset(k, "pp"), _offset(k, "step"), _offset(k, "min_qty")
+    _M_MAXQ, _M_MINN, _M_BOOK, _M_ASKS = (_offset(k, "max_qty"), _offset(k, "min_notional"), _offset(k, "book"),
+                                          _offset(k, "asks"))
+    _M_BIDS, _M_CONS, _M_INDEX, _M_POS = (_offset(k, "bids"), _offset(k, "consumed"), _offset(k, "index"),
+                                          _offset(k, "position"))
+    _M_FMAKER, _M_FTAKER, _M_FCUR, _M_MULT = (_offset(k, "fee_maker"), _offset(k, "fee_taker"),
+                                              _offset(k, "fee_cur"), _offset(k, "mult"))
+    _M_FSCALE, _M_FDEN, _M_FZERO, _M_L3 = (_offset(k, "fee_scale"), _offset(k, "fee_den"), _offset(k, "fee_zero"),
+                                           _offset(k, "l3"))
+    _M_STOPS, _M_LAST = _offset(k, "stops"), _offset(k, "last_trade")
+    _ORDER_T, _MARKET_T = order_type, market_type
     global _ACC_TPL, _FILL_TPL, _TAKER, _MAKER, _MARKET, _IOC, _RAW_NULL, _round_half_even, _OT_MARKET, _TIF_IOC
     global _A_COID, _A_IID, _A_TS, _A_TSI, _A_VID
     global _F_COID, _F_IID, _F_TS, _F_TSI, _F_VID, _F_TID, _F_SIDE, _F_QTY, _F_PX, _F_FEE, _F_LIQ
@@ -121,48 +153,51 @@ cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
     Py_XDECREF(old)
 
 
-cdef inline object _resp_time(ExchangeBase ex, object ts):
+cdef inline object _resp_time(object ex, object ts):
     c = ex._resp_const
     return ts + c if c is not None else ts + ex._latency.response(ts)
 
 
-def fill(ExchangeBase ex, MarketBase m, SimOrder o, price: object, qty: object, ts: object, liq: object) -> None:
+def fill(ex: object, m: object, o: object, price: object, qty: object, ts: object, liq: object) -> None:
     """``SimulatedExchange._fill``: fill ``qty`` of ``o`` at ``price`` (raw), emit the ``OrderFilled``."""
-    o.leaves -= qty
-    o.filled += qty
-    m.position += qty if o.side == _BUY else -qty
-    rate = m.fee_maker if liq is _MAKER else m.fee_taker
+    _check(m, o)
+    _put(o, _O_LEAVES, _get(o, _O_LEAVES) - qty)
+    _put(o, _O_FILLED, _get(o, _O_FILLED) + qty)
+    _put(m, _M_POS, _get(m, _M_POS) + (qty if _get(o, _O_SIDE) == _BUY else -qty))
+    rate = _get(m, _M_FMAKER) if liq is _MAKER else _get(m, _M_FTAKER)
     if rate:
-        cur = m.fee_cur
-        fee = Money.from_raw(_round_half_even(price * qty * m.mult * rate * m.fee_scale, m.fee_den),
-                             cur.precision, cur)
+        cur = _get(m, _M_FCUR)
+        fee = Money.from_raw(_round_half_even(price * qty * _get(m, _M_MULT) * rate * _get(m, _M_FSCALE),
+                                              _get(m, _M_FDEN)), cur.precision, cur)
     else:
-        fee = m.fee_zero
+        fee = _get(m, _M_FZERO)
     tid = ex._next_trade_id
     ex._next_trade_id = tid + 1
     ex.fills += 1
     t = _resp_time(ex, ts)
+    qobj = _get(o, _O_QOBJ)
     e = _FILL_TPL.__copy__()
-    _put(e, _F_COID, o.client_order_id)
-    _put(e, _F_IID, o.instrument_id)
+    _put(e, _F_COID, _get(o, _O_COID))
+    _put(e, _F_IID, _get(o, _O_IID))
     _put(e, _F_TS, ts)
     _put(e, _F_TSI, t)
-    _put(e, _F_VID, o.venue_order_id)
+    _put(e, _F_VID, _get(o, _O_VID))
     _put(e, _F_TID, f"S{tid}")
-    _put(e, _F_SIDE, o.order_side)
-    _put(e, _F_QTY, o.qty_obj if qty == o.qty and o.qty_obj is not None else Quantity.from_raw(qty, m.sp))
-    _put(e, _F_PX, Price.from_raw(price, m.pp))
+    _put(e, _F_SIDE, _get(o, _O_OSIDE))
+    _put(e, _F_QTY, qobj if qty == _get(o, _O_QTY) and qobj is not None else Quantity.from_raw(qty, _get(m, _M_SP)))
+    _put(e, _F_PX, Price.from_raw(price, _get(m, _M_PP)))
     _put(e, _F_FEE, fee)
     _put(e, _F_LIQ, liq)
     ex.emit(t, e)
 
 
-def submit_market_ioc(ExchangeBase ex, MarketBase m, order: object, ts: object) -> None:
+def submit_market_ioc(ex: object, m: object, order: object, ts: object) -> None:
     """``SimulatedExchange._submit_market_ioc``: a plain market IOC order (no reduce-only, no display, an L2
     market) with the fields and checks such an order cannot need left out; the same checks, ids, events and
     fills as the general path."""
+    _check(m, None)
     q = order.quantity
-    sp = m.sp
+    sp = _get(m, _M_SP)
     if q.precision == sp:
         qty = q.raw
         qobj = q
@@ -173,21 +208,28 @@ def submit_market_ioc(ExchangeBase ex, MarketBase m, order: object, ts: object) 
             ex._reject(ts, order, f"price or quantity not at the instrument's precision: {exc}")
             return
         qobj = None
-    cdef SimOrder o = SimOrder.__new__(SimOrder)
+    o = _ORDER_T.__new__(_ORDER_T)
+    _put(o, _O_AHEAD, None)
     coid = order.client_order_id
-    o.client_order_id = coid
-    o.instrument_id = order.instrument_id
+    iid = order.instrument_id
+    _put(o, _O_COID, coid)
+    _put(o, _O_IID, iid)
     side = order.side
-    o.order_side = side
+    _put(o, _O_OSIDE, side)
     cdef long sd = side
-    o.side = sd
-    o.price = o.trigger = None
-    o.qty = o.leaves = qty
-    o.qty_obj = qobj
-    o.display = o.filled = 0
+    _put(o, _O_SIDE, sd)
+    _put(o, _O_PRICE, None)
+    _put(o, _O_TRIG, None)
+    _put(o, _O_QTY, qty)
+    _put(o, _O_LEAVES, qty)
+    _put(o, _O_QOBJ, qobj)
+    _put(o, _O_DISPLAY, 0)
+    _put(o, _O_FILLED, 0)
     # the lot / min / max quantity rules inline (no price, no display); _rules says which rule failed, and
     # checks the min notional
-    if qty % m.step or qty < m.min_qty or (m.max_qty and qty > m.max_qty) or m.min_notional is not None:
+    max_qty = _get(m, _M_MAXQ)
+    if (qty % _get(m, _M_STEP) or qty < _get(m, _M_MINQ) or (max_qty and qty > max_qty)
+            or _get(m, _M_MINN) is not None):
         reason = ex._rules(m, o)
         if reason is not None:
             ex._reject(ts, order, reason)
@@ -197,27 +239,27 @@ def submit_market_ioc(ExchangeBase ex, MarketBase m, order: object, ts: object) 
         return
     n = ex._next_venue_id
     vid = str(n)
-    o.venue_order_id = vid
+    _put(o, _O_VID, vid)
     ex._next_venue_id = n + 1
     orders = ex.orders
     orders[coid] = o
     t = _resp_time(ex, ts)
     e = _ACC_TPL.__copy__()
     _put(e, _A_COID, coid)
-    _put(e, _A_IID, o.instrument_id)
+    _put(e, _A_IID, iid)
     _put(e, _A_TS, ts)
     _put(e, _A_TSI, t)
     _put(e, _A_VID, vid)
     ex.emit(t, e)
     # fast path (what _execute -> _take do for this case): no own resting order on the opposite side to
     # prevent a self-trade with, and the best level holds the whole order
-    b = m.book
+    b = _get(m, _M_BOOK)
     if sd == _BUY:
-        own, opp, p, avail = m.asks, _SELL, b.best_ask_price_raw, b.best_ask_qty_raw
+        own, opp, p, avail = _get(m, _M_ASKS), _SELL, b.best_ask_price_raw, b.best_ask_qty_raw
     else:
-        own, opp, p, avail = m.bids, _BUY, b.best_bid_price_raw, b.best_bid_qty_raw
+        own, opp, p, avail = _get(m, _M_BIDS), _BUY, b.best_bid_price_raw, b.best_bid_qty_raw
     if not own and p != _RAW_NULL:
-        consumed = m.consumed
+        consumed = _get(m, _M_CONS)
         key = (opp, p)
         used = consumed.get(key, 0)
         if avail - used >= qty:
@@ -226,23 +268,26 @@ def submit_market_ioc(ExchangeBase ex, MarketBase m, order: object, ts: object) 
             del orders[coid]
             return
     # the general path: the rest of the fields, then match
-    o.inst = m.index
-    o.otype, o.tif = _MARKET, _IOC
-    o.front = o.cum_trade = 0
-    o.post_only, o.reduce_only = order.post_only, False
-    o.expire = None
-    o.shown = qty
+    _put(o, _O_INST, _get(m, _M_INDEX))
+    _put(o, _O_OTYPE, _MARKET)
+    _put(o, _O_TIF, _IOC)
+    _put(o, _O_FRONT, 0)
+    _put(o, _O_CUM, 0)
+    _put(o, _O_POST, order.post_only)
+    _put(o, _O_RO, False)
+    _put(o, _O_EXPIRE, None)
+    _put(o, _O_SHOWN, qty)
     ex._execute(m, o, ts)
 
 
-def submit(ExchangeBase ex, order: object, ts: object) -> None:
+def submit(ex: object, order: object, ts: object) -> None:
     """A new order reaches the venue at ``ts`` (venue time): a plain market IOC order on an L2 market goes to
     the market IOC path, everything else (and every rejection) to ``SimulatedExchange._submit_general``."""
     m = ex.by_id.get(order.instrument_id)
     if m is None or order.client_order_id in ex.orders:
         ex._submit_general(order, ts)  # rejects it
         return
-    if (order.order_type is _OT_MARKET and order.time_in_force is _TIF_IOC and not (<MarketBase>m).l3
+    if (order.order_type is _OT_MARKET and order.time_in_force is _TIF_IOC and not _get(m, _M_L3)
             and not order.reduce_only and order.display_qty is None):
         ex._submit_market_ioc(m, order, ts)
         return
@@ -256,26 +301,30 @@ def venue_submit(venue: object, order: object) -> None:
     venue._schedule(t + c if c is not None else t + venue._latency.entry(t), partial(venue._ex_submit, order.order))
 
 
-def on_book_message(ExchangeBase ex, instrument: object, records: object, start: object, stop: object,
+def on_book_message(ex: object, instrument: object, records: object, start: object, stop: object,
                     ts: object) -> None:
     """``SimulatedExchange.on_book_message``: the consumed liquidity is reset, a message for a market without
     resting orders goes straight to the book, anything else to ``_book_message``."""
-    cdef MarketBase m = ex.markets[instrument]
-    if m.consumed:
-        m.consumed.clear()
-    if not (m.bids or m.asks):
-        if not m.l3:
-            m.book.apply_events_range(records, start, stop)
+    m = ex.markets[instrument]
+    _check(m, None)
+    consumed = _get(m, _M_CONS)
+    if consumed:
+        consumed.clear()
+    if not (_get(m, _M_BIDS) or _get(m, _M_ASKS)):
+        if not _get(m, _M_L3):
+            _get(m, _M_BOOK).apply_events_range(records, start, stop)
         else:
-            m.book.apply_events(records[start:stop])
+            _get(m, _M_BOOK).apply_events(records[start:stop])
         return
     ex._book_message(m, records, start, stop, ts)
 
 
-def on_trade(ExchangeBase ex, instrument: object, aggressor: object, price: object, qty: object, ts: object) -> None:
+def on_trade(ex: object, instrument: object, aggressor: object, price: object, qty: object, ts: object) -> None:
     """``SimulatedExchange.on_trade``: the last trade price is kept; resting orders the trade can reach and
     stops go to ``_trade``."""
-    cdef MarketBase m = ex.markets[instrument]
-    m.last_trade = price
-    if m.stops or (not m.l3 and ((aggressor == _SELL and m.bids) or (aggressor == _BUY and m.asks))):
+    m = ex.markets[instrument]
+    _check(m, None)
+    _put(m, _M_LAST, price)
+    if _get(m, _M_STOPS) or (not _get(m, _M_L3) and ((aggressor == _SELL and _get(m, _M_BIDS))
+                                                     or (aggressor == _BUY and _get(m, _M_ASKS)))):
         ex._trade(m, aggressor, price, qty, ts)

@@ -43,7 +43,6 @@ from shrivenquant._native import sim_core as _sim_core
 from shrivenquant._native.book import OrderBook
 from shrivenquant._native.book_l3 import OrderBookL3
 from shrivenquant._native.fixed import RAW_NULL, Money, Price, Quantity
-from shrivenquant._native.sim_core import ExchangeBase, MarketBase, SimOrder
 from shrivenquant.core.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
 from shrivenquant.core.events import EventKind
 from shrivenquant.core.instrument import Instrument, currency_for
@@ -82,11 +81,27 @@ _OT_MARKET, _TIF_IOC = OrderType.MARKET, TimeInForce.IOC
 _TIF_INT[TimeInForce.DAY] = _GTC  # DAY works as GTC
 
 
-class _Market(MarketBase):
-    """Per-instrument state: book, rules, working orders, consumed liquidity, position (the fields are the
-    native base's, so the native submit path reads them as struct members)."""
+class SimOrder:
+    """The venue's view of one working order (raw ints at the instrument's precisions)."""
 
-    __slots__ = ()
+    __slots__ = ("ahead", "client_order_id", "cum_trade", "display", "expire", "filled", "front", "inst",
+                 "instrument_id", "leaves", "order_side", "otype", "post_only", "price", "qty", "qty_obj",
+                 "reduce_only", "shown", "side", "tif", "trigger", "venue_order_id")
+
+    def __init__(self) -> None:
+        self.ahead: dict[int, int] | None = None  # L3: order id -> qty of the orders in front
+
+    def __repr__(self) -> str:
+        return (f"SimOrder({self.client_order_id}, side={self.side}, type={self.otype}, price={self.price}, "
+                f"leaves={self.leaves}, front={self.front})")
+
+
+class _Market:
+    """Per-instrument state: book, rules, working orders, consumed liquidity, position."""
+
+    __slots__ = ("asks", "bids", "book", "consumed", "fee_cur", "fee_den", "fee_maker", "fee_scale",
+                 "fee_taker", "fee_zero", "index", "inst", "l3", "last_trade", "max_qty", "min_notional", "min_qty",
+                 "mult", "notional_scale", "position", "pp", "sp", "step", "stops", "tick")
 
     def __init__(self, index: int, inst: Instrument, book: OrderBook | OrderBookL3, fees: FeeModel | None) -> None:
         self.index = index
@@ -128,7 +143,7 @@ class _Market(MarketBase):
         return self.bids if side == _BUY else self.asks
 
 
-class SimulatedExchange(ExchangeBase):
+class SimulatedExchange:
     """Matching engine for one venue.
 
     Args:
@@ -801,4 +816,4 @@ def _round_half_even(n: int, d: int) -> int:
 
 
 _sim_core.configure(_ACCEPTED_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC, RAW_NULL, _round_half_even, _OT_MARKET,
-                    _TIF_IOC)
+                    _TIF_IOC, SimOrder, _Market)
