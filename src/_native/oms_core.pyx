@@ -13,11 +13,11 @@
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport int64_t, uint64_t, uint8_t
 from libc.string cimport memcpy
 
 import enum
-from decimal import Decimal
 
 import msgspec
 
@@ -307,177 +307,118 @@ cdef bytes _encode(object rec):
     return _fallback.encode(rec)
 
 
-cdef object _INITIALIZED = None   # enum members and sets from shrivenquant.oms, set by configure()
+cdef object _INITIALIZED = None   # OrderStatus.INITIALIZED and OrderSide.BUY, set by configure()
 cdef object _BUY = None
-cdef object _OPEN = None
-cdef object _TERMINAL = None
-cdef object _STATUS = None
-cdef object _LEG = None
 
 
-def configure(initialized: object, buy: object, open_statuses: object, terminal_statuses: object,
-              status_type: object, leg_type: object) -> None:
-    """Tell the module the OMS's enums and status sets (``OrderStatus.INITIALIZED``, ``OrderSide.BUY``,
-    ``OPEN_STATUSES``, ``TERMINAL_STATUSES``, ``OrderStatus``, ``PositionLeg``); called once by
-    ``shrivenquant.oms.order`` (they live in Python modules that import this one)."""
-    global _INITIALIZED, _BUY, _OPEN, _TERMINAL, _STATUS, _LEG
-    _INITIALIZED, _BUY, _OPEN, _TERMINAL, _STATUS, _LEG = (initialized, buy, open_statuses, terminal_statuses,
-                                                            status_type, leg_type)
+# ---------------------------------------------------------------- the managed order's slots
+# ManagedOrder stays a Python class with __slots__ (Python reads its fields at slot speed); the handlers
+# below build one and read and write its slots at the offsets of its member descriptors (configure()).
+cdef type _MO_T = None
+cdef Py_ssize_t _MO_ACCOUNT, _MO_CHILDREN, _MO_COID, _MO_EXTERNAL, _MO_FILLED, _MO_HOLD, _MO_IID, _MO_LEG
+cdef Py_ssize_t _MO_NOTIONAL, _MO_OCO, _MO_ORDER, _MO_PARENT, _MO_POSITION, _MO_PREV, _MO_PRICE, _MO_PPREC
+cdef Py_ssize_t _MO_QTY, _MO_REASON, _MO_SENT, _MO_SIDE, _MO_SIGN, _MO_SPREC, _MO_STATUS, _MO_TIDS, _MO_TRIG
+cdef Py_ssize_t _MO_TS, _MO_VID
 
 
-cdef class ManagedOrder:
-    """The live state of one order (mutable, owned by the order manager: read it, do not write it).
-
-    Attributes:
-        order: the order as submitted (terms may since have been modified: see ``quantity_raw``,
-            ``price``, ``trigger_price``).
-        status, prev_status: current status, and the status underneath a pending request.
-        quantity_raw, filled_raw: order and filled quantity, raw at the instrument's size precision.
-        price, trigger_price: current limit / trigger price (None if the type has none).
-        venue_order_id: the venue's id once known.
-        notional_raw: sum of ``fill qty raw * fill px raw`` (scale P + S): ``avg_px = notional / filled``.
-        trade_ids: ids of the fills applied (duplicates are ignored).
-        reason: why the order was denied or rejected, or the last refused request.
-        parent, children, oco: contingency links (client order ids).
-        hold: a contingent child waiting for its parent to fill.
-        leg: the position it trades (NET when netting; LONG / SHORT legs when hedging).
-        external: found at the venue by reconciliation, not sent by this manager.
-        sent: the order reached (or may have reached) the venue; False for denied orders and for contingent
-            children canceled while held (a fill for an order never sent is refused).
-        position, account: the Position and Account its fills go to (set on the first fill).
-
-    A native type (``shrivenquant.oms.ManagedOrder``): building one and reading or writing a field costs no
-    Python frame or dict lookup.
-    """
-
-    cdef public object account, client_order_id, external, filled_raw, hold, instrument_id, leg
-    cdef public object notional_raw, oco, order, parent, position, prev_status, price, price_prec, quantity_raw
-    cdef public object reason, sent, side, sign, size_prec, status, trigger_price, ts_last
-    cdef public object venue_order_id
-    cdef object _trade_ids, _children  # None until first needed (most orders have no children; a set per order
-    #                                    costs an allocation and ~200 bytes kept per order)
-
-    @property
-    def trade_ids(self) -> set:
-        """Ids of the fills applied (a set, made on first use)."""
-        if self._trade_ids is None:
-            self._trade_ids = set()
-        return self._trade_ids
-
-    @trade_ids.setter
-    def trade_ids(self, value: set) -> None:
-        self._trade_ids = value
-
-    @property
-    def children(self) -> list:
-        """Client ids of the contingent children (a list, made on first use)."""
-        if self._children is None:
-            self._children = []
-        return self._children
-
-    @children.setter
-    def children(self, value: list) -> None:
-        self._children = value
-
-    def __init__(self, order: object, *, size_prec: object, price_prec: object, leg: object, ts: object) -> None:
-        _init_order(self, order, size_prec, price_prec, leg, ts)
-
-    @property
-    def quantity(self) -> object:
-        """Current order quantity."""
-        return Quantity.from_raw(self.quantity_raw, self.size_prec)
-
-    @property
-    def filled(self) -> object:
-        """Filled quantity."""
-        return Quantity.from_raw(self.filled_raw, self.size_prec)
-
-    @property
-    def leaves(self) -> object:
-        """Quantity still open (0 once the order is finished)."""
-        if self.status in _TERMINAL:
-            return Quantity.from_raw(0, self.size_prec)
-        return Quantity.from_raw(self.quantity_raw - self.filled_raw, self.size_prec)
-
-    @property
-    def avg_px(self) -> object:
-        """Average fill price (exact quotient, 28 significant digits), None before the first fill."""
-        if not self.filled_raw:
-            return None
-        return (Decimal(self.notional_raw) / Decimal(self.filled_raw)).scaleb(-self.price_prec)
-
-    @property
-    def is_open(self) -> bool:
-        """True while the order may still trade at the venue."""
-        return self.status in _OPEN
-
-    @property
-    def is_done(self) -> bool:
-        """True once the order is denied, rejected, canceled, expired or filled."""
-        return self.status in _TERMINAL
-
-    def state(self) -> list:
-        """Plain data for snapshots and equality checks."""
-        return [self.client_order_id, int(self.status), int(self.prev_status), self.quantity_raw, self.filled_raw,
-                None if self.price is None else str(self.price),
-                None if self.trigger_price is None else str(self.trigger_price),
-                self.venue_order_id, str(self.notional_raw), sorted(self.trade_ids), self.reason, self.parent,
-                list(self.children), list(self.oco), self.hold, int(self.leg), self.external, self.sent, self.ts_last]
-
-    def load(self, state: list) -> None:
-        """Restore from :meth:`state` output (the order itself is restored separately)."""
-        (_, status, prev, self.quantity_raw, self.filled_raw, price, trigger, self.venue_order_id,
-         notional, trade_ids, self.reason, self.parent, children, oco, self.hold, leg, self.external,
-         self.sent, self.ts_last) = state
-        self.notional_raw = int(notional)
-        self.status = _STATUS(status)
-        self.prev_status = _STATUS(prev)
-        self.price = None if price is None else Price(price)
-        self.trigger_price = None if trigger is None else Price(trigger)
-        self.trade_ids = set(trade_ids)
-        self.children = list(children)
-        self.oco = tuple(oco)
-        self.leg = _LEG(leg)
-
-    def __repr__(self) -> str:
-        return (f"ManagedOrder({self.client_order_id}, {self.status.name}, {self.side.name} "
-                f"{self.filled}/{self.quantity} {self.instrument_id}, venue_id={self.venue_order_id})")
+cdef Py_ssize_t _slot_offset(type cls, str name) except -1:
+    for k in cls.__mro__:
+        d = k.__dict__.get(name)
+        if d is not None:
+            if type(d).__name__ != "member_descriptor":
+                break
+            m = (<PyMemberDescrObject *>d).d_member
+            if m.type != _T_OBJECT_EX and m.type != _T_OBJECT:
+                break
+            return m.offset
+    raise TypeError(f"{cls.__name__}.{name} is not an object slot")
 
 
-cdef int _init_order(ManagedOrder self, object order, object size_prec, object price_prec, object leg,
-                     object ts) except -1:
-    if _INITIALIZED is None:
+cdef inline object _sget(object obj, Py_ssize_t off):
+    """The object in the slot at ``off`` (AttributeError if it was never set, as Python says)."""
+    cdef PyObject *p = (<PyObject **>((<char *><PyObject *>obj) + off))[0]
+    if p == NULL:
+        raise AttributeError(f"{type(obj).__name__} slot at offset {off} is not set")
+    return <object>p
+
+
+cdef inline void _sput(object obj, Py_ssize_t off, object value) noexcept:
+    cdef PyObject **slot = <PyObject **>((<char *><PyObject *>obj) + off)
+    cdef PyObject *old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject *>value
+    Py_XDECREF(old)
+
+
+cdef inline object _mo(object obj):
+    if type(obj) is not _MO_T:
+        raise TypeError(f"expected a ManagedOrder, got {type(obj).__name__}")
+    return obj
+
+
+def configure(initialized: object, buy: object, managed_order: type) -> None:
+    """Tell the module ``OrderStatus.INITIALIZED``, ``OrderSide.BUY`` and the ``ManagedOrder`` class whose slots
+    the handlers use; called once by ``shrivenquant.oms.order`` (they live in Python modules that import this
+    one)."""
+    global _INITIALIZED, _BUY, _MO_T
+    global _MO_ACCOUNT, _MO_CHILDREN, _MO_COID, _MO_EXTERNAL, _MO_FILLED, _MO_HOLD, _MO_IID, _MO_LEG, _MO_NOTIONAL
+    global _MO_OCO, _MO_ORDER, _MO_PARENT, _MO_POSITION, _MO_PREV, _MO_PRICE, _MO_PPREC, _MO_QTY, _MO_REASON
+    global _MO_SENT, _MO_SIDE, _MO_SIGN, _MO_SPREC, _MO_STATUS, _MO_TIDS, _MO_TRIG, _MO_TS, _MO_VID
+    c = managed_order
+    _MO_ACCOUNT, _MO_CHILDREN, _MO_COID = (_slot_offset(c, "account"), _slot_offset(c, "_children"),
+                                           _slot_offset(c, "client_order_id"))
+    _MO_EXTERNAL, _MO_FILLED, _MO_HOLD = (_slot_offset(c, "external"), _slot_offset(c, "filled_raw"),
+                                          _slot_offset(c, "hold"))
+    _MO_IID, _MO_LEG, _MO_NOTIONAL = (_slot_offset(c, "instrument_id"), _slot_offset(c, "leg"),
+                                      _slot_offset(c, "notional_raw"))
+    _MO_OCO, _MO_ORDER, _MO_PARENT = _slot_offset(c, "oco"), _slot_offset(c, "order"), _slot_offset(c, "parent")
+    _MO_POSITION, _MO_PREV, _MO_PRICE = (_slot_offset(c, "position"), _slot_offset(c, "prev_status"),
+                                         _slot_offset(c, "price"))
+    _MO_PPREC, _MO_QTY, _MO_REASON = (_slot_offset(c, "price_prec"), _slot_offset(c, "quantity_raw"),
+                                      _slot_offset(c, "reason"))
+    _MO_SENT, _MO_SIDE, _MO_SIGN = _slot_offset(c, "sent"), _slot_offset(c, "side"), _slot_offset(c, "sign")
+    _MO_SPREC, _MO_STATUS, _MO_TIDS = (_slot_offset(c, "size_prec"), _slot_offset(c, "status"),
+                                       _slot_offset(c, "_trade_ids"))
+    _MO_TRIG, _MO_TS, _MO_VID = (_slot_offset(c, "trigger_price"), _slot_offset(c, "ts_last"),
+                                 _slot_offset(c, "venue_order_id"))
+    _INITIALIZED, _BUY, _MO_T = initialized, buy, managed_order
+
+
+cdef object _new_order(object order, object size_prec, object price_prec, object leg, object ts):
+    """A ManagedOrder as ``ManagedOrder.__init__`` builds it."""
+    if _MO_T is None:
         raise RuntimeError("oms_core.configure() was not called (import shrivenquant.oms first)")
-    self.order = order
-    self.client_order_id = order.client_order_id
-    self.instrument_id = order.instrument_id
+    mo = _MO_T.__new__(_MO_T)
+    _sput(mo, _MO_ORDER, order)
+    _sput(mo, _MO_COID, order.client_order_id)
+    _sput(mo, _MO_IID, order.instrument_id)
     side = order.side
-    self.side = side
-    self.sign = 1 if side is _BUY else -1
-    self.size_prec = size_prec
-    self.price_prec = price_prec
-    self.status = _INITIALIZED
-    self.prev_status = _INITIALIZED
+    _sput(mo, _MO_SIDE, side)
+    _sput(mo, _MO_SIGN, 1 if side is _BUY else -1)
+    _sput(mo, _MO_SPREC, size_prec)
+    _sput(mo, _MO_PPREC, price_prec)
+    _sput(mo, _MO_STATUS, _INITIALIZED)
+    _sput(mo, _MO_PREV, _INITIALIZED)
     q = order.quantity
-    self.quantity_raw = q.raw if q.precision == size_prec else q.raw_at(size_prec)
-    self.filled_raw = 0
-    self.price = order.price
-    self.trigger_price = order.trigger_price
-    self.venue_order_id = None
-    self.notional_raw = 0
-    self._trade_ids = None
-    self.reason = None
-    self.parent = None
-    self._children = None
-    self.oco = ()
-    self.hold = False
-    self.leg = leg
-    self.external = False
-    self.sent = False
-    self.ts_last = ts
-    self.position = None
-    self.account = None
-    return 0
+    _sput(mo, _MO_QTY, q.raw if q.precision == size_prec else q.raw_at(size_prec))
+    _sput(mo, _MO_FILLED, 0)
+    _sput(mo, _MO_PRICE, order.price)
+    _sput(mo, _MO_TRIG, order.trigger_price)
+    _sput(mo, _MO_VID, None)
+    _sput(mo, _MO_NOTIONAL, 0)
+    _sput(mo, _MO_TIDS, None)
+    _sput(mo, _MO_REASON, None)
+    _sput(mo, _MO_PARENT, None)
+    _sput(mo, _MO_CHILDREN, None)
+    _sput(mo, _MO_OCO, ())
+    _sput(mo, _MO_HOLD, False)
+    _sput(mo, _MO_LEG, leg)
+    _sput(mo, _MO_EXTERNAL, False)
+    _sput(mo, _MO_SENT, False)
+    _sput(mo, _MO_TS, ts)
+    _sput(mo, _MO_POSITION, None)
+    _sput(mo, _MO_ACCOUNT, None)
+    return mo
 
 
 # ---------------------------------------------------------------- positions and accounts
@@ -654,17 +595,17 @@ cdef class OmsCore:
         for st in tables["terminal"]:
             self.terminal_tab[<long>st] = True
 
-    cdef inline int _status(self, ManagedOrder mo, object out) except -1:
+    cdef inline int _status(self, object mo, object out) except -1:
         """``_set``'s common case inline (a plain status, not a pending one); the rest goes to ``_set``."""
         cdef long v
         if type(out) is self.status_type:
             v = out
             if not self.pending_tab[v]:
-                mo.status = out
+                _sput(mo, _MO_STATUS, out)
                 if self.open_tab[v]:
-                    self.open.add(mo.client_order_id)
+                    self.open.add(_sget(mo, _MO_COID))
                 else:
-                    self.open.discard(mo.client_order_id)
+                    self.open.discard(_sget(mo, _MO_COID))
                 return 0
         self.mgr._set(mo, out)
         return 0
@@ -676,7 +617,7 @@ cdef class OmsCore:
             mgr._since_snapshot += 1
         return 0
 
-    def submit(self, order: object) -> ManagedOrder:
+    def submit(self, order: object) -> object:
         """``OrderManager.submit`` (risk gate, journal, send)."""
         orders = self.orders
         coid = order.client_order_id
@@ -703,23 +644,24 @@ cdef class OmsCore:
         if coid in orders:
             return self.py_submitted(self.mgr, rec, log)  # raises
         p, sz = self.precs[order.instrument_id]
-        cdef ManagedOrder mo = ManagedOrder.__new__(ManagedOrder)
-        _init_order(mo, order, sz, p, self.net_leg if self.netting else self.mgr._leg_for(order), rec.ts)
+        mo = _new_order(order, sz, p, self.net_leg if self.netting else self.mgr._leg_for(order), rec.ts)
         if log:
             self._journal(rec)
         orders[coid] = mo
         parent = rec.parent
         if parent is not None:
-            mo.parent = parent
+            _sput(mo, _MO_PARENT, parent)
             orders[parent].children.append(coid)
         if rec.oco:
-            mo.oco = rec.oco
+            _sput(mo, _MO_OCO, rec.oco)
         if rec.hold or rec.external:
-            mo.hold = rec.hold
-            mo.external = mo.sent = rec.external
+            _sput(mo, _MO_HOLD, rec.hold)
+            ext = rec.external
+            _sput(mo, _MO_EXTERNAL, ext)
+            _sput(mo, _MO_SENT, ext)
         else:
-            mo.status = self.submitted_status
-            mo.sent = True
+            _sput(mo, _MO_STATUS, self.submitted_status)
+            _sput(mo, _MO_SENT, True)
             self.open.add(coid)
         if log and self.mgr.snapshot_every:
             self.mgr._after()
@@ -729,50 +671,55 @@ cdef class OmsCore:
         """Accepted, rejected, canceled, expired, triggered: a status change (and the venue id)."""
         kobj = self.simple_kind[type(rec)]
         cdef long k = kobj
-        cdef ManagedOrder mo = self.orders[rec.client_order_id]
-        cdef long st = mo.status
+        mo = _mo(self.orders[rec.client_order_id])
+        cdef long st = _sget(mo, _MO_STATUS)
         out = self.flat[st * 32 + k]
         if out is None:
             out = self.mgr._step(mo, kobj)  # raises
         vid = rec.venue_order_id
-        if vid is not None and mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self.by_venue):
+        mvid = _sget(mo, _MO_VID)
+        if vid is not None and mvid != vid and (mvid is not None or vid in self.by_venue):
             self.mgr._venue_id(mo, vid)
         if out is self.ignore:
             return self.ignored
         if log:
             self._journal(rec)
-        if vid is not None and mo.venue_order_id is None:
-            mo.venue_order_id = vid
-            self.by_venue[vid] = mo.client_order_id
+        if vid is not None and mvid is None:
+            _sput(mo, _MO_VID, vid)
+            self.by_venue[vid] = _sget(mo, _MO_COID)
         self._status(mo, out)
-        mo.ts_last = rec.ts_event
+        _sput(mo, _MO_TS, rec.ts_event)
         if k == _K_REJECT:
-            mo.reason = rec.reason
+            _sput(mo, _MO_REASON, rec.reason)
         if log and self.mgr.snapshot_every:
             self.mgr._after()
         return self.applied
 
     def filled(self, rec: object, bint log) -> object:
         """The ``OrderFilled`` handler: the order, its position and its account."""
-        cdef ManagedOrder mo = self.orders[rec.client_order_id]
+        mo = _mo(self.orders[rec.client_order_id])
         tid = rec.trade_id
-        tids = mo._trade_ids
+        tids = _sget(mo, _MO_TIDS)
         if tids is not None and tid in tids:
             return self.duplicate
         vid = rec.venue_order_id
-        if mo.venue_order_id != vid and (mo.venue_order_id is not None or vid in self.by_venue):
+        mvid = _sget(mo, _MO_VID)
+        if mvid != vid and (mvid is not None or vid in self.by_venue):
             self.mgr._venue_id(mo, vid)
-        if not mo.sent or rec.order_side is not mo.side:
+        if not _sget(mo, _MO_SENT) or rec.order_side is not _sget(mo, _MO_SIDE):
             return self.py_filled(self.mgr, rec, log)  # raises
         q = rec.last_qty
         p = rec.last_px
-        qty = q.raw if q.precision == mo.size_prec else q.raw_at(mo.size_prec)
-        px = p.raw if p.precision == mo.price_prec else p.raw_at(mo.price_prec)
-        filled = mo.filled_raw + qty
-        if filled > mo.quantity_raw:
+        sprec = _sget(mo, _MO_SPREC)
+        pprec = _sget(mo, _MO_PPREC)
+        qty = q.raw if q.precision == sprec else q.raw_at(sprec)
+        px = p.raw if p.precision == pprec else p.raw_at(pprec)
+        filled = _sget(mo, _MO_FILLED) + qty
+        quantity = _sget(mo, _MO_QTY)
+        if filled > quantity:
             return self.py_filled(self.mgr, rec, log)  # raises
-        cdef long st = mo.status
-        out = self.flat[st * 32 + (_K_FILL_FULL if filled == mo.quantity_raw else _K_FILL_PARTIAL)]
+        cdef long st = _sget(mo, _MO_STATUS)
+        out = self.flat[st * 32 + (_K_FILL_FULL if filled == quantity else _K_FILL_PARTIAL)]
         fee = rec.fee
         fee_raw = fee.raw
         if out is None or (fee_raw and fee.currency is None):
@@ -781,28 +728,31 @@ cdef class OmsCore:
             self._journal(rec)
         # order
         if tids is None:
-            mo._trade_ids = {tid}
+            _sput(mo, _MO_TIDS, {tid})
         else:
             tids.add(tid)
-        mo.filled_raw = filled
-        mo.notional_raw += qty * px
-        if mo.venue_order_id is None:
-            mo.venue_order_id = vid
-            self.by_venue[vid] = mo.client_order_id
+        _sput(mo, _MO_FILLED, filled)
+        _sput(mo, _MO_NOTIONAL, _sget(mo, _MO_NOTIONAL) + qty * px)
+        if mvid is None:
+            _sput(mo, _MO_VID, vid)
+            self.by_venue[vid] = _sget(mo, _MO_COID)
         self._status(mo, out)
-        mo.ts_last = rec.ts_event
+        _sput(mo, _MO_TS, rec.ts_event)
         # position and account (looked up once per order, then kept on it)
-        pos = mo.position
+        pos = _sget(mo, _MO_POSITION)
         if pos is None:
-            pos = self.positions.get((mo.instrument_id, mo.leg))
+            iid = _sget(mo, _MO_IID)
+            leg = _sget(mo, _MO_LEG)
+            pos = self.positions.get((iid, leg))
             if pos is None:
-                pos = self.mgr._new_position(mo.instrument_id, mo.leg)
-            mo.position = pos
-            inst = self.instruments[mo.instrument_id]
-            mo.account = self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst)
-        realized = (<PositionBase?>pos).apply_fill(mo.sign, qty, px)
-        acc = mo.account
-        (<AccountBase?>acc).apply_fill(self.specs[mo.instrument_id], mo.sign, qty, px, realized)
+                pos = self.mgr._new_position(iid, leg)
+            _sput(mo, _MO_POSITION, pos)
+            inst = self.instruments[iid]
+            _sput(mo, _MO_ACCOUNT, self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst))
+        sign = _sget(mo, _MO_SIGN)
+        realized = (<PositionBase?>pos).apply_fill(sign, qty, px)
+        acc = _sget(mo, _MO_ACCOUNT)
+        (<AccountBase?>acc).apply_fill(self.specs[_sget(mo, _MO_IID)], sign, qty, px, realized)
         if fee_raw:
             amount = fee_raw * self.pow10[self.money_scale - fee.precision]
             code = fee.currency.code
@@ -817,22 +767,22 @@ cdef class OmsCore:
     def apply(self, event: object) -> object:
         """``OrderManager.apply`` (the venue event handlers above, the risk engine, contingent links)."""
         kind = type(event)
-        cdef ManagedOrder mo
         if kind is not self.filled_type and kind not in self.simple_kind:
             return self.py_apply(self.mgr, event)
         m = self.orders.get(event.client_order_id)
         if m is None:
             return self.py_apply(self.mgr, event)  # found by venue id, or unknown
-        mo = <ManagedOrder>m
+        mo = _mo(m)
         out = self.filled(event, True) if kind is self.filled_type else self.simple(event, True)
         if out is self.applied:
             if self.risk_event is not None:
                 self.risk_event(event, self.mgr)
-            if mo._children or mo.oco:
+            if _sget(mo, _MO_CHILDREN) or _sget(mo, _MO_OCO):
                 self.mgr._contingencies(mo)
-            if mo.parent is not None and not self.terminal_tab[<long>mo.status]:
+            parent = _sget(mo, _MO_PARENT)
+            if parent is not None and not self.terminal_tab[<long>_sget(mo, _MO_STATUS)]:
                 # a child's request resolved: a resize its parent's late fill needs may now be due
-                self.mgr._contingencies(self.orders[mo.parent])
+                self.mgr._contingencies(self.orders[parent])
         return out
 
 

@@ -1,6 +1,5 @@
 """Type stubs for ``shrivenquant._native.oms_core`` (compiled from ``src/_native/oms_core.pyx``)."""
 
-from decimal import Decimal
 from typing import Any, final
 
 from typing_extensions import disjoint_base
@@ -8,58 +7,12 @@ from typing_extensions import disjoint_base
 def register_struct(cls: type) -> bool: ...
 def set_fallback(encoder: object) -> None: ...
 def encode_record(rec: object) -> bytes: ...
-def configure(initialized: object, buy: object, open_statuses: object, terminal_statuses: object,
-              status_type: object, leg_type: object) -> None: ...
-
-@final
-class ManagedOrder:
-    account: Any
-    children: list[str]
-    client_order_id: str
-    external: bool
-    filled_raw: int
-    hold: bool
-    instrument_id: str
-    leg: Any
-    notional_raw: int
-    oco: tuple[str, ...]
-    order: Any
-    parent: str | None
-    position: Any
-    prev_status: Any
-    price: Any
-    price_prec: int
-    quantity_raw: int
-    reason: str | None
-    sent: bool
-    side: Any
-    sign: int
-    size_prec: int
-    status: Any
-    trade_ids: set[str]
-    trigger_price: Any
-    ts_last: int
-    venue_order_id: str | None
-    def __init__(self, order: object, *, size_prec: object, price_prec: object, leg: object, ts: object) -> None: ...
-    @property
-    def quantity(self) -> Any: ...
-    @property
-    def filled(self) -> Any: ...
-    @property
-    def leaves(self) -> Any: ...
-    @property
-    def avg_px(self) -> Decimal | None: ...
-    @property
-    def is_open(self) -> bool: ...
-    @property
-    def is_done(self) -> bool: ...
-    def state(self) -> list[object]: ...
-    def load(self, state: list[Any]) -> None: ...
+def configure(initialized: object, buy: object, managed_order: type) -> None: ...
 
 @final
 class OmsCore:
     def __init__(self, mgr: ManagerBase, tables: dict[str, Any]) -> None: ...
-    def submit(self, order: object) -> ManagedOrder: ...
+    def submit(self, order: object) -> object: ...
     def submitted(self, rec: object, log: bool) -> object: ...
     def simple(self, rec: object, log: bool) -> object: ...
     def filled(self, rec: object, log: bool) -> object: ...
