@@ -422,27 +422,33 @@ cdef object _new_order(object order, object size_prec, object price_prec, object
 
 
 # ---------------------------------------------------------------- positions and accounts
+# Position and Account stay Python classes with __slots__; their fill updates are these functions (the
+# classes' apply_fill calls them), reading and writing the slots at their member descriptors' offsets.
 cdef object _FIFO = None
 cdef object _CASH = None
 cdef object _money_scaled = None
 cdef object _ValidationError = None
+cdef type _POS_T = None
+cdef type _ACC_T = None
+cdef Py_ssize_t _P_FILLS, _P_BOUGHT, _P_SOLD, _P_QTY, _P_METHOD, _P_COST, _P_REALIZED, _A_TYPE, _A_BAL
 
 
-def configure_positions(fifo: object) -> None:
-    """``PnlMethod.FIFO`` (called once by ``shrivenquant.oms.positions``, before any Position exists)."""
-    global _FIFO
-    _FIFO = fifo
+def configure_positions(fifo: object, position_type: type) -> None:
+    """``PnlMethod.FIFO`` and the ``Position`` class (called once by ``shrivenquant.oms.positions``)."""
+    global _FIFO, _POS_T, _P_FILLS, _P_BOUGHT, _P_SOLD, _P_QTY, _P_METHOD, _P_COST, _P_REALIZED
+    c = position_type
+    _P_FILLS, _P_BOUGHT, _P_SOLD = _slot_offset(c, "fills"), _slot_offset(c, "bought"), _slot_offset(c, "sold")
+    _P_QTY, _P_METHOD, _P_COST = _slot_offset(c, "qty"), _slot_offset(c, "method"), _slot_offset(c, "cost")
+    _P_REALIZED = _slot_offset(c, "realized")
+    _FIFO, _POS_T = fifo, position_type
 
 
-def configure_accounts(cash: object, money_scaled: object, validation_error: object) -> None:
-    """``AccountType.CASH``, ``accounts._money_scaled`` and ``ValidationError`` (called once by
-    ``shrivenquant.oms.accounts``, before any Account exists)."""
-    global _CASH, _money_scaled, _ValidationError
-    _CASH, _money_scaled, _ValidationError = cash, money_scaled, validation_error
-
-
-cdef object _unconfigured():
-    raise RuntimeError("oms_core positions/accounts used before shrivenquant.oms configured them")
+def configure_accounts(cash: object, money_scaled: object, validation_error: object, account_type: type) -> None:
+    """``AccountType.CASH``, ``accounts._money_scaled``, ``ValidationError`` and the ``Account`` class (called
+    once by ``shrivenquant.oms.accounts``)."""
+    global _CASH, _money_scaled, _ValidationError, _ACC_T, _A_TYPE, _A_BAL
+    _A_TYPE, _A_BAL = _slot_offset(account_type, "account_type"), _slot_offset(account_type, "balances")
+    _CASH, _money_scaled, _ValidationError, _ACC_T = cash, money_scaled, validation_error, account_type
 
 
 cdef inline object _round_div_half_even(object n, object d):
@@ -458,66 +464,64 @@ cdef inline object _round_div_half_even(object n, object d):
     return q if q % 2 == 0 else q + 1
 
 
-cdef class PositionBase:
-    """The fields of :class:`shrivenquant.oms.Position` and its fill update (the Python subclass adds the
-    constructor, FIFO lots and the views)."""
-
-    cdef public object _lots, bought, cost, currency, fees, fills, funding, instrument_id, leg, method, mult_prec
-    cdef public object mult_raw, price_prec, qty, realized, size_prec, sold
-
-    cpdef object apply_fill(self, object sign, object qty, object px):
-        """Apply a fill of ``qty`` (raw, > 0) at ``px`` (raw) on side ``sign`` (+1 buy, -1 sell).
-
-        Returns the realized PnL of this fill (int at scale P + S, per unit multiplier).
-        """
-        self.fills += 1
-        if sign > 0:
-            self.bought += qty
-        else:
-            self.sold += qty
-        q = self.qty
-        if self.method is _FIFO or _FIFO is None:
-            return self._fifo(sign, qty, px) if _FIFO is not None else _unconfigured()
-        if q == 0 or (q > 0) == (sign > 0):  # open or increase
-            self.qty = q + sign * qty
-            self.cost += sign * qty * px
-            return 0
-        open_abs = q if q > 0 else -q
-        pos_sign = 1 if q > 0 else -1
-        if qty <= open_abs:
-            removed = self.cost if qty == open_abs else _round_div_half_even(self.cost * qty, open_abs)
-            pnl = pos_sign * qty * px - removed
-            self.cost -= removed
-            self.qty = q + sign * qty
-        else:  # flip through zero: close everything, open the rest at px
-            pnl = pos_sign * open_abs * px - self.cost
-            rest = qty - open_abs
-            self.qty = sign * rest
-            self.cost = sign * rest * px
-        self.realized += pnl
-        return pnl
+def position_fill(pos: object, sign: object, qty: object, px: object) -> object:
+    """``Position.apply_fill``: a fill of ``qty`` (raw, > 0) at ``px`` (raw) on side ``sign`` (+1 buy, -1 sell);
+    returns its realized PnL (int at scale P + S, per unit multiplier). Average cost here; FIFO in
+    ``Position._fifo``."""
+    return _position_fill(pos, sign, qty, px)
 
 
-cdef class AccountBase:
-    """The fields of :class:`shrivenquant.oms.Account` and its fill update (the Python subclass adds the rest)."""
+cdef object _position_fill(object pos, object sign, object qty, object px):
+    if _POS_T is None or not isinstance(pos, _POS_T):
+        raise TypeError(f"expected a Position, got {type(pos).__name__}")
+    _sput(pos, _P_FILLS, _sget(pos, _P_FILLS) + 1)
+    if sign > 0:
+        _sput(pos, _P_BOUGHT, _sget(pos, _P_BOUGHT) + qty)
+    else:
+        _sput(pos, _P_SOLD, _sget(pos, _P_SOLD) + qty)
+    q = _sget(pos, _P_QTY)
+    if _sget(pos, _P_METHOD) is _FIFO:
+        return pos._fifo(sign, qty, px)
+    cost = _sget(pos, _P_COST)
+    if q == 0 or (q > 0) == (sign > 0):  # open or increase
+        _sput(pos, _P_QTY, q + sign * qty)
+        _sput(pos, _P_COST, cost + sign * qty * px)
+        return 0
+    open_abs = q if q > 0 else -q
+    pos_sign = 1 if q > 0 else -1
+    if qty <= open_abs:
+        removed = cost if qty == open_abs else _round_div_half_even(cost * qty, open_abs)
+        pnl = pos_sign * qty * px - removed
+        _sput(pos, _P_COST, cost - removed)
+        _sput(pos, _P_QTY, q + sign * qty)
+    else:  # flip through zero: close everything, open the rest at px
+        pnl = pos_sign * open_abs * px - cost
+        rest = qty - open_abs
+        _sput(pos, _P_QTY, sign * rest)
+        _sput(pos, _P_COST, sign * rest * px)
+    _sput(pos, _P_REALIZED, _sget(pos, _P_REALIZED) + pnl)
+    return pnl
 
-    cdef public object _rates, account_type, balances, default_margin, margin, venue
 
-    cpdef object apply_fill(self, object spec, object sign, object qty, object px, object realized):
-        """Move balances for a fill (fees are applied separately)."""
-        b = self.balances
-        if _CASH is None:
-            _unconfigured()
-        if self.account_type is _CASH:
-            if spec.base is None:
-                raise _ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
-            notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
-            b[spec.quote] = b.get(spec.quote, 0) - sign * notional
-            b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
-        elif realized:
-            code = spec.settlement
-            b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
-        return None
+def account_fill(acc: object, spec: object, sign: object, qty: object, px: object, realized: object) -> None:
+    """``Account.apply_fill``: move balances for a fill (fees are applied separately)."""
+    _account_fill(acc, spec, sign, qty, px, realized)
+
+
+cdef int _account_fill(object acc, object spec, object sign, object qty, object px, object realized) except -1:
+    if _ACC_T is None or not isinstance(acc, _ACC_T):
+        raise TypeError(f"expected an Account, got {type(acc).__name__}")
+    b = _sget(acc, _A_BAL)
+    if _sget(acc, _A_TYPE) is _CASH:
+        if spec.base is None:
+            raise _ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
+        notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
+        b[spec.quote] = b.get(spec.quote, 0) - sign * notional
+        b[spec.base] = b.get(spec.base, 0) + sign * _money_scaled(qty * spec.mult_raw, spec.qty_scale)
+    elif realized:
+        code = spec.settlement
+        b[code] = b.get(code, 0) + _money_scaled(realized * spec.mult_raw, spec.notional_scale)
+    return 0
 
 
 cdef class ManagerBase:
@@ -750,9 +754,9 @@ cdef class OmsCore:
             inst = self.instruments[iid]
             _sput(mo, _MO_ACCOUNT, self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst))
         sign = _sget(mo, _MO_SIGN)
-        realized = (<PositionBase?>pos).apply_fill(sign, qty, px)
+        realized = _position_fill(pos, sign, qty, px)
         acc = _sget(mo, _MO_ACCOUNT)
-        (<AccountBase?>acc).apply_fill(self.specs[_sget(mo, _MO_IID)], sign, qty, px, realized)
+        _account_fill(acc, self.specs[_sget(mo, _MO_IID)], sign, qty, px, realized)
         if fee_raw:
             amount = fee_raw * self.pow10[self.money_scale - fee.precision]
             code = fee.currency.code

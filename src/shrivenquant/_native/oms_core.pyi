@@ -37,39 +37,10 @@ class RiskGateCore:
     def check(self, order: object, manager: object, ts: object) -> object: ...
     def on_event(self, event: object, manager: object) -> None: ...
 
-def configure_positions(fifo: object) -> None: ...
-def configure_accounts(cash: object, money_scaled: object, validation_error: object) -> None: ...
-
-@disjoint_base
-class PositionBase:
-    _lots: Any
-    bought: int
-    cost: int
-    currency: Any
-    fees: dict[str, int]
-    fills: int
-    funding: int
-    instrument_id: str
-    leg: Any
-    method: Any
-    mult_prec: int
-    mult_raw: int
-    price_prec: int
-    qty: int
-    realized: int
-    size_prec: int
-    sold: int
-    def apply_fill(self, sign: int, qty: int, px: int) -> int: ...
-
-@disjoint_base
-class AccountBase:
-    _rates: dict[str, Any]
-    account_type: Any
-    balances: dict[str, int]
-    default_margin: Any
-    margin: dict[str, Any]
-    venue: str
-    def apply_fill(self, spec: Any, sign: int, qty: int, px: int, realized: int) -> None: ...
+def configure_positions(fifo: object, position_type: type) -> None: ...
+def configure_accounts(cash: object, money_scaled: object, validation_error: object, account_type: type) -> None: ...
+def position_fill(pos: object, sign: object, qty: object, px: object) -> object: ...
+def account_fill(acc: object, spec: object, sign: object, qty: object, px: object, realized: object) -> None: ...
 
 @disjoint_base
 class ManagerBase:

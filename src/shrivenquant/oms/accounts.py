@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from shrivenquant._native.fixed import Money, Price
-from shrivenquant._native.oms_core import AccountBase, configure_accounts
+from shrivenquant._native.oms_core import account_fill as _account_fill
+from shrivenquant._native.oms_core import configure_accounts
 from shrivenquant.core.enums import OrderSide, OrderType
 from shrivenquant.core.instrument import Instrument, currency_for
 from shrivenquant.errors import ValidationError
@@ -78,9 +79,6 @@ def _money_scaled(value: int, scale: int) -> int:
     return q
 
 
-configure_accounts(_CASH, _money_scaled, ValidationError)
-
-
 class InstrumentSpec(msgspec.Struct, frozen=True, gc=False):
     """What the accounts need of an instrument, computed once (Instrument precisions are derived on access)."""
 
@@ -99,7 +97,7 @@ class InstrumentSpec(msgspec.Struct, frozen=True, gc=False):
                    inst.price_precision + inst.size_precision + m.precision, inst.size_precision + m.precision)
 
 
-class Account(AccountBase):
+class Account:
     """One venue account (mutable; owned by the order manager).
 
     Attributes:
@@ -109,7 +107,7 @@ class Account(AccountBase):
         margin: per-instrument margin rates (margin accounts); ``default_margin`` otherwise.
     """
 
-    __slots__ = ()  # the fields and apply_fill are the native base's
+    __slots__ = ("_rates", "account_type", "balances", "default_margin", "margin", "venue")
 
     def __init__(self, venue: str, account_type: AccountType, *, margin: Mapping[str, MarginRates] | None = None,
                  default_margin: MarginRates | None = None) -> None:
@@ -124,6 +122,10 @@ class Account(AccountBase):
     def add(self, code: str, amount: int) -> None:
         """Add ``amount`` (int at MONEY_SCALE, signed) to the balance of ``code``."""
         self.balances[code] = self.balances.get(code, 0) + amount
+
+    def apply_fill(self, spec: InstrumentSpec, sign: int, qty: int, px: int, realized: int) -> None:
+        """Move balances for a fill (fees are applied separately). Native (``oms_core.account_fill``)."""
+        _account_fill(self, spec, sign, qty, px, realized)
 
     # ------------------------------------------------------------------ views
     def rates(self, instrument_id: str) -> tuple[Fraction, Fraction]:
@@ -199,3 +201,6 @@ class Account(AccountBase):
     def __repr__(self) -> str:
         bal = ", ".join(f"{k}={self.balance(k)}" for k in sorted(self.balances))
         return f"Account({self.venue}, {self.account_type.name}, {bal})"
+
+
+configure_accounts(_CASH, _money_scaled, ValidationError, Account)

@@ -24,7 +24,8 @@ from decimal import Decimal
 from enum import IntEnum
 
 from shrivenquant._native.fixed import Currency, Money, Price, Quantity, Rounding
-from shrivenquant._native.oms_core import PositionBase, configure_positions
+from shrivenquant._native.oms_core import configure_positions
+from shrivenquant._native.oms_core import position_fill as _position_fill
 from shrivenquant.oms.money import MONEY_SCALE, POW10, to_money
 
 __all__ = ["PnlMethod", "Position", "PositionLeg"]
@@ -37,9 +38,6 @@ class PnlMethod(IntEnum):
     FIFO = 2
 
 
-configure_positions(PnlMethod.FIFO)  # the native apply_fill hands FIFO positions to _fifo
-
-
 class PositionLeg(IntEnum):
     """Which position a fill goes to: NET in netting mode, LONG or SHORT legs in hedging mode."""
 
@@ -48,7 +46,7 @@ class PositionLeg(IntEnum):
     SHORT = 2
 
 
-class Position(PositionBase):
+class Position:
     """One position (mutable; owned by the order manager, read by everyone else).
 
     Attributes (raw ints, see the module docstring for scales):
@@ -57,7 +55,8 @@ class Position(PositionBase):
         totals of fill quantities), fills (count).
     """
 
-    __slots__ = ()  # the fields and apply_fill (average cost; FIFO calls _fifo) are the native base's
+    __slots__ = ("_lots", "bought", "cost", "currency", "fees", "fills", "funding", "instrument_id", "leg",
+                 "method", "mult_prec", "mult_raw", "price_prec", "qty", "realized", "size_prec", "sold")
 
     def __init__(self, instrument_id: str, leg: PositionLeg, *, price_prec: int, size_prec: int,
                  mult_raw: int, mult_prec: int, currency: Currency, method: PnlMethod = PnlMethod.AVERAGE) -> None:
@@ -80,6 +79,14 @@ class Position(PositionBase):
         self._lots: deque[list[int]] = deque()  # FIFO only: [signed qty, px]
 
     # ------------------------------------------------------------------ updates
+    def apply_fill(self, sign: int, qty: int, px: int) -> int:
+        """Apply a fill of ``qty`` (raw, > 0) at ``px`` (raw) on side ``sign`` (+1 buy, -1 sell).
+
+        Returns the realized PnL of this fill (int at scale P + S, per unit multiplier). Native
+        (``oms_core.position_fill``: average cost; FIFO in :meth:`_fifo`), as the order manager calls it.
+        """
+        return _position_fill(self, sign, qty, px)
+
     def _fifo(self, sign: int, qty: int, px: int) -> int:
         lots = self._lots
         pnl = 0
@@ -176,3 +183,6 @@ class Position(PositionBase):
         qty = Quantity.from_raw(abs(self.qty), self.size_prec)
         return (f"Position({self.instrument_id}, {self.leg.name}, qty={qty}{' short' if self.qty < 0 else ''}"
                 f", avg_px={self.avg_px}, realized={self.realized_pnl()})")
+
+
+configure_positions(PnlMethod.FIFO, Position)
