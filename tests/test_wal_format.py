@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,6 +80,28 @@ def test_pack_lengths() -> None:
     assert nw.pack_lengths(np.array([2, -1], dtype=np.int64), 10, np.empty(2, dtype="<u4")) == -1
     with pytest.raises(ValidationError):
         nw.pack_lengths(lens, 70000, np.empty(3, dtype="<u4"))
+
+
+@pytest.mark.parametrize(("lens", "data", "zeros"), [(b"", bytes(range(64)) * 3, 0),
+                                                   (struct.pack("<2I", 3, 2), b"abcde", 100_000),
+                                                   (struct.pack("<I", 70_001), os.urandom(70_001), 4096)])
+def test_write_frame_writes_the_python_paths_bytes(tmp_path: Path, lens: bytes, data: bytes, zeros: int) -> None:
+    """The native one-frame write (used by the writer with the default OS layer) puts exactly the bytes of
+    frame_header + lengths + payload + padding + zeros at the offset, and reports errors as OSError."""
+    fd = os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT)
+    try:
+        flags = nw.F_FIXED64 if not lens else 0
+        count = len(data) // 64 if not lens else len(lens) // 4
+        n = nw.write_frame(fd, 40, 7, count, flags, 5, lens, data, zeros, True)
+        body = len(lens) + len(data)
+        want = nw.frame_header(7, count, flags, 5, lens, data) + lens + data + nw.padding(body) + bytes(zeros)
+        assert n == len(want) and os.pread(fd, len(want) + 10, 40) == want
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError):
+        nw.write_frame(-1, 0, 1, 1, 0, 0, b"", b"x")
+    with pytest.raises(ValidationError):
+        nw.write_frame(0, 0, 1, 1, 0, 0, b"", b"x", 1 << 30)
 
 
 def test_unaligned_buffers() -> None:

@@ -492,7 +492,14 @@ def test_small_batches_under_always_are_direct_and_fail_stop(tmp_path: Path, op:
 
     io = Counting(op, err)
     blob = bytes(range(64)) * 1000
+    with WalWriter(tmp_path / "native", sync="always") as wn:  # the default OS layer: the native write path
+        assert wn._native_io
+        assert wn.append_buffer(blob, np.full(1000, 64, dtype=np.int64)) == 1000
+        assert wn.append_events(events(10)) == 1010 and wn.durable_seq == 1010
+    got = [r.payload for r in WalReader(tmp_path / "native").records()]
+    assert b"".join(got[:1000]) == blob and got[1000:] == [e.tobytes() for e in events(10)]
     w = WalWriter(tmp_path, sync="always", io=io)
+    assert not w._native_io
     calls.clear()
     assert w.append_buffer(blob, np.full(1000, 64, dtype=np.int64)) == 1000
     assert w.append_events(events(10)) == 1010

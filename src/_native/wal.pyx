@@ -20,6 +20,18 @@ from libc.string cimport memcpy, memset
 
 import numpy as _np
 
+cdef extern from "<sys/uio.h>" nogil:
+    cdef struct iovec:
+        void *iov_base
+        size_t iov_len
+    ssize_t pwritev2(int fd, const iovec *iov, int iovcnt, long long offset, int flags)
+
+cdef extern from "<unistd.h>" nogil:
+    int fdatasync(int fd)
+
+from libc.errno cimport errno, EINTR, EIO
+from libc.string cimport strerror
+
 from shrivenquant.errors import ValidationError as _ValidationError
 
 cdef extern from "sq_wal.h" nogil:
@@ -206,6 +218,83 @@ def pack_lengths(const int64_t[::1] lengths, long long max_record, out):
         v = <uint32_t>l
         memcpy(o + 4 * i, &v, 4)
     return total
+
+
+cdef uint8_t _ZBUF[65536]  # zero-initialised: the source of zero padding and of the zeros written ahead
+cdef enum:
+    _MAX_IOV = 80
+
+
+def write_frame(int fd, long long offset, unsigned long long first_seq, unsigned int count, unsigned int flags,
+                unsigned long long synced_seq, lens, data, Py_ssize_t zeros=0, bint sync=False):
+    """Write one frame (header with its CRC, ``lens``, ``data``, zero padding) followed by ``zeros`` zero
+    bytes at ``offset`` of ``fd`` with ``pwritev2`` (continuing after short writes), then ``fdatasync`` if
+    ``sync``; all without the GIL. Returns the bytes written. Raises ``OSError`` (errno of the failing call)
+    on an error: what reached the file is then unknown, as with :func:`os.pwritev`. The native form of the
+    writer's one-frame path when it uses the default OS layer."""
+    cdef _Buf bl = _Buf(lens)
+    cdef _Buf bd = _Buf(data)
+    cdef Py_ssize_t body = bl.view.len + bd.view.len
+    if body > SQW_MAX_BODY_C:
+        raise _ValidationError(f"frame body of {body} bytes is over the format cap of {SQW_MAX_BODY_C}")
+    if zeros < 0 or zeros > (_MAX_IOV - 8) * 65536:
+        raise _ValidationError(f"zeros must be in 0..{(_MAX_IOV - 8) * 65536}, got {zeros}")
+    cdef uint8_t hdr[32]
+    cdef iovec iov[_MAX_IOV]
+    cdef int n = 0, i = 0, err = 0
+    cdef Py_ssize_t pad = (-body) & 7, total, z = zeros, done = 0
+    cdef ssize_t r
+    cdef long long off = offset
+    total = SQW_FRAME_HDR_C + body + pad + zeros
+    with nogil:
+        sqw_frame_header(hdr, <uint32_t>body, first_seq, count, flags, synced_seq,
+                         bl.view.buf, <size_t>bl.view.len, bd.view.buf, <size_t>bd.view.len)
+        iov[n].iov_base = hdr
+        iov[n].iov_len = SQW_FRAME_HDR_C
+        n += 1
+        if bl.view.len:
+            iov[n].iov_base = bl.view.buf
+            iov[n].iov_len = <size_t>bl.view.len
+            n += 1
+        if bd.view.len:
+            iov[n].iov_base = bd.view.buf
+            iov[n].iov_len = <size_t>bd.view.len
+            n += 1
+        if pad:
+            iov[n].iov_base = _ZBUF
+            iov[n].iov_len = <size_t>pad
+            n += 1
+        while z > 0:
+            iov[n].iov_base = _ZBUF
+            iov[n].iov_len = <size_t>(z if z < 65536 else 65536)
+            z -= <Py_ssize_t>iov[n].iov_len
+            n += 1
+        while i < n:
+            r = pwritev2(fd, &iov[i], n - i, off, 0)
+            if r < 0:
+                if errno == EINTR:
+                    continue
+                err = errno
+                break
+            if r == 0:
+                err = EIO
+                break
+            off += r
+            done += r
+            while i < n and <size_t>r >= iov[i].iov_len:
+                r -= <ssize_t>iov[i].iov_len
+                i += 1
+            if i < n and r:
+                iov[i].iov_base = <void *>(<uint8_t *>iov[i].iov_base + r)
+                iov[i].iov_len -= <size_t>r
+        if not err and sync:
+            while fdatasync(fd) != 0:
+                if errno != EINTR:
+                    err = errno
+                    break
+    if err:
+        raise OSError(err, strerror(err).decode())
+    return done
 
 
 def padding(Py_ssize_t body_len):

@@ -149,6 +149,7 @@ class WalWriter:
         self._lockfd = -1
         self._dirfd = -1
         self._manfd = -1
+        self._native_io = type(self._io) is OsIo  # the one-frame path may then write natively
         self._zeroed = 0  # the current segment's size: bytes past self._off up to here are zeros
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
@@ -301,13 +302,17 @@ class WalWriter:
             write_all(self._io, fd, views, off)
             off += n
 
-    def _zero_ahead(self, end: int, total: int) -> list[memoryview]:
-        """Zeros to write after a frame of ``total`` bytes ending at ``end`` (policy always; see
+    def _zero_ahead_bytes(self, end: int, total: int) -> int:
+        """How many zeros to write after a frame of ``total`` bytes ending at ``end`` (policy always; see
         ``_ZERO_AHEAD_MAX_FRAME``): none if the frame lands in the zeroed part or is large."""
         if end <= self._zeroed or total > _ZERO_AHEAD_MAX_FRAME:
-            return []
+            return 0
         want = min(max(16 * total, _ZERO_AHEAD_MIN), _ZERO_AHEAD_MAX)
-        n = min(self._segment_bytes, (end + want + 4095) & ~4095) - end
+        return max(0, min(self._segment_bytes, (end + want + 4095) & ~4095) - end)
+
+    def _zero_ahead(self, end: int, total: int) -> list[memoryview]:
+        """The zeros of :meth:`_zero_ahead_bytes` as buffers for ``pwritev``."""
+        n = self._zero_ahead_bytes(end, total)
         chunk = len(_ZERO_CHUNK)
         views = [memoryview(_ZERO_CHUNK)] * (n // chunk)
         if n % chunk:
@@ -506,11 +511,20 @@ class WalWriter:
         self._next_seq = last + 1
         synced = self._durable
         io, fd = self._io, self._fd
-        zeros = self._zero_ahead(off + total, total) if sync else []
-        size = total + sum(len(z) for z in zeros)
+        nzero = self._zero_ahead_bytes(off + total, total) if sync else 0
+        size = total + nzero
         self._busy = True
         self._lock.release()
         err: BaseException | None = None
+        if self._native_io:
+            # the default OS layer: header, CRC, pwritev2 (+ short-write loop) and fdatasync in one native
+            # call without the GIL (the same system calls; injected faults need the Python path below)
+            try:
+                _nw.write_frame(fd, off, first, count, flags, synced, lens, data, nzero, sync)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below after the state is restored
+                err = exc
+            return self._direct_done(err, off, total, size, last, sync=sync)
+        zeros = self._zero_ahead(off + total, total) if nzero else []
         try:
             hdr = _nw.frame_header(first, count, flags, synced, lens, data)
             bufs = [hdr, lens, data] if len(lens) else [hdr, data]
@@ -524,6 +538,11 @@ class WalWriter:
                 io.fdatasync(fd)
         except BaseException as exc:  # noqa: BLE001 - re-raised below after the state is restored
             err = exc
+        return self._direct_done(err, off, total, size, last, sync=sync)
+
+    def _direct_done(self, err: BaseException | None, off: int, total: int, size: int, last: int, *,
+                     sync: bool) -> int:
+        """The bookkeeping after :meth:`_direct_fast`'s I/O (re-acquires the lock)."""
         self._lock.acquire()
         self._busy = False
         if err is None:
