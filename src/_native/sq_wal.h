@@ -25,6 +25,10 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <string.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #include "sq_crc32c.h"
 
@@ -253,6 +257,97 @@ static int sqw_find_frame(const uint8_t *buf, int64_t n, int64_t start, uint32_t
     }
     *at = pos;
     return SQW_ZERO;
+}
+
+/*
+ * Write iov[0..n) at file offset off with pwritev2, continuing after short writes and EINTR (iov is
+ * consumed). Returns 0, or the errno of the failing call (EIO for a zero-byte write); *done = bytes written.
+ */
+static int sqw_pwritev_all(int fd, struct iovec *iov, int n, int64_t off, int64_t *done) {
+    int i = 0;
+    *done = 0;
+    while (i < n) {
+        ssize_t r = pwritev2(fd, &iov[i], n - i, (off_t)off, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (r == 0) return EIO;
+        off += r;
+        *done += r;
+        while (i < n && (size_t)r >= iov[i].iov_len) {
+            r -= (ssize_t)iov[i].iov_len;
+            i++;
+        }
+        if (i < n && r) {
+            iov[i].iov_base = (uint8_t *)iov[i].iov_base + r;
+            iov[i].iov_len -= (size_t)r;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The background frame writer of policy none (one per WalWriter): a single-slot single-producer /
+ * single-consumer handoff. The producer (the appending thread) posts one job (a frame's iovecs and offset)
+ * when no job is pending; the consumer (the writer thread, in sqw_worker_serve, no GIL) writes it and
+ * clears `pending`. One condition variable, broadcast on every change, serves both sides. After an error
+ * (`err`, the first failing errno) the consumer writes nothing more: the log stops at the failed frame.
+ */
+#define SQW_WORKER_IOV 4
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int pending, stop, err, niov, fd;
+    int64_t off;
+    struct iovec iov[SQW_WORKER_IOV];
+} sqw_worker;
+
+static void sqw_worker_serve(sqw_worker *w) {
+    struct iovec iov[SQW_WORKER_IOV];
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->pending) break; /* stopped with nothing left to write */
+        int n = w->niov, fd = w->fd, e = w->err;
+        int64_t off = w->off, done = 0;
+        memcpy(iov, w->iov, sizeof(iov));
+        pthread_mutex_unlock(&w->mu);
+        if (!e) e = sqw_pwritev_all(fd, iov, n, off, &done);
+        pthread_mutex_lock(&w->mu);
+        if (e && !w->err) w->err = e;
+        w->pending = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until no job is pending; returns the worker's error (0 if none). */
+static int sqw_worker_wait(sqw_worker *w) {
+    pthread_mutex_lock(&w->mu);
+    while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+    int e = w->err;
+    pthread_mutex_unlock(&w->mu);
+    return e;
+}
+
+/* Post a job (the caller waited with sqw_worker_wait: nothing is pending). */
+static void sqw_worker_post(sqw_worker *w, int fd, int64_t off, const struct iovec *iov, int n) {
+    pthread_mutex_lock(&w->mu);
+    w->fd = fd;
+    w->off = off;
+    memcpy(w->iov, iov, (size_t)n * sizeof(struct iovec));
+    w->niov = n;
+    w->pending = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void sqw_worker_stop(sqw_worker *w) {
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
 #endif /* SQ_WAL_H */

@@ -76,6 +76,38 @@ cdef extern from "sq_wal.h" nogil:
                      int64_t *stop, int64_t *need)
     int sqw_find_frame(const uint8_t *buf, int64_t n, int64_t start, uint32_t max_body, uint32_t max_record,
                        int64_t *at, sqw_frame *f)
+    int sqw_pwritev_all(int fd, iovec *iov, int n, int64_t off, int64_t *done)
+    ctypedef struct sqw_worker:
+        int pending
+        int stop
+        int err
+    int SQW_WORKER_IOV
+    void sqw_worker_serve(sqw_worker *w)
+    int sqw_worker_wait(sqw_worker *w)
+    void sqw_worker_post(sqw_worker *w, int fd, int64_t off, const iovec *iov, int n)
+    void sqw_worker_stop(sqw_worker *w)
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    int pthread_mutex_init(pthread_mutex_t *m, const void *attr)
+    int pthread_mutex_destroy(pthread_mutex_t *m)
+    int pthread_mutex_lock(pthread_mutex_t *m)
+    int pthread_mutex_unlock(pthread_mutex_t *m)
+    int pthread_cond_init(pthread_cond_t *c, const void *attr)
+    int pthread_cond_destroy(pthread_cond_t *c)
+
+cdef extern from *:
+    """
+    static inline pthread_mutex_t *sqw_worker_mu(sqw_worker *w) { return &w->mu; }
+    static inline pthread_cond_t *sqw_worker_cv(sqw_worker *w) { return &w->cv; }
+    """
+    pthread_mutex_t *sqw_worker_mu(sqw_worker *w) nogil
+    pthread_cond_t *sqw_worker_cv(sqw_worker *w) nogil
+
+from libc.stdlib cimport malloc, free
 
 sq_crc32c_init()
 
@@ -241,10 +273,9 @@ def write_frame(int fd, long long offset, unsigned long long first_seq, unsigned
         raise _ValidationError(f"zeros must be in 0..{(_MAX_IOV - 8) * 65536}, got {zeros}")
     cdef uint8_t hdr[32]
     cdef iovec iov[_MAX_IOV]
-    cdef int n = 0, i = 0, err = 0
-    cdef Py_ssize_t pad = (-body) & 7, total, z = zeros, done = 0
-    cdef ssize_t r
-    cdef long long off = offset
+    cdef int n = 0, err = 0
+    cdef Py_ssize_t pad = (-body) & 7, total, z = zeros
+    cdef int64_t done = 0, off = offset
     total = SQW_FRAME_HDR_C + body + pad + zeros
     with nogil:
         sqw_frame_header(hdr, <uint32_t>body, first_seq, count, flags, synced_seq,
@@ -269,24 +300,7 @@ def write_frame(int fd, long long offset, unsigned long long first_seq, unsigned
             iov[n].iov_len = <size_t>(z if z < 65536 else 65536)
             z -= <Py_ssize_t>iov[n].iov_len
             n += 1
-        while i < n:
-            r = pwritev2(fd, &iov[i], n - i, off, 0)
-            if r < 0:
-                if errno == EINTR:
-                    continue
-                err = errno
-                break
-            if r == 0:
-                err = EIO
-                break
-            off += r
-            done += r
-            while i < n and <size_t>r >= iov[i].iov_len:
-                r -= <ssize_t>iov[i].iov_len
-                i += 1
-            if i < n and r:
-                iov[i].iov_base = <void *>(<uint8_t *>iov[i].iov_base + r)
-                iov[i].iov_len -= <size_t>r
+        err = sqw_pwritev_all(fd, iov, n, off, &done)
         if not err and sync:
             while fdatasync(fd) != 0:
                 if errno != EINTR:
@@ -476,6 +490,165 @@ cdef class FrameBuilder:
         cdef unsigned int flags = SQW_F_FIXED64_C if self._fixed == 1 else 0
         hdr = frame_header(first_seq, <unsigned int>self._n, flags, synced_seq, lens, data)
         return hdr, lens, data, padding(len(lens) + self._used)
+
+    def body(self):
+        """``(lens, data, flags)``: the frame body's pieces (views of the builder's buffers, valid until the
+        next change) and its frame flags, for :meth:`FrameWorker.submit` (which builds the header)."""
+        if self._n == 0:
+            raise _ValidationError("an empty frame has no body")
+        return (memoryview(self._lens)[:0 if self._fixed == 1 else 4 * self._n],
+                memoryview(self._data)[:self._used], SQW_F_FIXED64_C if self._fixed == 1 else 0)
+
+
+@cython.auto_pickle(False)
+cdef class FrameWorker:
+    """The background frame writer of policy ``none``: one frame in flight, written by the thread that runs
+    :meth:`serve` (without the GIL) while the appending thread prepares the next. :meth:`submit` builds the
+    frame's header (CRC-32C) and, with ``copy``, copies the body into one of two preallocated buffers of
+    ``capacity`` bytes (used alternately: the other one may be in flight) before it waits for the previous
+    frame; otherwise it keeps the caller's buffers referenced (and exported) until that frame is written.
+    The first write error stops all writing; :meth:`submit` and :meth:`wait` raise it as ``OSError``."""
+    cdef sqw_worker w
+    cdef uint8_t *_ring[2]
+    cdef uint8_t _hdr[64]
+    cdef Py_ssize_t _cap
+    cdef int _slot
+    cdef bint _serving
+    cdef _Buf _kl
+    cdef _Buf _kd
+
+    def __cinit__(self, Py_ssize_t capacity):
+        if capacity < 0 or capacity > SQW_MAX_BODY_C:
+            raise _ValidationError(f"capacity must be in 0..{SQW_MAX_BODY_C}, got {capacity}")
+        memset(&self.w, 0, sizeof(sqw_worker))
+        pthread_mutex_init(sqw_worker_mu(&self.w), NULL)
+        pthread_cond_init(sqw_worker_cv(&self.w), NULL)
+        self._ring[0] = NULL
+        self._ring[1] = NULL
+        self._cap = capacity
+        self._slot = 0
+        self._serving = False
+
+    def __dealloc__(self):
+        free(self._ring[0])
+        free(self._ring[1])
+        pthread_cond_destroy(sqw_worker_cv(&self.w))
+        pthread_mutex_destroy(sqw_worker_mu(&self.w))
+
+    @property
+    def capacity(self):
+        """Bytes per copy buffer (the largest frame body :meth:`submit` can copy)."""
+        return self._cap
+
+    @property
+    def error(self):
+        """The errno of the first failed write (0 if none)."""
+        pthread_mutex_lock(sqw_worker_mu(&self.w))
+        cdef int e = self.w.err
+        pthread_mutex_unlock(sqw_worker_mu(&self.w))
+        return e
+
+    @property
+    def pending(self):
+        """True while a frame is posted and not yet written."""
+        pthread_mutex_lock(sqw_worker_mu(&self.w))
+        cdef int p = self.w.pending
+        pthread_mutex_unlock(sqw_worker_mu(&self.w))
+        return bool(p)
+
+    def serve(self):
+        """The writer thread's body: write posted frames until :meth:`stop` (and the last posted frame is
+        written). Runs without the GIL throughout."""
+        if self._serving:
+            raise RuntimeError("FrameWorker.serve is already running")
+        self._serving = True
+        with nogil:
+            sqw_worker_serve(&self.w)
+
+    def stop(self):
+        """Ask :meth:`serve` to return once nothing is pending (does not wait)."""
+        with nogil:
+            sqw_worker_stop(&self.w)
+
+    cdef int _wait(self) except -1:
+        cdef int e
+        with nogil:
+            e = sqw_worker_wait(&self.w)
+        self._kl = None
+        self._kd = None
+        if e:
+            raise OSError(e, strerror(e).decode())
+        return 0
+
+    def wait(self):
+        """Wait until the frame in flight (if any) is written; raise ``OSError`` if a write failed."""
+        self._wait()
+
+    def submit(self, int fd, long long offset, unsigned long long first_seq, unsigned int count,
+               unsigned int flags, unsigned long long synced_seq, lens, data, bint copy=False):
+        """Post one frame (header with its CRC, ``lens``, ``data``, zero padding) to be written at ``offset``
+        of ``fd``; returns its size in bytes once the previous frame is written and this one is posted.
+        Raises ``OSError`` (and posts nothing) if an earlier frame failed."""
+        cdef _Buf bl = _Buf(lens)
+        cdef _Buf bd = _Buf(data)
+        cdef Py_ssize_t nl = bl.view.len, nd = bd.view.len, body = nl + nd
+        if body > SQW_MAX_BODY_C or (copy and body > self._cap):
+            raise _ValidationError(f"frame body of {body} bytes is over the limit "
+                                   f"({self._cap if copy else SQW_MAX_BODY_C})")
+        cdef int k = self._slot, n = 0, e
+        cdef uint8_t *h = self._hdr + 32 * k
+        cdef uint8_t *dst
+        cdef Py_ssize_t pad = (-body) & 7
+        cdef iovec iov[4]
+        if copy and self._ring[k] == NULL:
+            self._ring[k] = <uint8_t *>malloc(self._cap if self._cap > 0 else 1)
+            if self._ring[k] == NULL:
+                raise MemoryError()
+        with nogil:
+            # everything up to the wait overlaps the write of the frame in flight (which uses the other slot)
+            if copy:
+                dst = self._ring[k]
+                if nl:
+                    memcpy(dst, bl.view.buf, <size_t>nl)
+                if nd:
+                    memcpy(dst + nl, bd.view.buf, <size_t>nd)
+                sqw_frame_header(h, <uint32_t>body, first_seq, count, flags, synced_seq, dst, <size_t>nl,
+                                 dst + nl, <size_t>nd)
+            else:
+                sqw_frame_header(h, <uint32_t>body, first_seq, count, flags, synced_seq,
+                                 bl.view.buf, <size_t>nl, bd.view.buf, <size_t>nd)
+            e = sqw_worker_wait(&self.w)
+        self._kl = None
+        self._kd = None
+        if e:
+            raise OSError(e, strerror(e).decode())
+        iov[n].iov_base = h
+        iov[n].iov_len = SQW_FRAME_HDR_C
+        n += 1
+        if copy:
+            if body:
+                iov[n].iov_base = self._ring[k]
+                iov[n].iov_len = <size_t>body
+                n += 1
+        else:
+            if nl:
+                iov[n].iov_base = bl.view.buf
+                iov[n].iov_len = <size_t>nl
+                n += 1
+            if nd:
+                iov[n].iov_base = bd.view.buf
+                iov[n].iov_len = <size_t>nd
+                n += 1
+            self._kl = bl  # the caller's buffers stay exported until the frame is written
+            self._kd = bd
+        if pad:
+            iov[n].iov_base = _ZBUF
+            iov[n].iov_len = <size_t>pad
+            n += 1
+        self._slot = k ^ 1
+        with nogil:
+            sqw_worker_post(&self.w, fd, offset, iov, n)
+        return SQW_FRAME_HDR_C + body + pad
 
 
 def scan(buf, Py_ssize_t n, Py_ssize_t start, long long base, unsigned long long expected_seq,

@@ -9,6 +9,7 @@ import os
 import struct
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from enum import StrEnum
 from types import TracebackType
@@ -57,6 +58,11 @@ _ZERO_AHEAD_MAX = 4 << 20
 _encoder = msgspec.msgpack.Encoder()
 
 
+def _immutable(data: object) -> bool:
+    """True if ``data`` is a ``bytes`` object or a view of one (it cannot change while referenced)."""
+    return type(data) is bytes or (type(data) is memoryview and type(data.obj) is bytes)
+
+
 class SyncPolicy(StrEnum):
     """When appended records are made durable (fdatasync) without an explicit :meth:`WalWriter.commit`.
 
@@ -103,12 +109,17 @@ class WalWriter:
             thread) so that syncs flush data only. Off by default: on the measured host it doubled the bytes
             written for no latency gain (see ``docs/wal.md``).
         io: the OS-call object (tests inject failures through it).
+        background: policy ``none`` only: write frames from a background thread (started at the first frame
+            it writes), so that the kernel's copy of one frame overlaps the building of the next (see
+            ``docs/wal.md``, "Background writer"). The bytes written are the synchronous path's;
+            :meth:`flush` waits for the thread. Needs the default OS layer (``io=None``); ignored with an
+            injected ``io``. ``None`` (the default) means off.
     """
 
     def __init__(self, directory: str | os.PathLike[str], sync: SyncPolicy | str = SyncPolicy.ALWAYS, *,
                  segment_bytes: int = 64 << 20, batch_bytes: int = 1 << 20, batch_ms: float = 5.0,
                  max_record_bytes: int | None = None, frame_bytes: int = _FRAME_BYTES,
-                 preallocate: bool = False, io: OsIo | None = None) -> None:
+                 preallocate: bool = False, io: OsIo | None = None, background: bool | None = None) -> None:
         try:
             self._policy = SyncPolicy(sync)
         except ValueError:
@@ -151,6 +162,13 @@ class WalWriter:
         self._manfd = -1
         self._native_io = type(self._io) is OsIo  # the one-frame path may then write natively
         self._zeroed = 0  # the current segment's size: bytes past self._off up to here are zeros
+        if background and self._policy is not SyncPolicy.NONE:
+            raise ValidationError("background=True needs sync='none' (the other policies wait for the disk)")
+        # policy none, background writer: frames are posted to self._worker (one in flight) by whichever
+        # thread runs the I/O cycle; self._written then counts posted frames, and every barrier drains it
+        self._bg = bool(background) and self._native_io
+        self._worker: Any = None
+        self._worker_thread: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
         self._stop_flusher = threading.Event()
         os.makedirs(self._directory, exist_ok=True)
@@ -402,6 +420,9 @@ class WalWriter:
     # ------------------------------------------------------------------ I/O cycle (one thread at a time)
 
     def _check(self) -> None:
+        if self._poisoned is None and self._worker is not None and self._worker.error:
+            e = self._worker.error
+            self._bg_fail(OSError(e, os.strerror(e)))
         if self._poisoned is not None:
             raise WalPoisonedError(
                 f"WAL writer for {self._directory!r} refuses work after an I/O error "
@@ -409,9 +430,12 @@ class WalWriter:
         if self._closed:
             raise WalError(f"WAL writer for {self._directory!r} is closed")
 
-    def _cycle(self, sync: bool, direct: Sequence[tuple[Any, Any, int, int, int]] = ()) -> None:
+    def _cycle(self, sync: bool, direct: Sequence[tuple[Any, Any, int, int, int]] = (), *, bg: bool = True) -> None:
         """Write the pending frame and the ``direct`` frames, then sync if asked. Called with the lock held
-        and no cycle running; releases the lock during the I/O."""
+        and no cycle running; releases the lock during the I/O. With the background writer and ``bg`` (and
+        no sync), the frames are posted to it instead of written here."""
+        if self._worker is not None:
+            self._bg_drain()  # the builder about to be reused may be the frame in flight
         b = self._builder
         first = self._next_seq - b.count - sum(d[2] for d in direct)
         self._builder, self._spare = self._spare, b
@@ -421,7 +445,7 @@ class WalWriter:
         err: BaseException | None = None
         written = durable = 0
         try:
-            written, durable = self._do_io(b, first, direct, synced, sync)
+            written, durable = self._do_io(b, first, direct, synced, sync, bg=bg and self._bg and not sync)
         except BaseException as exc:  # noqa: BLE001 - re-raised below after the state is restored
             err = exc
         finally:
@@ -444,7 +468,7 @@ class WalWriter:
             raise err
 
     def _do_io(self, b: Any, first: int, direct: Sequence[tuple[Any, Any, int, int, int]], synced: int,
-               sync: bool) -> tuple[int, int]:
+               sync: bool, *, bg: bool = False) -> tuple[int, int]:
         io = self._io
         written = self._written
         durable = synced
@@ -458,17 +482,27 @@ class WalWriter:
             if (self._off + total > self._segment_bytes and self._off > _nw.SEG_HDR
                     and self._rotate(fseq, durable >= written)):
                 durable = written
-            if lens is None:
-                hdr, lv, dv, pad = b.seal(fseq, durable)
+            if bg:  # the same frame, written by the background thread (in posting order)
+                if lens is None:
+                    lv, dv, flags = b.body()
+                    self._bg_post(self._fd, self._off, lv, dv, first=fseq, count=count, flags=flags, synced=durable,
+                                  copy=False)
+                else:
+                    self._bg_post(self._fd, self._off, lens, data, first=fseq, count=count,
+                                  flags=_nw.F_FIXED64 if fixed else 0, synced=durable, copy=not _immutable(data))
+                end = self._off + total
             else:
-                hdr = _nw.frame_header(fseq, count, _nw.F_FIXED64 if fixed else 0, durable, lens, data)
-                lv, dv, pad = lens, data, _nw.padding(body)
-            bufs = [hdr, lv, dv, pad] if len(lv) else [hdr, dv, pad]
-            if not len(pad):
-                bufs.pop()
-            if self._policy is SyncPolicy.ALWAYS:
-                bufs.extend(self._zero_ahead(self._off + total, total))
-            end = self._off + write_all(io, self._fd, bufs, self._off)
+                if lens is None:
+                    hdr, lv, dv, pad = b.seal(fseq, durable)
+                else:
+                    hdr = _nw.frame_header(fseq, count, _nw.F_FIXED64 if fixed else 0, durable, lens, data)
+                    lv, dv, pad = lens, data, _nw.padding(body)
+                bufs = [hdr, lv, dv, pad] if len(lv) else [hdr, dv, pad]
+                if not len(pad):
+                    bufs.pop()
+                if self._policy is SyncPolicy.ALWAYS:
+                    bufs.extend(self._zero_ahead(self._off + total, total))
+                end = self._off + write_all(io, self._fd, bufs, self._off)
             self._zeroed = max(self._zeroed, end)
             self._off += total
             written = fseq + count - 1
@@ -513,6 +547,22 @@ class WalWriter:
         io, fd = self._io, self._fd
         nzero = self._zero_ahead_bytes(off + total, total) if sync else 0
         size = total + nzero
+        if self._bg:
+            # policy none, background writer: post the frame (the lock stays held: posting only waits for
+            # the frame in flight, and the thread needs neither the lock nor the GIL)
+            try:
+                self._bg_post(fd, off, lens, data, first=first, count=count, flags=flags, synced=synced,
+                              copy=not _immutable(data))
+            except BaseException:
+                self._next_seq = first  # nothing was posted
+                raise
+            self._off = off + total
+            self._zeroed = max(self._zeroed, off + total)
+            self._written = last
+            self._unsynced_bytes += total
+            if self._oldest_unsynced is None:
+                self._oldest_unsynced = time.monotonic()
+            return last
         self._busy = True
         self._lock.release()
         err: BaseException | None = None
@@ -581,6 +631,8 @@ class WalWriter:
         manifest names it a power cut can at worst leave it empty or headerless, which ends the log."""
         io = self._io
         synced = False
+        if self._worker is not None:
+            self._bg_drain()  # the frame in flight may be the old segment's last (which may be closed below)
         if self._policy is not SyncPolicy.NONE:
             if not all_synced:  # (under always every frame was synced already: no syscall)
                 io.fdatasync(self._fd)  # the old segment is complete and durable before the next one exists
@@ -617,6 +669,50 @@ class WalWriter:
         while self._busy:
             self._cond.wait()
         self._check()
+        if self._worker is not None:
+            self._bg_drain()
+
+    # ------------------------------------------------------------------ background writer (policy none)
+
+    def _bg_post(self, fd: int, off: int, lens: Any, data: Any, *, first: int, count: int, flags: int, synced: int,
+                 copy: bool) -> None:
+        """Hand one frame to the background thread (started here the first time). ``copy``: the body is
+        copied into the thread's buffers first (the caller's memory may change once the append returns);
+        otherwise the buffers are immutable or the writer's own, and are referenced until written. Called
+        by the thread running the I/O (lock held, or ``_busy``)."""
+        w = self._worker
+        if w is None:
+            w = _nw.FrameWorker(self._frame_limit)
+            t = threading.Thread(target=w.serve, name="wal-none-writer", daemon=True)
+            t.start()
+            self._worker, self._worker_thread = w, t
+            self._finalizer = weakref.finalize(self, w.stop)  # an unclosed writer still ends its thread
+        try:
+            w.submit(fd, off, first, count, flags, synced, lens, data, copy)
+        except OSError as exc:
+            self._bg_fail(exc)
+
+    def _bg_drain(self) -> None:
+        """Wait until the background thread has written every posted frame (raise its error if any)."""
+        try:
+            self._worker.wait()
+        except OSError as exc:
+            self._bg_fail(exc)
+
+    def _bg_fail(self, exc: OSError) -> None:
+        if self._poisoned is None:
+            self._poisoned = exc
+        raise WalPoisonedError(f"WAL writer for {self._directory!r}: background write failed: {exc!r}; the "
+                               "writer is now poisoned, reopen the log to recover") from exc
+
+    def _bg_stop(self) -> None:
+        """End the background thread once the frame in flight is written (close; never raises)."""
+        w, t = self._worker, self._worker_thread
+        if w is None or t is None:
+            return
+        w.stop()
+        t.join()
+        self._worker_thread = None
 
     def _wait_durable(self, seq: int) -> None:
         while self._durable < seq:
@@ -824,9 +920,9 @@ class WalWriter:
     def flush(self) -> int:
         """Write pending records to the file (no sync); returns the last seq written."""
         with self._lock:
-            self._wait_idle()
+            self._wait_idle()  # (drains the background writer)
             if self._builder.count:
-                self._cycle(False)
+                self._cycle(False, bg=False)
             return self._written
 
     def commit(self) -> int:
@@ -891,10 +987,13 @@ class WalWriter:
                 return
             try:
                 if self._poisoned is None:
+                    if self._worker is not None:
+                        self._bg_drain()  # raises a background write error not yet reported
                     self._wait_durable(self._next_seq - 1)
             finally:
                 self._closed = True
                 self._stop_flusher.set()
+                self._bg_stop()  # before the descriptors it writes to are closed
                 self._close_fds()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join()
