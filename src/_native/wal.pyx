@@ -517,17 +517,22 @@ cdef class FrameWorker:
     cdef _Buf _kl
     cdef _Buf _kd
 
-    def __cinit__(self, Py_ssize_t capacity):
-        if capacity < 0 or capacity > SQW_MAX_BODY_C:
-            raise _ValidationError(f"capacity must be in 0..{SQW_MAX_BODY_C}, got {capacity}")
+    def __cinit__(self):
         memset(&self.w, 0, sizeof(sqw_worker))
         pthread_mutex_init(sqw_worker_mu(&self.w), NULL)
         pthread_cond_init(sqw_worker_cv(&self.w), NULL)
         self._ring[0] = NULL
         self._ring[1] = NULL
-        self._cap = capacity
+        self._cap = 0
         self._slot = 0
         self._serving = False
+
+    def __init__(self, Py_ssize_t capacity):
+        if capacity < 0 or capacity > SQW_MAX_BODY_C:
+            raise _ValidationError(f"capacity must be in 0..{SQW_MAX_BODY_C}, got {capacity}")
+        if self._ring[0] != NULL or self._ring[1] != NULL:
+            raise RuntimeError("FrameWorker is already in use")
+        self._cap = capacity
 
     def __dealloc__(self):
         free(self._ring[0])
