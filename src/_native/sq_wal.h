@@ -288,59 +288,84 @@ static int sqw_pwritev_all(int fd, struct iovec *iov, int n, int64_t off, int64_
 }
 
 /*
- * The background frame writer of policy none (one per WalWriter): a single-slot single-producer /
- * single-consumer handoff. The producer (the appending thread) posts one job (a frame's iovecs and offset)
- * when no job is pending; the consumer (the writer thread, in sqw_worker_serve, no GIL) writes it and
- * clears `pending`. One condition variable, broadcast on every change, serves both sides. After an error
- * (`err`, the first failing errno) the consumer writes nothing more: the log stops at the failed frame.
+ * The background frame writer of policy none (one per WalWriter): a bounded single-producer /
+ * single-consumer queue of SQW_WORKER_DEPTH frames. The producer (the appending thread) fills job slot
+ * tail % DEPTH once it is free (tail - head < DEPTH) and publishes it by advancing tail; the consumer (the
+ * writer thread, in sqw_worker_serve, no GIL) writes job head % DEPTH and then advances head, which frees
+ * the slot. Frames are written one at a time in posting order. One condition variable, broadcast on every
+ * change, serves both sides. After an error (`err`, the first failing errno) the consumer writes nothing
+ * more and drains the queue: the log stops at the failed frame.
  */
 #define SQW_WORKER_IOV 4
+#define SQW_WORKER_DEPTH 4
+typedef struct {
+    int fd, niov;
+    int64_t off;
+    struct iovec iov[SQW_WORKER_IOV];
+} sqw_job;
+
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int pending, stop, err, niov, fd;
-    int64_t off;
-    struct iovec iov[SQW_WORKER_IOV];
+    uint64_t head, tail; /* jobs [head, tail) are posted and not yet written */
+    int stop, err;
+    sqw_job jobs[SQW_WORKER_DEPTH];
 } sqw_worker;
 
 static void sqw_worker_serve(sqw_worker *w) {
-    struct iovec iov[SQW_WORKER_IOV];
+    sqw_job job;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->pending && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->pending) break; /* stopped with nothing left to write */
-        int n = w->niov, fd = w->fd, e = w->err;
-        int64_t off = w->off, done = 0;
-        memcpy(iov, w->iov, sizeof(iov));
+        while (w->head == w->tail && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->head == w->tail) break; /* stopped with nothing left to write */
+        job = w->jobs[w->head % SQW_WORKER_DEPTH];
+        int e = w->err;
         pthread_mutex_unlock(&w->mu);
-        if (!e) e = sqw_pwritev_all(fd, iov, n, off, &done);
+        int64_t done = 0;
+        if (!e) e = sqw_pwritev_all(job.fd, job.iov, job.niov, job.off, &done);
         pthread_mutex_lock(&w->mu);
         if (e && !w->err) w->err = e;
-        w->pending = 0;
+        w->head++;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Wait until no job is pending; returns the worker's error (0 if none). */
-static int sqw_worker_wait(sqw_worker *w) {
+/* Wait until at most `max_pending` jobs are pending; returns the worker's error (0 if none). */
+static int sqw_worker_wait(sqw_worker *w, uint64_t max_pending) {
     pthread_mutex_lock(&w->mu);
-    while (w->pending) pthread_cond_wait(&w->cv, &w->mu);
+    while (w->tail - w->head > max_pending) pthread_cond_wait(&w->cv, &w->mu);
     int e = w->err;
     pthread_mutex_unlock(&w->mu);
     return e;
 }
 
-/* Post a job (the caller waited with sqw_worker_wait: nothing is pending). */
+/* The slot the next job goes to (free after sqw_worker_wait(w, DEPTH - 1)); only the producer calls it. */
+static int sqw_worker_slot(sqw_worker *w) {
+    pthread_mutex_lock(&w->mu);
+    int k = (int)(w->tail % SQW_WORKER_DEPTH);
+    pthread_mutex_unlock(&w->mu);
+    return k;
+}
+
+/* Publish the job in slot tail % DEPTH (the caller waited for it to be free). */
 static void sqw_worker_post(sqw_worker *w, int fd, int64_t off, const struct iovec *iov, int n) {
     pthread_mutex_lock(&w->mu);
-    w->fd = fd;
-    w->off = off;
-    memcpy(w->iov, iov, (size_t)n * sizeof(struct iovec));
-    w->niov = n;
-    w->pending = 1;
+    sqw_job *j = &w->jobs[w->tail % SQW_WORKER_DEPTH];
+    j->fd = fd;
+    j->off = off;
+    memcpy(j->iov, iov, (size_t)n * sizeof(struct iovec));
+    j->niov = n;
+    w->tail++;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+}
+
+static int sqw_worker_pending(sqw_worker *w) {
+    pthread_mutex_lock(&w->mu);
+    int n = (int)(w->tail - w->head);
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
 
 static void sqw_worker_stop(sqw_worker *w) {

@@ -78,12 +78,14 @@ cdef extern from "sq_wal.h" nogil:
                        int64_t *at, sqw_frame *f)
     int sqw_pwritev_all(int fd, iovec *iov, int n, int64_t off, int64_t *done)
     ctypedef struct sqw_worker:
-        int pending
         int stop
         int err
     int SQW_WORKER_IOV
+    enum: SQW_WORKER_DEPTH
     void sqw_worker_serve(sqw_worker *w)
-    int sqw_worker_wait(sqw_worker *w)
+    int sqw_worker_wait(sqw_worker *w, uint64_t max_pending)
+    int sqw_worker_slot(sqw_worker *w)
+    int sqw_worker_pending(sqw_worker *w)
     void sqw_worker_post(sqw_worker *w, int fd, int64_t off, const iovec *iov, int n)
     void sqw_worker_stop(sqw_worker *w)
 
@@ -502,41 +504,41 @@ cdef class FrameBuilder:
 
 @cython.auto_pickle(False)
 cdef class FrameWorker:
-    """The background frame writer of policy ``none``: one frame in flight, written by the thread that runs
-    :meth:`serve` (without the GIL) while the appending thread prepares the next. :meth:`submit` builds the
-    frame's header (CRC-32C) and, with ``copy``, copies the body into one of two preallocated buffers of
-    ``capacity`` bytes (used alternately: the other one may be in flight) before it waits for the previous
-    frame; otherwise it keeps the caller's buffers referenced (and exported) until that frame is written.
-    The first write error stops all writing; :meth:`submit` and :meth:`wait` raise it as ``OSError``."""
+    """The background frame writer of policy ``none``: up to :data:`WORKER_DEPTH` frames posted, written in
+    posting order by the thread that runs :meth:`serve` (without the GIL) while the appending thread prepares
+    the next. :meth:`submit` waits for a free slot, builds the frame's header (CRC-32C) and, with ``copy``,
+    copies the body into the slot's preallocated buffer of ``capacity`` bytes (allocated at its first use);
+    otherwise it keeps the caller's buffers referenced (and exported) until the frame is written. The first
+    write error stops all writing; :meth:`submit` and :meth:`wait` raise it as ``OSError``."""
     cdef sqw_worker w
-    cdef uint8_t *_ring[2]
-    cdef uint8_t _hdr[64]
+    cdef uint8_t *_ring[SQW_WORKER_DEPTH]
+    cdef uint8_t _hdr[32 * SQW_WORKER_DEPTH]
     cdef Py_ssize_t _cap
-    cdef int _slot
     cdef bint _serving
-    cdef _Buf _kl
-    cdef _Buf _kd
+    cdef list _keep  # per slot: the caller's buffers of the frame posted there (None when copied/written)
 
     def __cinit__(self):
         memset(&self.w, 0, sizeof(sqw_worker))
         pthread_mutex_init(sqw_worker_mu(&self.w), NULL)
         pthread_cond_init(sqw_worker_cv(&self.w), NULL)
-        self._ring[0] = NULL
-        self._ring[1] = NULL
+        cdef int i
+        for i in range(SQW_WORKER_DEPTH):
+            self._ring[i] = NULL
         self._cap = 0
-        self._slot = 0
         self._serving = False
+        self._keep = [None] * SQW_WORKER_DEPTH
 
     def __init__(self, Py_ssize_t capacity):
         if capacity < 0 or capacity > SQW_MAX_BODY_C:
             raise _ValidationError(f"capacity must be in 0..{SQW_MAX_BODY_C}, got {capacity}")
-        if self._ring[0] != NULL or self._ring[1] != NULL:
-            raise RuntimeError("FrameWorker is already in use")
+        if self._cap:
+            raise RuntimeError("FrameWorker is already initialised")
         self._cap = capacity
 
     def __dealloc__(self):
-        free(self._ring[0])
-        free(self._ring[1])
+        cdef int i
+        for i in range(SQW_WORKER_DEPTH):
+            free(self._ring[i])
         pthread_cond_destroy(sqw_worker_cv(&self.w))
         pthread_mutex_destroy(sqw_worker_mu(&self.w))
 
@@ -555,14 +557,11 @@ cdef class FrameWorker:
 
     @property
     def pending(self):
-        """True while a frame is posted and not yet written."""
-        pthread_mutex_lock(sqw_worker_mu(&self.w))
-        cdef int p = self.w.pending
-        pthread_mutex_unlock(sqw_worker_mu(&self.w))
-        return bool(p)
+        """The number of frames posted and not yet written."""
+        return sqw_worker_pending(&self.w)
 
     def serve(self):
-        """The writer thread's body: write posted frames until :meth:`stop` (and the last posted frame is
+        """The writer thread's body: write posted frames until :meth:`stop` (and every posted frame is
         written). Runs without the GIL throughout."""
         if self._serving:
             raise RuntimeError("FrameWorker.serve is already running")
@@ -575,44 +574,47 @@ cdef class FrameWorker:
         with nogil:
             sqw_worker_stop(&self.w)
 
-    cdef int _wait(self) except -1:
-        cdef int e
+    def wait(self):
+        """Wait until every posted frame is written; raise ``OSError`` if a write failed."""
+        cdef int e, i
         with nogil:
-            e = sqw_worker_wait(&self.w)
-        self._kl = None
-        self._kd = None
+            e = sqw_worker_wait(&self.w, 0)
+        for i in range(SQW_WORKER_DEPTH):
+            self._keep[i] = None
         if e:
             raise OSError(e, strerror(e).decode())
-        return 0
-
-    def wait(self):
-        """Wait until the frame in flight (if any) is written; raise ``OSError`` if a write failed."""
-        self._wait()
 
     def submit(self, int fd, long long offset, unsigned long long first_seq, unsigned int count,
                unsigned int flags, unsigned long long synced_seq, lens, data, bint copy=False):
         """Post one frame (header with its CRC, ``lens``, ``data``, zero padding) to be written at ``offset``
-        of ``fd``; returns its size in bytes once the previous frame is written and this one is posted.
-        Raises ``OSError`` (and posts nothing) if an earlier frame failed."""
+        of ``fd`` once the frames posted before it are; returns its size in bytes. Blocks (without the GIL)
+        while :data:`WORKER_DEPTH` frames are pending. Raises ``OSError`` (and posts nothing) if an earlier
+        frame failed."""
         cdef _Buf bl = _Buf(lens)
         cdef _Buf bd = _Buf(data)
         cdef Py_ssize_t nl = bl.view.len, nd = bd.view.len, body = nl + nd
         if body > SQW_MAX_BODY_C or (copy and body > self._cap):
             raise _ValidationError(f"frame body of {body} bytes is over the limit "
                                    f"({self._cap if copy else SQW_MAX_BODY_C})")
-        cdef int k = self._slot, n = 0, e
-        cdef uint8_t *h = self._hdr + 32 * k
+        cdef int k, n = 0, e
+        cdef uint8_t *h
         cdef uint8_t *dst
         cdef Py_ssize_t pad = (-body) & 7
         cdef iovec iov[4]
+        with nogil:
+            e = sqw_worker_wait(&self.w, SQW_WORKER_DEPTH - 1)
+            k = sqw_worker_slot(&self.w)
+        if e:
+            raise OSError(e, strerror(e).decode())
+        self._keep[k] = None  # the slot's previous frame is written
+        h = self._hdr + 32 * k
         if copy and self._ring[k] == NULL:
             self._ring[k] = <uint8_t *>malloc(self._cap if self._cap > 0 else 1)
             if self._ring[k] == NULL:
                 raise MemoryError()
-        with nogil:
-            # everything up to the wait overlaps the write of the frame in flight (which uses the other slot)
+        dst = self._ring[k]
+        with nogil:  # overlaps the writes of the frames pending before this one
             if copy:
-                dst = self._ring[k]
                 if nl:
                     memcpy(dst, bl.view.buf, <size_t>nl)
                 if nd:
@@ -622,17 +624,12 @@ cdef class FrameWorker:
             else:
                 sqw_frame_header(h, <uint32_t>body, first_seq, count, flags, synced_seq,
                                  bl.view.buf, <size_t>nl, bd.view.buf, <size_t>nd)
-            e = sqw_worker_wait(&self.w)
-        self._kl = None
-        self._kd = None
-        if e:
-            raise OSError(e, strerror(e).decode())
         iov[n].iov_base = h
         iov[n].iov_len = SQW_FRAME_HDR_C
         n += 1
         if copy:
             if body:
-                iov[n].iov_base = self._ring[k]
+                iov[n].iov_base = dst
                 iov[n].iov_len = <size_t>body
                 n += 1
         else:
@@ -644,16 +641,17 @@ cdef class FrameWorker:
                 iov[n].iov_base = bd.view.buf
                 iov[n].iov_len = <size_t>nd
                 n += 1
-            self._kl = bl  # the caller's buffers stay exported until the frame is written
-            self._kd = bd
+            self._keep[k] = (bl, bd)  # the caller's buffers stay exported until the frame is written
         if pad:
             iov[n].iov_base = _ZBUF
             iov[n].iov_len = <size_t>pad
             n += 1
-        self._slot = k ^ 1
         with nogil:
             sqw_worker_post(&self.w, fd, offset, iov, n)
         return SQW_FRAME_HDR_C + body + pad
+
+
+WORKER_DEPTH = SQW_WORKER_DEPTH
 
 
 def scan(buf, Py_ssize_t n, Py_ssize_t start, long long base, unsigned long long expected_seq,

@@ -163,10 +163,11 @@ def records_none(total: int, batch: int, rounds: int) -> Figure:
 # ---------------------------------------------------------------- 2. payload bandwidth, policy none
 
 
-def bandwidth_none(total_bytes: int, record: int, batch_bytes: int, rounds: int) -> Figure:
+def bandwidth_none(total_bytes: int, record: int, batch_bytes: int, rounds: int, *,
+                   background: bool | None = None) -> Figure:
     """Payload MB/s through ``append_buffer`` (``record``-byte records, ``batch_bytes`` per call, policy none)
     vs raw sequential ``os.write`` of the same bytes in ``batch_bytes`` writes; the clock stops once every
-    byte is in the kernel (``flush()``), no sync on either side."""
+    byte is in the kernel (``flush()``), no sync on either side. ``background``: the writer's option."""
     from shrivenquant.wal import WalWriter
 
     per = batch_bytes // record
@@ -176,7 +177,7 @@ def bandwidth_none(total_bytes: int, record: int, batch_bytes: int, rounds: int)
 
     def wal() -> float:
         with _tmpdir("bw") as d:
-            w = WalWriter(d, sync="none")
+            w = WalWriter(d, sync="none", background=background)
             t0 = time.perf_counter()
             for _ in range(nb):
                 w.append_buffer(buf, lengths)
@@ -203,7 +204,8 @@ def bandwidth_none(total_bytes: int, record: int, batch_bytes: int, rounds: int)
                                  "samples": s})
 
 
-def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, block: int = 8) -> Figure:
+def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, block: int = 8, *,
+                               background: bool | None = None) -> Figure:
     """The figure of :func:`bandwidth_none` with the WAL's ``append_buffer`` calls and the raw ``os.write``
     calls alternated in blocks of ``block`` batches in one process (WAL block then ``flush()``, raw block, ...),
     so that both sides meet the same page-cache and host-memory conditions at the same moment (this VM's raw
@@ -218,7 +220,7 @@ def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, 
     t_w: list[float] = []
     t_r: list[float] = []
     with _tmpdir("bw-il") as d:
-        w = WalWriter(d / "wal", sync="none")
+        w = WalWriter(d / "wal", sync="none", background=background)
         fd = os.open(d / "raw.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.sync()
         pc = time.perf_counter
