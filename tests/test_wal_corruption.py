@@ -421,12 +421,14 @@ def test_fuzzer_catches_a_reader_that_trusts_the_length_word(log: Log, monkeypat
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize("sync", ["always", "batch", "none"])
+@pytest.mark.parametrize("sync", ["always", "batch", "none", "none-background"])
 def test_soak_exhaustive_and_random(tmp_path: Path, sync: str) -> None:
     """``WAL_FUZZ_TRIALS`` random damages (default 20000) and an exhaustive 8 KiB tail on a 3000-record log;
-    build_log commits after every group, so under every policy each frame was synced before the next."""
+    build_log commits after every group, so under every policy each frame was synced before the next
+    (``none-background``: policy none with the background writer thread)."""
     trials = int(os.environ.get("WAL_FUZZ_TRIALS", "20000"))
-    lg = _build(tmp_path / sync, sync=sync, n=3000)
+    policy, _, bg = sync.partition("-")
+    lg = _build(tmp_path / sync, sync=policy, n=3000, **({"background": True} if bg else {}))
     problems = exhaustive_tail(lg, 8192)
     assert not problems, "\n".join(problems[:20])
     problems, outcomes = random_damage(lg, random.Random(99), trials)

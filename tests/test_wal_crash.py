@@ -69,6 +69,14 @@ def test_kill_loop_single_appends_batch_policy(tmp_path: Path) -> None:
 
 
 @needs_wal
+def test_kill_loop_none_background_writer(tmp_path: Path) -> None:
+    """Policy none with the background writer thread (frames of 16 KiB and more posted to it mid-group,
+    groups up to 80 records; commit() drains it and syncs), 512 KiB segments, records crossing 32 KiB."""
+    _run(tmp_path, ("--sync", "none", "--background", "--commit-none", "--segment-bytes", str(512 << 10),
+                    "--batch-bytes", "16384", "--group-max", "80"), 6, seed=3)
+
+
+@needs_wal
 def test_concurrent_tailing_reader_sees_valid_prefix(tmp_path: Path) -> None:
     """A follow() reader tails the directory while the writer appends and is SIGKILLed."""
     st = cl.LoopState(tmp_path / "wal", writer_args=("--sync", "always", "--segment-bytes", str(256 << 10),
@@ -106,6 +114,8 @@ SOAK_CONFIGS = {
     "always-single": ("--sync", "always", "--api", "single", "--no-large", "--segment-bytes", str(64 << 10)),
     "batch-mixed": ("--sync", "batch", "--segment-bytes", str(1 << 20)),
     "none-commit": ("--sync", "none", "--commit-none", "--segment-bytes", str(512 << 10)),
+    "none-background": ("--sync", "none", "--background", "--commit-none", "--segment-bytes", str(512 << 10),
+                        "--batch-bytes", "16384", "--group-max", "80"),
 }
 
 

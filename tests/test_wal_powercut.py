@@ -102,7 +102,8 @@ def test_powercut_always_with_rotation(tmp_path: Path, prealloc: str) -> None:
 
 
 @needs_wal
-@pytest.mark.parametrize(("policy", "extra"), [("batch", ()), ("none", ("--commit-none",))])
+@pytest.mark.parametrize(("policy", "extra"), [("batch", ()), ("none", ("--commit-none",)),
+                                               ("none", ("--commit-none", "--background", "--batch-bytes", "4096"))])
 def test_powercut_several_unsynced_frames_in_flight(tmp_path: Path, policy: str, extra: tuple[str, ...]) -> None:
     """commit() only every 4th group: several frames (and, under none, whole segments) unsynced at once, so
     reordered and torn sectors across frames are legal states that must not be refused."""

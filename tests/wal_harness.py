@@ -112,6 +112,10 @@ class SqWriter:
             kw["segment_bytes"] = args.segment_bytes
         if args.preallocate is not None:
             kw["preallocate"] = args.preallocate == "yes"
+        if getattr(args, "background", False):
+            kw["background"] = True
+        if getattr(args, "batch_bytes", 0):
+            kw["batch_bytes"] = args.batch_bytes
         if getattr(args, "broken", "") == "no-dir-fsync":
             kw["io"] = _no_dir_fsync_io()
         self.w = WalWriter(directory, **kw)
@@ -555,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--segment-bytes", type=int, default=0)
     w.add_argument("--preallocate", choices=("yes", "no"), default=None)
     w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--background", action="store_true", help="policy none: WalWriter(background=True)")
+    w.add_argument("--batch-bytes", type=int, default=0, help="WalWriter batch_bytes (0 = its default)")
     w.add_argument("--sleep-ms", type=float, default=0.0)
     w.add_argument("--no-large", action="store_true", help="no payloads beyond 32 KiB")
     w.add_argument("--commit-none", action="store_true", help="call commit() and ACK under policy none too")
