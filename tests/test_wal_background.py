@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -76,12 +77,14 @@ def _log_bytes(d: Path) -> dict[str, bytes]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(_step, min_size=1, max_size=25),
-       segment_kib=st.sampled_from([64, 256, 1024]), batch_kib=st.sampled_from([4, 64, 1024]))
+       segment_kib=st.sampled_from([64, 256, 1024]), batch_kib=st.sampled_from([4, 64, 1024]),
+       prealloc=st.booleans())
 def test_background_writes_the_synchronous_bytes(tmp_path_factory: pytest.TempPathFactory,
                                                  steps: list[tuple[str, int, int]], segment_kib: int,
-                                                 batch_kib: int) -> None:
+                                                 batch_kib: int, prealloc: bool) -> None:
     base = tmp_path_factory.mktemp("bg")
-    kw = {"segment_bytes": segment_kib << 10, "batch_bytes": batch_kib << 10, "frame_bytes": 96 << 10}
+    kw = {"segment_bytes": segment_kib << 10, "batch_bytes": batch_kib << 10, "frame_bytes": 96 << 10,
+          "preallocate": prealloc}
     for name, bg in (("sync", False), ("bg", True)):
         w = WalWriter(base / name, sync="none", background=bg, **kw)
         _apply(w, steps, scribble=bg)
@@ -154,6 +157,12 @@ def test_background_write_error_is_raised_on_next_call(tmp_path: Path, then: str
     good = w.last_seq
     _break_fd(w)
     w.append_buffer(buf, lens)  # posted: fails in the thread
+    for _ in range(5000):  # the thread fails asynchronously: a call that overlaps its write cannot know yet
+        if w._worker.error:
+            break
+        time.sleep(0.001)
+    assert w._worker.error == errno.EBADF
+    assert not w.poisoned  # nothing raised yet: the next call raises
     with pytest.raises(WalPoisonedError) as ei:
         if then == "append":
             w.append_buffer(buf, lens)
@@ -171,6 +180,28 @@ def test_background_write_error_is_raised_on_next_call(tmp_path: Path, then: str
     with WalWriter(tmp_path, sync="none") as w2:
         assert w2.last_seq == good
     assert sum(1 for _ in WalReader(tmp_path).records()) == good
+
+
+def test_background_error_overlapping_appends_are_never_written(tmp_path: Path) -> None:
+    """Appends posted while the failing frame is being written return, but nothing after the failed frame
+    reaches the file, and the error is raised by the flush."""
+    w = WalWriter(tmp_path, sync="none", background=True)
+    buf = bytes(1 << 20)
+    lens = np.full(1024, 1024, dtype=np.int64)
+    w.append_buffer(buf, lens)
+    w.flush()
+    good = w.last_seq
+    _break_fd(w)
+    returned = 0
+    with pytest.raises(WalPoisonedError):
+        for _ in range(50):  # at most WORKER_DEPTH + 1 of these can return before the error is seen
+            w.append_buffer(buf, lens)
+            returned += 1
+        w.flush()
+    assert returned <= 5
+    w.close()
+    with WalWriter(tmp_path, sync="none") as w2:
+        assert w2.last_seq == good
 
 
 def test_background_from_several_threads(tmp_path: Path) -> None:
