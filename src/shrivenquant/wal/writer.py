@@ -710,6 +710,8 @@ class WalWriter:
         w, t = self._worker, self._worker_thread
         if w is None or t is None:
             return
+        while self._busy:  # (lock held) another thread's cycle may still post frames: let it finish
+            self._cond.wait()
         w.stop()
         t.join()
         self._worker_thread = None
@@ -988,6 +990,8 @@ class WalWriter:
             try:
                 if self._poisoned is None:
                     if self._worker is not None:
+                        while self._busy:  # another thread's cycle may be posting: it is the producer
+                            self._cond.wait()
                         self._bg_drain()  # raises a background write error not yet reported
                     self._wait_durable(self._next_seq - 1)
             finally:
