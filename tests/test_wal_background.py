@@ -118,8 +118,8 @@ def test_background_thread_is_lazy_and_flush_drains(tmp_path: Path) -> None:
 def test_background_close_drains_and_stops_thread(tmp_path: Path) -> None:
     w = WalWriter(tmp_path, sync="none", background=True, segment_bytes=1 << 20)
     data = np.random.default_rng(1).integers(0, 256, 300_000, dtype=np.uint8)
-    for _ in range(20):  # mutable buffers, several rotations
-        w.append_buffer(data, [100_000] * 3)
+    for i in range(20):  # mutable buffers (written by the caller) between posted bytes; several rotations
+        w.append_buffer(data if i % 2 == 0 else data.tobytes(), [100_000] * 3)
         data[:] = 7
     t = w._worker_thread
     w.close()
@@ -234,3 +234,34 @@ def test_background_from_several_threads(tmp_path: Path) -> None:
         mine = [r for r in recs if r.startswith(b"%d:" % k)]
         assert mine == [b"%d:%d" % (k, i) for i in range(200) if i % 10]  # per-thread order kept
     assert not any(r == b"\0" * 150_000 for r in recs)  # copies were taken before the buffers changed
+
+
+def test_frame_worker_copy_writes_write_frames_bytes(tmp_path: Path) -> None:
+    """The worker's copy mode (the measured alternative to writing mutable buffers in the caller): the frame
+    is byte for byte write_frame's, and the source may change once submit returned."""
+    from shrivenquant._native import wal as nw
+
+    rng = np.random.default_rng(3)
+    data = bytearray(rng.integers(0, 256, 50_001, dtype=np.uint8).tobytes())
+    lens = np.array([20_000, 30_001], dtype="<u4").tobytes()
+    ref = os.open(tmp_path / "ref", os.O_RDWR | os.O_CREAT, 0o644)
+    nw.write_frame(ref, 32, 5, 2, 0, 4, lens, bytes(data))
+    w = nw.FrameWorker(64 << 10)
+    t = threading.Thread(target=w.serve)
+    t.start()
+    fd = os.open(tmp_path / "bg", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        for k in range(2 * nw.WORKER_DEPTH):  # every slot's buffer, twice
+            assert w.submit(fd, 32 + k * 50_048, 5, 2, 0, 4, lens, data, True) == 50_048
+        data[:] = b"\0" * len(data)
+        w.wait()
+    finally:
+        w.stop()
+        t.join()
+    want = (tmp_path / "ref").read_bytes()[32:]
+    got = (tmp_path / "bg").read_bytes()
+    os.close(ref)
+    os.close(fd)
+    assert all(got[32 + k * 50_048: 32 + (k + 1) * 50_048] == want for k in range(2 * nw.WORKER_DEPTH))
+    with pytest.raises(ValidationError):
+        nw.FrameWorker(1024).submit(fd, 0, 1, 1, 0, 0, b"", bytes(2048), True)

@@ -482,14 +482,16 @@ class WalWriter:
             if (self._off + total > self._segment_bytes and self._off > _nw.SEG_HDR
                     and self._rotate(fseq, durable >= written)):
                 durable = written
-            if bg:  # the same frame, written by the background thread (in posting order)
+            post = bg and (lens is None or _immutable(data))
+            if bg and not post and self._worker is not None:
+                self._bg_drain()  # a mutable buffer: written below from the caller's memory, after the posted
+            if post:  # the same frame, written by the background thread (in posting order)
                 if lens is None:
                     lv, dv, flags = b.body()
-                    self._bg_post(self._fd, self._off, lv, dv, first=fseq, count=count, flags=flags, synced=durable,
-                                  copy=False)
                 else:
-                    self._bg_post(self._fd, self._off, lens, data, first=fseq, count=count,
-                                  flags=_nw.F_FIXED64 if fixed else 0, synced=durable, copy=not _immutable(data))
+                    lv, dv, flags = lens, data, _nw.F_FIXED64 if fixed else 0
+                self._bg_post(self._fd, self._off, lv, dv, first=fseq, count=count, flags=flags, synced=durable,
+                              copy=False)
                 end = self._off + total
             else:
                 if lens is None:
@@ -547,12 +549,12 @@ class WalWriter:
         io, fd = self._io, self._fd
         nzero = self._zero_ahead_bytes(off + total, total) if sync else 0
         size = total + nzero
-        if self._bg:
+        if self._bg and _immutable(data):
             # policy none, background writer: post the frame (the lock stays held: posting only waits for
-            # the frame in flight, and the thread needs neither the lock nor the GIL)
+            # a free queue slot, and the thread needs neither the lock nor the GIL)
             try:
                 self._bg_post(fd, off, lens, data, first=first, count=count, flags=flags, synced=synced,
-                              copy=not _immutable(data))
+                              copy=False)
             except BaseException:
                 self._next_seq = first  # nothing was posted
                 raise
@@ -563,6 +565,14 @@ class WalWriter:
             if self._oldest_unsynced is None:
                 self._oldest_unsynced = time.monotonic()
             return last
+        if self._worker is not None:
+            # a mutable buffer: written here, from the caller's memory, after the frames posted before it
+            # (copying it for the thread measured slower than this; see docs/wal.md)
+            try:
+                self._bg_drain()
+            except BaseException:
+                self._next_seq = first
+                raise
         self._busy = True
         self._lock.release()
         err: BaseException | None = None
