@@ -19,7 +19,10 @@ NATIVE = Path("src") / "_native"
 
 
 def _extensions() -> list[Extension]:
-    compile_args = ["-O3", "-fno-strict-aliasing"] if sys.platform != "win32" else ["/O2"]
+    compile_args = ["-O3", "-fno-strict-aliasing", "-pthread"] if sys.platform != "win32" else ["/O2"]
+    # -pthread: the book's two-thread batch and the WAL's background writer use pthreads (in libc from
+    # glibc 2.34 on; older C libraries need the flag at link time too).
+    link_args = ["-pthread"] if sys.platform != "win32" else []
     if os.environ.get("SHRIVENQUANT_NATIVE_ARCH"):
         compile_args.append(f"-march={os.environ['SHRIVENQUANT_NATIVE_ARCH']}")
     # SHRIVENQUANT_BUILD_ONLY=book,events builds just those modules (with `build_ext --inplace`, for
@@ -36,6 +39,7 @@ def _extensions() -> list[Extension]:
                 include_dirs=[str(NATIVE), np.get_include()],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
                 extra_compile_args=compile_args,
+                extra_link_args=link_args,
             )
         )
     return exts
