@@ -32,6 +32,20 @@ __all__ = [
     "generated_events",
     "load_config",
     "merge_sources",
+    "orders_kernel_for",
     "recording_events",
     "run",
+    "run_numba_orders",
 ]
+
+
+_NUMBA_ORDERS = frozenset({"orders_kernel_for", "run_numba_orders"})
+
+
+def __getattr__(name: str) -> object:
+    """The Numba order API is imported on first use (importing numba is not cheap)."""
+    if name in _NUMBA_ORDERS:
+        from shrivenquant.backtest import numba_orders
+
+        return getattr(numba_orders, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
