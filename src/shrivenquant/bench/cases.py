@@ -195,13 +195,14 @@ def _part_cases() -> list[Case]:
     from shrivenquant.bench.cases_analytics import analytics_cases
     from shrivenquant.bench.cases_backtest import backtest_cases
     from shrivenquant.bench.cases_catalog import catalog_cases
+    from shrivenquant.bench.cases_numba_orders import numba_orders_cases
     from shrivenquant.bench.cases_oms import oms_cases
     from shrivenquant.bench.cases_options import options_cases
     from shrivenquant.bench.cases_risk import risk_cases
     from shrivenquant.bench.cases_wal import wal_cases
 
     return [*wal_cases(), *risk_cases(), *options_cases(), *analytics_cases(), *oms_cases(), *backtest_cases(),
-            *catalog_cases()]
+            *numba_orders_cases(), *catalog_cases()]
 
 
 # ---------------------------------------------------------------------------------------------- native wire decoder
