@@ -14,6 +14,7 @@ from shrivenquant.backtest.numba_orders import (
     K_CANCEL,
     K_LIMIT,
     K_MARKET,
+    K_MODIFY,
     T_GTC,
     T_IOC,
     T_MARKET,
@@ -292,6 +293,19 @@ def scripted(ts, bq, aq, bb, ba, base, tick, position, orders, params, fparams, 
                 continue  # the strategy knows the order is done (or already being canceled)
             req[n, 0] = K_CANCEL
             req[n, 5] = target
+        elif r[1] == K_MODIFY:  # (call, K_MODIFY, side of the target, price ticks, target row, new qty or 0)
+            target = state[8 + r[4]]
+            ok = False
+            for k in range(orders.shape[0]):
+                if orders[k, 1] == target and orders[k, 0] == 2 and (r[5] == 0 or r[5] > orders[k, 5]):
+                    ok = True
+            if not ok:
+                continue  # not accepted and idle (or the new quantity is not above what it has filled)
+            opp = base + (ba if r[2] == 1 else bb) * tick
+            req[n, 0] = K_MODIFY
+            req[n, 5] = target
+            req[n, 2] = opp + r[3] * tick if r[2] == 1 else opp - r[3] * tick
+            req[n, 3] = r[5]
         else:
             opp = base + (ba if r[2] == 1 else bb) * tick
             req[n, 0] = r[1]
@@ -301,7 +315,7 @@ def scripted(ts, bq, aq, bb, ba, base, tick, position, orders, params, fparams, 
             req[n, 4] = r[5]
             req[n, 5] = 0
         n += 1
-        if r[1] != K_CANCEL and r[1] != FORCED_CANCEL:
+        if r[1] != K_CANCEL and r[1] != FORCED_CANCEL and r[1] != K_MODIFY:
             state[8 + i] = -n  # patched below with the id the kernel assigns
     return n
 
@@ -314,7 +328,7 @@ def _scripted_python(rows: list[tuple[int, int, int, int, int, int]], tick: int)
         def __init__(self) -> None:
             self.call = 0
             self.ids: dict[int, str] = {}
-            self.errors: list[str] = []
+            self.modifies = 0
 
         def on_book(self, ctx: Any, instrument: int) -> None:
             call = self.call
@@ -328,11 +342,17 @@ def _scripted_python(rows: list[tuple[int, int, int, int, int, int]], tick: int)
                     continue
                 if kind == K_CANCEL:
                     mo = ctx.om.order(self.ids[q])
-                    if not mo.is_done and mo.status.name != "PENDING_CANCEL":
+                    if not mo.is_done and mo.status.name not in ("PENDING_CANCEL", "PENDING_UPDATE"):
                         ctx.cancel(self.ids[q])
                     continue
                 opp = apx if sd == 1 else bpx
                 px = opp + off * tick if sd == 1 else opp - off * tick
+                if kind == K_MODIFY:
+                    mo = ctx.om.order(self.ids[q])
+                    if mo.status.name in ("ACCEPTED", "PARTIALLY_FILLED") and (typ == 0 or typ > mo.filled_raw):
+                        ctx.modify(self.ids[q], price_raw=px, qty_raw=typ or None)
+                        self.modifies += 1
+                    continue
                 if kind == K_MARKET:
                     mo = ctx.market(instrument, sd, q)
                 elif typ == T_IOC:
@@ -344,13 +364,20 @@ def _scripted_python(rows: list[tuple[int, int, int, int, int, int]], tick: int)
     return Scripted()
 
 
+def py_modifies(py: Any) -> int:
+    """Modify requests the Python strategy sent."""
+    return int(py.strategy.modifies)
+
+
 def _run_scripted(ev: np.ndarray, insts: list[Any], rows: list[tuple[int, int, int, int, int, int]], entry: int,
                   resp: int) -> tuple[Any, Any]:
     inst = insts[0]
     tick = inst.price_tick.raw_at(inst.price_precision)
     venue = {inst.venue: VenueConfig(entry_latency_ns=entry, response_latency_ns=resp, maker_fee="-0.0001",
                                      taker_fee="0.0004")}
-    py = BacktestEngine(insts, _scripted_python(rows, tick), venues=venue).run(ev)
+    strat = _scripted_python(rows, tick)
+    py = BacktestEngine(insts, strat, venues=venue).run(ev)
+    py.strategy = strat
     nb = run_numba_orders(ev, inst, scripted_ids, params=np.array(rows, dtype=np.int64).ravel(),
                           entry_latency_ns=entry, response_latency_ns=resp, maker_fee="-0.0001",
                           taker_fee="0.0004", state_size=8 + len(rows))
@@ -369,11 +396,11 @@ def scripted_ids(ts, bq, aq, bb, ba, base, tick, position, orders, params, fpara
             r = -state[8 + i] - 1
             k = 0
             for j in range(r):
-                if req[j, 0] != K_CANCEL:
+                if req[j, 0] == K_LIMIT or req[j, 0] == K_MARKET:
                     k += 1
             state[8 + i] = state[1] + 1 + k
     for j in range(n):
-        if req[j, 0] != K_CANCEL:
+        if req[j, 0] == K_LIMIT or req[j, 0] == K_MARKET:
             state[1] += 1
     return n
 
@@ -418,16 +445,23 @@ def test_seeded_scripts_agree(stream: tuple[np.ndarray, list[Any]], seed: int) -
             if call > c0:
                 rows.append((call, K_CANCEL, 0, 0, i, 0))
                 continue
+        if subs and rng.random() < 0.5:  # re-price (0-3 ticks through, or passive) and/or re-size a submit
+            i, c0 = subs[int(rng.integers(0, len(subs)))]
+            if call > c0:
+                new_q = int(rng.choice([0, 5, 20, 40]))
+                rows.append((call, K_MODIFY, rows[i][2], int(rng.integers(-6, 3)), i, new_q))
+                continue
         kind = K_MARKET if rng.random() < 0.15 else K_LIMIT
         typ = T_MARKET if kind == K_MARKET else int(rng.choice([T_GTC, T_GTC, T_IOC, T_POST_ONLY]))
-        off = int(rng.integers(-6, 4))
+        off = int(rng.integers(-8, 3))
         rows.append((call, kind, int(rng.integers(1, 3)), off, int(rng.integers(1, 8)) * 5, typ))
         if typ in (T_GTC, T_POST_ONLY):
             subs.append((len(rows) - 1, call))
     entry, resp = int(rng.integers(0, 5)) * 1_000_000, int(rng.integers(0, 5)) * 1_000_000
     py, nb = _run_scripted(ev, insts, rows, entry, resp)
     st = _statuses(py)
-    assert py.fills.size > 10
+    assert py.fills.size > 3
+    assert nb.modified + nb.modify_rejected == py_modifies(py)
     assert nb.fills.tobytes() == py.fills.tobytes()
     assert nb.accepted + nb.rejected == len(py.orders)
     assert nb.rejected == st.get("REJECTED", 0)
@@ -448,3 +482,25 @@ def test_capacity_and_bad_cancel_are_clear_errors(stream: tuple[np.ndarray, list
         run_numba_orders(ev, insts[0], scripted_ids, params=np.array(rows).ravel(), state_size=10)
     with pytest.raises(ValidationError, match="EVENT_DTYPE"):
         run_numba_orders(np.zeros(3), insts[0], scripted_ids)
+
+
+def test_modify_reprices_takes_and_requeues_like_the_exchange(stream: tuple[np.ndarray, list[Any]]) -> None:
+    """A passive GTC buy is re-priced (it loses its place: back of the new level) and cut to a smaller
+    quantity (SimulatedExchange.modify keeps the place for a pure cut), cut again, then re-priced to the ask:
+    it takes what is there and the rest rests as a maker order. Same fills and counts as the Python
+    exchange (the OMS applies OrderModified to the Python twin, the kernel to the order table)."""
+    ev, insts = stream
+    rows = [
+        (10, K_LIMIT, 1, -8, 3000, T_GTC),  # buy 3000 eight ticks under the ask: rests
+        (30, K_MODIFY, 1, -6, 0, 2500),  # two ticks up and cut to 2500: back of the new level
+        (60, K_MODIFY, 1, -6, 0, 2000),  # cut again at the same price: keeps its place
+        (90, K_MODIFY, 1, 0, 0, 0),  # re-price to the ask: takes what is there, rests the rest
+    ]
+    py, nb = _run_scripted(ev, insts, rows, 1_000_000, 1_000_000)
+    f = py.fills
+    assert nb.fills.tobytes() == f.tobytes()
+    assert nb.modified == 3 == py_modifies(py)
+    assert nb.modify_rejected == 0
+    assert set(f["order"].tolist()) == {1}
+    assert (f["liquidity"] == 2).any() and (f["liquidity"] == 1).any()  # took, then rested and was hit
+    assert int(f["qty"].sum()) == 2000 == py.orders[0]["quantity_raw"]  # the cut quantity, not the original

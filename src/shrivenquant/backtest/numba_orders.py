@@ -1,6 +1,6 @@
 """Numba mode with a general order API (hftbacktest style): one ``@njit`` strategy function, called after
 every book message of the traded instrument, reads the book, its own orders and its position and writes
-requests (limit GTC / IOC / post-only, market IOC, cancel) into a preallocated request array; the kernel
+requests (limit GTC / IOC / post-only, market IOC, cancel, modify) into a preallocated request array; the kernel
 runs the book, the venue and the latencies in the same compiled loop.
 
 The strategy function::
@@ -13,13 +13,15 @@ The strategy function::
   an index is -1 when that side is empty;
 * ``position``: the fills the strategy has received (raw, signed);
 * ``orders``: the strategy's order table, ``(capacity, 7)`` int64, one row per slot: ``O_STATUS`` (0 free,
-  1 sent, 2 accepted, 3 cancel sent), ``O_ID`` (the order's id, from 1), ``O_SIDE`` (1 buy, 2 sell),
+  1 sent, 2 accepted, 3 cancel sent, 4 modify sent), ``O_ID`` (the order's id, from 1), ``O_SIDE`` (1 buy, 2 sell),
   ``O_PRICE`` (raw; 0 for a market order), ``O_QTY``, ``O_FILLED`` (fills received), ``O_TYPE`` (one of
   ``T_GTC``, ``T_IOC``, ``T_POST_ONLY``, ``T_MARKET``). A slot is freed when the order's last event (fully
   filled, canceled, rejected, expired) is received;
-* ``req``: ``(max_requests, 6)`` int64: ``R_KIND`` (``K_LIMIT``, ``K_MARKET``, ``K_CANCEL``), ``R_SIDE``,
-  ``R_PRICE``, ``R_QTY``, ``R_TYPE`` (for a limit: ``T_GTC`` / ``T_IOC`` / ``T_POST_ONLY``), ``R_ID`` (the
-  order to cancel; for a submit the kernel writes the new order's id there);
+* ``req``: ``(max_requests, 6)`` int64: ``R_KIND`` (``K_LIMIT``, ``K_MARKET``, ``K_CANCEL``, ``K_MODIFY``),
+  ``R_SIDE``, ``R_PRICE``, ``R_QTY``, ``R_TYPE`` (for a limit: ``T_GTC`` / ``T_IOC`` / ``T_POST_ONLY``),
+  ``R_ID`` (the order to cancel or modify; for a submit the kernel writes the new order's id there). A
+  modify (of an accepted GTC / post-only order, status 2) gives the new price and / or quantity (0 keeps
+  it); the table takes the new terms when ``OrderModified`` is received;
 * ``state``: an int64 array (``state_size`` slots) the function keeps between calls; ``params`` int64 and
   ``fparams`` float64 are the user's parameters.
 
@@ -33,11 +35,16 @@ level at the level prices (taker), liquidity taken not available again until the
 remainder of a market or IOC order is canceled, that of a GTC limit rests (maker) in the risk-averse L2 queue
 (trades at the price advance it, the level shrinking below it moves it, a trade or the opposite best through
 the price fills it whole). A cancel of an order the venue no longer has is rejected (``CancelRejected``).
+A modify follows ``SimulatedExchange.modify``: rejected (``ModifyRejected``) if the order is gone, the new
+quantity is not above the venue's filled quantity, off the tick or lot, or a post-only order's new price
+would cross; a new price or a larger quantity loses the queue place (a crossing new price takes first, with
+self-trade prevention, then the rest rests at the back), a smaller quantity keeps it.
 Fees: the exchange's exact integer rule (maker / taker rate, rounded half even once), after the loop.
 
 Capacities are fixed before the loop (no allocation inside it): ``max_orders`` open orders (the strategy's
 table and the venue's), ``max_requests`` per call, 4,080 messages in flight, ``max_fills``; exceeding one,
-or a cancel of an order not in the table (or already being canceled), stops the run with a
+or a cancel / modify of an order not in the table (or with a cancel or modify already pending), stops the
+run with a
 :class:`~shrivenquant.errors.ValidationError`.
 """
 
@@ -53,7 +60,7 @@ from shrivenquant.backtest.numba_mode import NumbaResult, _apply_level, _lat_at,
 from shrivenquant.core.events import EVENT_DTYPE
 from shrivenquant.errors import ValidationError
 
-__all__ = ["K_CANCEL", "K_LIMIT", "K_MARKET", "O_FILLED", "O_ID", "O_PRICE", "O_QTY", "O_SIDE", "O_STATUS",
+__all__ = ["K_CANCEL", "K_LIMIT", "K_MARKET", "K_MODIFY", "O_FILLED", "O_ID", "O_PRICE", "O_QTY", "O_SIDE", "O_STATUS",
            "O_TYPE", "R_ID", "R_KIND", "R_PRICE", "R_QTY", "R_SIDE", "R_TYPE", "T_GTC", "T_IOC", "T_MARKET",
            "T_POST_ONLY", "orders_kernel_for", "run_numba_orders"]
 
@@ -61,13 +68,14 @@ __all__ = ["K_CANCEL", "K_LIMIT", "K_MARKET", "O_FILLED", "O_ID", "O_PRICE", "O_
 O_STATUS, O_ID, O_SIDE, O_PRICE, O_QTY, O_FILLED, O_TYPE = 0, 1, 2, 3, 4, 5, 6
 # request columns and kinds
 R_KIND, R_SIDE, R_PRICE, R_QTY, R_TYPE, R_ID = 0, 1, 2, 3, 4, 5
-K_LIMIT, K_MARKET, K_CANCEL = 1, 2, 3
+K_LIMIT, K_MARKET, K_CANCEL, K_MODIFY = 1, 2, 3, 4
 # order types
 T_GTC, T_IOC, T_POST_ONLY, T_MARKET = 0, 1, 2, 3
 
 # venue event types in the event queue
 _EV_ACCEPTED, _EV_REJECTED, _EV_CANCELED, _EV_MAKER_FILL, _EV_CANCEL_REJECTED, _EV_EXPIRED, _EV_TAKER_FILL = (
     0, 1, 2, 3, 4, 5, 6)
+_EV_MODIFIED, _EV_MODIFY_REJECTED = 7, 8
 # error bits returned by the kernel
 _ERR_FILLS, _ERR_QUEUE, _ERR_TABLE, _ERR_VENUE, _ERR_CANCEL, _ERR_REQUEST, _ERR_TAKEN = 1, 2, 4, 8, 16, 32, 64
 
@@ -127,6 +135,8 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
     x_front = np.zeros(cap, np.int64)
     x_vid = np.zeros(cap, np.int64)
     x_rseq = np.full(cap, -1, np.int64)
+    x_qty = np.zeros(cap, np.int64)
+    x_post = np.zeros(cap, np.bool_)
     hw = 0  # slots in use are below hw
     n_rest = 0
     rseq = 0
@@ -180,6 +190,94 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                 typ = row[2]
                 num = row[3]
                 rt = t + _lat_at(lat, 2, t)
+                if typ == 2:  # a modify reaches the venue: SimulatedExchange.modify's rules and order
+                    found = -1
+                    for k in range(hw):
+                        if x_num[k] == num:
+                            found = k
+                            break
+                    seq += 1
+                    if found < 0:
+                        _push(sq, sq_tail, rt, seq, _EV_MODIFY_REJECTED, num, 0, 0, 0, t, 0)
+                        sq_tail += 1
+                        continue
+                    k = found
+                    sd = x_side[k]
+                    npx = row[4] if row[4] != 0 else x_px[k]
+                    nq = row[5] if row[5] != 0 else x_qty[k]
+                    filled = x_qty[k] - x_leaves[k]
+                    crosses = False
+                    if sd == 1:
+                        crosses = best[1] >= 0 and base + best[1] * tick <= npx
+                    else:
+                        crosses = best[0] >= 0 and base + best[0] * tick >= npx
+                    if nq <= filled or npx % tick != 0 or nq % step != 0 or (
+                            npx != x_px[k] and x_post[k] and crosses):
+                        _push(sq, sq_tail, rt, seq, _EV_MODIFY_REJECTED, num, 0, 0, sd, t, 0)
+                        sq_tail += 1
+                        continue
+                    lose = npx != x_px[k] or nq > x_qty[k]
+                    x_px[k] = npx
+                    x_leaves[k] = nq - filled
+                    x_qty[k] = nq
+                    _push(sq, sq_tail, rt, seq, _EV_MODIFIED, num, row[4], row[5], sd, t, x_vid[k])
+                    sq_tail += 1
+                    idx = (npx - base) // tick
+                    lq = 0
+                    if 0 <= idx < ladder:
+                        lq = bq[idx] if sd == 1 else aq[idx]
+                    if not lose:
+                        x_front[k] = min(x_front[k], lq)
+                        continue
+                    x_rseq[k] = -1  # leaves the queue
+                    n_rest -= 1
+                    if crosses:
+                        if n_rest > 0:
+                            osd = 2 if sd == 1 else 1
+                            m = _collect(x_num, x_side, x_px, x_rseq, hw, osd, npx, buf)
+                            for c in range(m):
+                                kk = buf[c]
+                                seq += 1
+                                _push(sq, sq_tail, rt, seq, _EV_EXPIRED, x_num[kk], 0, 0, osd, t, x_vid[kk])
+                                sq_tail += 1
+                                x_num[kk] = -1
+                                x_rseq[kk] = -1
+                                n_rest -= 1
+                        leaves = x_leaves[k]
+                        j = best[1] if sd == 1 else best[0]
+                        while 0 <= j < ladder and leaves > 0:
+                            lpx = base + j * tick
+                            if (sd == 1 and lpx > npx) or (sd == 2 and lpx < npx):
+                                break
+                            lvl = aq[j] if sd == 1 else bq[j]
+                            used = ca[j] if sd == 1 else cb[j]
+                            avail = lvl - used
+                            if avail > 0:
+                                q = min(avail, leaves)
+                                if used == 0:
+                                    if n_t < tcap:
+                                        t_idx[n_t] = j if sd == 2 else -1 - j
+                                        n_t += 1
+                                    else:
+                                        err |= _ERR_TAKEN
+                                if sd == 1:
+                                    ca[j] += q
+                                else:
+                                    cb[j] += q
+                                leaves -= q
+                                seq += 1
+                                _push(sq, sq_tail, rt, seq, _EV_TAKER_FILL, num, lpx, q, sd, t, x_vid[k])
+                                sq_tail += 1
+                            j += 1 if sd == 1 else -1
+                        x_leaves[k] = leaves
+                    if x_leaves[k] == 0:
+                        x_num[k] = -1
+                    else:
+                        x_front[k] = lq
+                        x_rseq[k] = rseq
+                        rseq += 1
+                        n_rest += 1
+                    continue
                 if typ == 1:  # a cancel reaches the venue
                     found = -1
                     for k in range(hw):
@@ -225,7 +323,6 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                 if reject:
                     _push(sq, sq_tail, rt, seq, _EV_REJECTED, num, 0, 0, sd, t, 0)
                     sq_tail += 1
-                    stats[1] += 1
                     continue
                 slot = -1
                 for k in range(cap):
@@ -242,11 +339,12 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                 x_side[slot] = sd
                 x_px[slot] = px
                 x_leaves[slot] = oq
+                x_qty[slot] = oq
+                x_post[slot] = otype == 2
                 x_vid[slot] = vid
                 x_rseq[slot] = -1
                 _push(sq, sq_tail, rt, seq, _EV_ACCEPTED, num, 0, 0, sd, t, vid)
                 sq_tail += 1
-                stats[0] += 1
                 if crosses:
                     # self-trade prevention (expire_maker): own opposite resting orders within the limit
                     if n_rest > 0:
@@ -260,7 +358,6 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                             seq += 1
                             _push(sq, sq_tail, rt, seq, _EV_EXPIRED, x_num[k], 0, 0, osd, t, x_vid[k])
                             sq_tail += 1
-                            stats[3] += 1
                             x_num[k] = -1
                             x_rseq[k] = -1
                             n_rest -= 1
@@ -317,6 +414,8 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                     if orders[k, 0] != 0 and orders[k, 1] == num:
                         slot = k
                         break
+                if typ not in {_EV_MAKER_FILL, _EV_TAKER_FILL}:
+                    stats[typ] += 1  # counted when the strategy receives it, as the OMS does
                 if typ == _EV_ACCEPTED:
                     if slot >= 0 and orders[slot, 0] == 1:
                         orders[slot, 0] = 2
@@ -340,14 +439,21 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                     f["order"] = row[8]
                     n_fills += 1
                 elif typ == _EV_CANCEL_REJECTED:
-                    stats[4] += 1
                     if slot >= 0 and orders[slot, 0] == 3:
                         orders[slot, 0] = 2
-                else:  # rejected, canceled, expired: the order's last event
-                    if typ == _EV_CANCELED:
-                        stats[2] += 1
+                elif typ == _EV_MODIFIED:
                     if slot >= 0:
-                        orders[slot, 0] = 0
+                        if row[4] != 0:
+                            orders[slot, 3] = row[4]
+                        if row[5] != 0:
+                            orders[slot, 4] = row[5]
+                        if orders[slot, 0] == 4:
+                            orders[slot, 0] = 2
+                elif typ == _EV_MODIFY_REJECTED:
+                    if slot >= 0 and orders[slot, 0] == 4:
+                        orders[slot, 0] = 2
+                elif slot >= 0:  # rejected, canceled, expired: the order's last event
+                    orders[slot, 0] = 0
         if err or rq_tail - rq_head >= qcap - 16 or sq_tail - sq_head >= qcap - 16:
             if not err:
                 err |= _ERR_QUEUE
@@ -457,12 +563,32 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                     if orders[k, 0] != 0 and orders[k, 1] == target:
                         slot = k
                         break
-                if slot < 0 or orders[slot, 0] == 3:
+                if slot < 0 or orders[slot, 0] == 3 or orders[slot, 0] == 4:
                     err |= _ERR_CANCEL
                     break
                 orders[slot, 0] = 3
                 seq += 1
                 _push(rq, rq_tail, et, seq, 1, target, 0, 0, orders[slot, 2], ts, 0)
+                rq_tail += 1
+                continue
+            if rk == K_MODIFY:
+                target = req[r, 5]
+                slot = -1
+                for k in range(cap):
+                    if orders[k, 0] != 0 and orders[k, 1] == target:
+                        slot = k
+                        break
+                if slot < 0 or orders[slot, 0] != 2 or orders[slot, 6] == 3 or orders[slot, 6] == 1:
+                    err |= _ERR_CANCEL
+                    break
+                npx = req[r, 2]
+                nq = req[r, 3]
+                if npx < 0 or nq < 0 or (npx == 0 and nq == 0) or (nq != 0 and nq <= orders[slot, 5]):
+                    err |= _ERR_REQUEST
+                    break
+                orders[slot, 0] = 4
+                seq += 1
+                _push(rq, rq_tail, et, seq, 2, target, npx, nq, orders[slot, 2], ts, 0)
                 rq_tail += 1
                 continue
             sd = req[r, 1]
@@ -521,7 +647,8 @@ def orders_kernel_for(strategy: Any) -> Any:
 _ERRORS = ((_ERR_FILLS, "more fills than max_fills"), (_ERR_QUEUE, "more than 4,080 messages in flight"),
            (_ERR_TABLE, "a submit with every slot of the strategy's order table (max_orders) in use"),
            (_ERR_VENUE, "more working orders at the venue than max_orders"),
-           (_ERR_CANCEL, "a cancel of an order that is not in the strategy's table or already being canceled"),
+           (_ERR_CANCEL, "a cancel of an order that is not in the strategy's table or already being canceled or "
+                         "modified, or a modify of an order that is not accepted (status 2) and resting"),
            (_ERR_REQUEST, "a malformed request (kind, side, qty > 0, type) or a request count outside "
                           "0..max_requests"),
            (_ERR_TAKEN, "more than 4,096 levels taken between two book messages"))
@@ -568,7 +695,7 @@ def run_numba_orders(events: np.ndarray, instrument: Any, strategy: Any, *, inst
     state = np.zeros(state_size, np.int64)
     orders = np.zeros((max_orders, 7), np.int64)
     req = np.zeros((max_requests, 6), np.int64)
-    stats = np.zeros(8, np.int64)
+    stats = np.zeros(9, np.int64)
     kernel = orders_kernel_for(strategy)
     t0 = time.perf_counter()
     n_fills, n_orders, oor, pos, err = kernel(
@@ -591,5 +718,7 @@ def run_numba_orders(events: np.ndarray, instrument: Any, strategy: Any, *, inst
         fills["fee"][r] = _round_half_even(notional * rate * m.fee_scale, m.fee_den)
     return NumbaResult(fills=fills, orders=int(n_orders), position=int(pos), out_of_range=int(oor),
                        events=int(events.size), wall_seconds=wall, state=state, orders_table=orders,
-                       accepted=int(stats[0]), rejected=int(stats[1]), canceled=int(stats[2]),
-                       expired=int(stats[3]), cancel_rejected=int(stats[4]))
+                       accepted=int(stats[_EV_ACCEPTED]), rejected=int(stats[_EV_REJECTED]),
+                       canceled=int(stats[_EV_CANCELED]), expired=int(stats[_EV_EXPIRED]),
+                       cancel_rejected=int(stats[_EV_CANCEL_REJECTED]), modified=int(stats[_EV_MODIFIED]),
+                       modify_rejected=int(stats[_EV_MODIFY_REJECTED]))
