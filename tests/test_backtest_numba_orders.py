@@ -91,7 +91,29 @@ def cross_rest_cancel(ts, bq, aq, bb, ba, base, tick, position, orders, params, 
     return n + 1
 
 
-def _python_strategy(qty: int, max_pos: int, cooldown: int, cross: int, stale: int, tick: int) -> Strategy:
+@njit(cache=True, nogil=True)
+def take_profit(ts, side, price, qty, order_id, liquidity, bq, aq, bb, ba, base, tick, position,
+                orders, params, fparams, state, req):
+    """On a maker fill: a GTC limit on the other side ``params[5]`` ticks away for the filled quantity (if more
+    than 8 slots of the table are free)."""
+    if liquidity != 1:
+        return 0
+    free = 0
+    for k in range(orders.shape[0]):
+        if orders[k, 0] == 0:
+            free += 1
+    if free <= 8:
+        return 0
+    req[0, 0] = K_LIMIT
+    req[0, 1] = 2 if side == 1 else 1
+    req[0, 2] = price + params[5] * tick if side == 1 else price - params[5] * tick
+    req[0, 3] = qty
+    req[0, 4] = T_GTC
+    return 1
+
+
+def _python_strategy(qty: int, max_pos: int, cooldown: int, cross: int, stale: int, tick: int,
+                     tp: int | None = None) -> Strategy:
     from shrivenquant._native.fixed import RAW_NULL
     from shrivenquant.core.enums import TimeInForce
     from shrivenquant.core.order_events import OrderAccepted, OrderFilled
@@ -173,7 +195,25 @@ def _python_strategy(qty: int, max_pos: int, cooldown: int, cross: int, stale: i
             del self.by_id[s[1]]
             s[0] = 0
 
-    return CrossRestCancel()
+    class WithTakeProfit(CrossRestCancel):
+        """:func:`take_profit` as the Python engine's ``on_fill``."""
+
+        def on_fill(self, ctx: Any, event: Any) -> None:
+            from shrivenquant.core.enums import LiquiditySide, OrderSide
+
+            if event.liquidity_side != LiquiditySide.MAKER or sum(1 for s in self.slots if s[0] == 0) <= 8:
+                return
+            assert tp is not None
+            sd = 1 if event.order_side == OrderSide.BUY else 2
+            px = event.last_px.raw + tp * tick if sd == 1 else event.last_px.raw - tp * tick
+            q = event.last_qty.raw
+            mo = ctx.limit(0, 3 - sd, px, q)
+            slot = next(s for s in self.slots if s[0] == 0)
+            slot[:] = [1, mo.client_order_id, 3 - sd, px, q, 0, T_GTC]
+            self.by_id[mo.client_order_id] = slot
+            self.orders += 1
+
+    return CrossRestCancel() if tp is None else WithTakeProfit()
 
 
 @pytest.fixture(scope="module")
@@ -194,6 +234,30 @@ def _both(ev: np.ndarray, insts: list[Any], k: int, params: list[int], entry: in
                           entry_latency_ns=entry, response_latency_ns=resp, latency=latency, maker_fee="-0.0001",
                           taker_fee="0.0004", max_orders=CAP)
     return py, nb, strat
+
+
+@pytest.mark.parametrize(("entry", "resp"), [(0, 0), (1_000_000, 2_000_000), (3_000_000, 0)])
+def test_python_and_numba_agree_with_a_fill_callback(stream: tuple[np.ndarray, list[Any]], entry: int,
+                                                     resp: int) -> None:
+    """``on_fill`` (a take-profit order after every maker fill) beside the book rule: the same fills and
+    orders as the Python engine's ``on_fill``."""
+    ev, insts = stream
+    inst = insts[0]
+    tick = inst.price_tick.raw_at(inst.price_precision)
+    params = [600, 3000, 20_000_000, 0, 3, 2]
+    strat = _python_strategy(*params[:5], tick, tp=params[5])
+    venue = {inst.venue: VenueConfig(entry_latency_ns=entry, response_latency_ns=resp, maker_fee="-0.0001",
+                                     taker_fee="0.0004")}
+    py = BacktestEngine(insts, strat, venues=venue).run(ev)
+    nb = run_numba_orders(ev, inst, cross_rest_cancel, on_fill=take_profit, params=np.array(params),
+                          entry_latency_ns=entry, response_latency_ns=resp, maker_fee="-0.0001", taker_fee="0.0004",
+                          max_orders=CAP)
+    base = run_numba_orders(ev, inst, cross_rest_cancel, params=np.array(params), entry_latency_ns=entry,
+                            response_latency_ns=resp, maker_fee="-0.0001", taker_fee="0.0004", max_orders=CAP)
+    assert py.fills.size > 20
+    assert nb.orders == strat.orders == len(py.orders)
+    assert nb.orders > base.orders  # the callback sent orders
+    assert nb.fills.tobytes() == py.fills.tobytes()
 
 
 def _statuses(py: Any) -> dict[str, int]:

@@ -3,7 +3,8 @@ every book message of the traded instrument, reads the book, its own orders and 
 requests (limit GTC / IOC / post-only, market IOC, cancel, modify) into a preallocated request array; the kernel
 runs the book, the venue and the latencies in the same compiled loop.
 
-The strategy function::
+The strategy function (and, optionally, a fill callback with the same request API: ``on_fill`` of
+:func:`run_numba_orders`)::
 
     @njit
     def strategy(ts, bq, aq, best_bid_idx, best_ask_idx, base, tick, position, orders, params, fparams,
@@ -87,6 +88,12 @@ def _noop_strategy(ts, bq, aq, bb, ba, base, tick, position, orders, params, fpa
 
 
 @njit(cache=True, nogil=True)
+def _noop_on_fill(ts, side, price, qty, order_id, liquidity, bq, aq, bb, ba, base, tick,  # noqa: PLR0917
+                  position, orders, params, fparams, state, req):  # pragma: no cover - compiled
+    return 0
+
+
+@njit(cache=True, nogil=True)
 def _collect(x_num, x_side, x_px, x_rseq, hw, sd, bound, buf):  # noqa: PLR0917  # pragma: no cover
     """Slots of resting orders on side ``sd`` at or through ``bound`` (bids: price >= bound, asks: price <=
     bound) into ``buf``, best price first, FIFO (rest sequence) within a price: the exchange's order."""
@@ -113,9 +120,84 @@ def _collect(x_num, x_side, x_px, x_rseq, hw, sd, bound, buf):  # noqa: PLR0917 
 
 
 @njit(cache=True, nogil=True)
+def _send(req, nr, orders, rq, rq_tail, seq, next_num, n_orders, et, ts):  # noqa: PLR0917  # pragma: no cover
+    """The strategy's ``nr`` requests into the request ring (sent at ``ts``, due at ``et``); returns the new
+    ring tail, sequence, next order id, submit count and error bits."""
+    err = 0
+    cap = orders.shape[0]
+    for r in range(nr):
+        rk = req[r, 0]
+        if rk == K_CANCEL:
+            target = req[r, 5]
+            slot = -1
+            for k in range(cap):
+                if orders[k, 0] != 0 and orders[k, 1] == target:
+                    slot = k
+                    break
+            if slot < 0 or orders[slot, 0] == 3 or orders[slot, 0] == 4:
+                err |= _ERR_CANCEL
+                break
+            orders[slot, 0] = 3
+            seq += 1
+            _push(rq, rq_tail, et, seq, 1, target, 0, 0, orders[slot, 2], ts, 0)
+            rq_tail += 1
+            continue
+        if rk == K_MODIFY:
+            target = req[r, 5]
+            slot = -1
+            for k in range(cap):
+                if orders[k, 0] != 0 and orders[k, 1] == target:
+                    slot = k
+                    break
+            if slot < 0 or orders[slot, 0] != 2 or orders[slot, 6] == 3 or orders[slot, 6] == 1:
+                err |= _ERR_CANCEL
+                break
+            npx = req[r, 2]
+            nq = req[r, 3]
+            if npx < 0 or nq < 0 or (npx == 0 and nq == 0) or (nq != 0 and nq <= orders[slot, 5]):
+                err |= _ERR_REQUEST
+                break
+            orders[slot, 0] = 4
+            seq += 1
+            _push(rq, rq_tail, et, seq, 2, target, npx, nq, orders[slot, 2], ts, 0)
+            rq_tail += 1
+            continue
+        sd = req[r, 1]
+        if rk not in {K_LIMIT, K_MARKET} or sd not in {1, 2} or req[r, 3] <= 0 or (
+                rk == K_LIMIT and not (0 <= req[r, 4] <= 2)):
+            err |= _ERR_REQUEST
+            break
+        slot = -1
+        for k in range(cap):
+            if orders[k, 0] == 0:
+                slot = k
+                break
+        if slot < 0:
+            err |= _ERR_TABLE
+            break
+        num = next_num
+        next_num += 1
+        n_orders += 1
+        otype = req[r, 4] if rk == K_LIMIT else 3
+        opx = req[r, 2] if rk == K_LIMIT else 0
+        orders[slot, 0] = 1
+        orders[slot, 1] = num
+        orders[slot, 2] = sd
+        orders[slot, 3] = opx
+        orders[slot, 4] = req[r, 3]
+        orders[slot, 5] = 0
+        orders[slot, 6] = otype
+        req[r, 5] = num
+        seq += 1
+        _push(rq, rq_tail, et, seq, 0, num, opx, req[r, 3], sd, ts, otype)
+        rq_tail += 1
+    return rq_tail, seq, next_num, n_orders, err
+
+
+@njit(cache=True, nogil=True)
 def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, min_qty,  # noqa: PLR0917
                  max_qty, mn_a, mn_b, mult, lat, ladder, params, fparams, state, orders, req,
-                 fills, stats):  # pragma: no cover - compiled
+                 fills, stats, fill_cb):  # pragma: no cover - compiled
     n = kind.shape[0]
     half = ladder // 2
     bq = np.zeros(ladder, np.int64)
@@ -162,6 +244,7 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
     n_orders = 0
     start = 0
     last_ts = ts_local[n - 1] if n > 0 else 0
+    now = ts_local[0] if n > 0 else 0  # the engine's clock: max of the times of what ran so far
     i = -1
     while True:
         i += 1
@@ -187,6 +270,7 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                 row = rq[rq_head % qcap]
                 rq_head += 1
                 t = row[0]
+                now = max(now, t)
                 typ = row[2]
                 num = row[3]
                 rt = t + _lat_at(lat, 2, t)
@@ -407,6 +491,7 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
             else:  # a venue event reaches the strategy
                 row = sq[sq_head % qcap]
                 sq_head += 1
+                now = max(now, row[0])
                 typ = row[2]
                 num = row[3]
                 slot = -1
@@ -438,6 +523,18 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                     f["qty"] = q
                     f["order"] = row[8]
                     n_fills += 1
+                    if fill_cb:  # the strategy's fill callback: it may send requests now
+                        nr = user_on_fill(now, row[6], row[4], q, num, 1 if typ == _EV_MAKER_FILL else 2, bq, aq,
+                                          best[0], best[1], base, tick, position, orders, params, fparams, state,
+                                          req)
+                        if nr < 0 or nr > req.shape[0]:
+                            err |= _ERR_REQUEST
+                            break
+                        rq_tail, seq, next_num, n_orders, e2 = _send(req, nr, orders, rq, rq_tail, seq, next_num,
+                                                                     n_orders, now + _lat_at(lat, 1, now), now)
+                        if e2:
+                            err |= e2
+                            break
                 elif typ == _EV_CANCEL_REJECTED:
                     if slot >= 0 and orders[slot, 0] == 3:
                         orders[slot, 0] = 2
@@ -460,6 +557,7 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
             break
         if final:
             break
+        now = ts
         if iid[s] != instrument:
             continue
         k0 = kind[s]
@@ -554,93 +652,32 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
             err |= _ERR_REQUEST
             break
         et = ts + _lat_at(lat, 1, ts)
-        for r in range(nr):
-            rk = req[r, 0]
-            if rk == K_CANCEL:
-                target = req[r, 5]
-                slot = -1
-                for k in range(cap):
-                    if orders[k, 0] != 0 and orders[k, 1] == target:
-                        slot = k
-                        break
-                if slot < 0 or orders[slot, 0] == 3 or orders[slot, 0] == 4:
-                    err |= _ERR_CANCEL
-                    break
-                orders[slot, 0] = 3
-                seq += 1
-                _push(rq, rq_tail, et, seq, 1, target, 0, 0, orders[slot, 2], ts, 0)
-                rq_tail += 1
-                continue
-            if rk == K_MODIFY:
-                target = req[r, 5]
-                slot = -1
-                for k in range(cap):
-                    if orders[k, 0] != 0 and orders[k, 1] == target:
-                        slot = k
-                        break
-                if slot < 0 or orders[slot, 0] != 2 or orders[slot, 6] == 3 or orders[slot, 6] == 1:
-                    err |= _ERR_CANCEL
-                    break
-                npx = req[r, 2]
-                nq = req[r, 3]
-                if npx < 0 or nq < 0 or (npx == 0 and nq == 0) or (nq != 0 and nq <= orders[slot, 5]):
-                    err |= _ERR_REQUEST
-                    break
-                orders[slot, 0] = 4
-                seq += 1
-                _push(rq, rq_tail, et, seq, 2, target, npx, nq, orders[slot, 2], ts, 0)
-                rq_tail += 1
-                continue
-            sd = req[r, 1]
-            if rk not in {K_LIMIT, K_MARKET} or sd not in {1, 2} or req[r, 3] <= 0 or (
-                    rk == K_LIMIT and not (0 <= req[r, 4] <= 2)):
-                err |= _ERR_REQUEST
-                break
-            slot = -1
-            for k in range(cap):
-                if orders[k, 0] == 0:
-                    slot = k
-                    break
-            if slot < 0:
-                err |= _ERR_TABLE
-                break
-            num = next_num
-            next_num += 1
-            n_orders += 1
-            otype = req[r, 4] if rk == K_LIMIT else 3
-            opx = req[r, 2] if rk == K_LIMIT else 0
-            orders[slot, 0] = 1
-            orders[slot, 1] = num
-            orders[slot, 2] = sd
-            orders[slot, 3] = opx
-            orders[slot, 4] = req[r, 3]
-            orders[slot, 5] = 0
-            orders[slot, 6] = otype
-            req[r, 5] = num
-            seq += 1
-            _push(rq, rq_tail, et, seq, 0, num, opx, req[r, 3], sd, ts, otype)
-            rq_tail += 1
+        rq_tail, seq, next_num, n_orders, e2 = _send(req, nr, orders, rq, rq_tail, seq, next_num, n_orders, et, ts)
+        err |= e2
         if err:
             break
     return n_fills, n_orders, out_of_range, position, err
 
 
-user_strategy = _noop_strategy  # the name the kernel calls (replaced by orders_kernel_for)
+user_strategy = _noop_strategy  # the names the kernel calls (replaced by orders_kernel_for)
+user_on_fill = _noop_on_fill
 _ORDER_KERNELS: dict[Any, Any] = {}
 
 
-def orders_kernel_for(strategy: Any) -> Any:
-    """The general-order kernel with the ``@njit`` function ``strategy`` compiled in (once per process and
-    function)."""
-    k = _ORDER_KERNELS.get(strategy)
+def orders_kernel_for(strategy: Any, on_fill: Any = None) -> Any:
+    """The general-order kernel with the ``@njit`` functions ``strategy`` (and ``on_fill``) compiled in (once
+    per process and pair of functions)."""
+    key = (strategy, on_fill)
+    k = _ORDER_KERNELS.get(key)
     if k is None:
         import types
 
         py = _orders_loop.py_func
         g = dict(py.__globals__)
         g["user_strategy"] = strategy
+        g["user_on_fill"] = on_fill if on_fill is not None else _noop_on_fill
         k = njit(nogil=True)(types.FunctionType(py.__code__, g, "_orders_loop_custom"))
-        _ORDER_KERNELS[strategy] = k
+        _ORDER_KERNELS[key] = k
     return k
 
 
@@ -654,13 +691,19 @@ _ERRORS = ((_ERR_FILLS, "more fills than max_fills"), (_ERR_QUEUE, "more than 4,
            (_ERR_TAKEN, "more than 4,096 levels taken between two book messages"))
 
 
-def run_numba_orders(events: np.ndarray, instrument: Any, strategy: Any, *, instrument_id: int = 0,
+def run_numba_orders(events: np.ndarray, instrument: Any, strategy: Any, *, on_fill: Any = None,
+                     instrument_id: int = 0,
                      params: np.ndarray | None = None, fparams: np.ndarray | None = None, state_size: int = 16,
                      entry_latency_ns: int = 0, response_latency_ns: int = 0, latency: Any = None,
                      maker_fee: str = "0", taker_fee: str = "0", fee_currency: str | None = None,
                      max_orders: int = 64, max_requests: int = 16, ladder: int = 1 << 18,
                      max_fills: int | None = None) -> NumbaResult:
     """Run the ``@njit`` ``strategy`` (see the module docstring) over ``events`` with the general order API.
+
+    ``on_fill``: an optional ``@njit`` function ``on_fill(ts, side, price, qty, order_id, liquidity (1 maker,
+    2 taker), bq, aq, best_bid_idx, best_ask_idx, base, tick, position, orders, params, fparams, state, req)
+    -> int`` called when a fill reaches the strategy (after the table and position took it; ``ts`` = its
+    arrival time), writing requests as ``strategy`` does (the Python engine's ``on_fill``).
 
     Returns a :class:`~shrivenquant.backtest.numba_mode.NumbaResult`: ``fills`` (:data:`FILL_DTYPE`, fees
     filled in; ``order`` is the venue order id), ``orders`` (submits sent), ``position`` (raw), ``state``
@@ -696,13 +739,13 @@ def run_numba_orders(events: np.ndarray, instrument: Any, strategy: Any, *, inst
     orders = np.zeros((max_orders, 7), np.int64)
     req = np.zeros((max_requests, 6), np.int64)
     stats = np.zeros(9, np.int64)
-    kernel = orders_kernel_for(strategy)
+    kernel = orders_kernel_for(strategy, on_fill)
     t0 = time.perf_counter()
     n_fills, n_orders, oor, pos, err = kernel(
         events["kind"], events["side"], events["price"], events["qty"], events["flags"], events["ts_local"],
         events["instrument_id"], np.uint32(instrument_id), np.int64(tick), np.int64(step), np.int64(min_qty),
         np.int64(max_qty), np.int64(mn_a), np.int64(mn_b), np.int64(probe.mult), lat, np.int64(ladder), params,
-        fparams, state, orders, req, fills, stats)
+        fparams, state, orders, req, fills, stats, on_fill is not None)
     wall = time.perf_counter() - t0
     if err:
         what = "; ".join(msg for bit, msg in _ERRORS if err & bit)
