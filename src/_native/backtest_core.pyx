@@ -12,22 +12,10 @@ the Python methods it replaces.
 from heapq import heappop, heappush
 
 from cpython.list cimport PyList_GET_SIZE
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF, Py_XDECREF
+from sq_slots cimport slot_offset as _offset, slot_put as _put
 
 from shrivenquant._native.fixed import Quantity
 from shrivenquant.core.enums import TimeInForce
-
-cdef extern from "structmember.h":
-    ctypedef struct PyMemberDef:
-        const char *name
-        int type
-        Py_ssize_t offset
-        int flags
-
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef *d_member
 
 
 cdef class EngineCore:
@@ -138,28 +126,6 @@ cdef object _SIDE = None
 cdef object _TRUE = True
 cdef Py_ssize_t _O_COID, _O_IID, _O_SIDE, _O_QTY, _O_TS, _O_RO
 _IOC = TimeInForce.IOC
-
-
-cdef Py_ssize_t _offset(type cls, str name) except -1:
-    for k in cls.__mro__:
-        d = k.__dict__.get(name)
-        if d is not None:
-            if type(d).__name__ != "member_descriptor":
-                break
-            m = (<PyMemberDescrObject *>d).d_member
-            if m.type != 16 and m.type != 6:  # T_OBJECT_EX / T_OBJECT
-                break
-            return m.offset
-    raise TypeError(f"{cls.__name__}.{name} is not an object slot")
-
-
-cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
-    """Store ``value`` in the slot at ``off`` of a struct nobody else holds yet (a fresh template copy)."""
-    cdef PyObject **slot = <PyObject **>((<char *><PyObject *>obj) + off)
-    cdef PyObject *old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject *>value
-    Py_XDECREF(old)
 
 
 def configure_orders(market_tpl: object, sides: dict) -> None:

@@ -13,9 +13,10 @@
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdint cimport int64_t, uint64_t, uint8_t
 from libc.string cimport memcpy
+
+from sq_slots cimport object_slot_offset, slot_get, slot_offset, slot_put
 
 import enum
 
@@ -26,16 +27,7 @@ from shrivenquant._native.fixed import Money, Price, Quantity
 cdef extern from "Python.h":
     const char *PyUnicode_AsUTF8AndSize(object s, Py_ssize_t *size) except NULL
 
-cdef extern from "structmember.h":
-    ctypedef struct PyMemberDef:
-        const char *name
-        int type
-        Py_ssize_t offset
-        int flags
-
 cdef extern from "Python.h":
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef *d_member
     PyTypeObject *Py_TYPE(PyObject *o)
     int PyUnicode_CheckExact(object o)
     int PyLong_CheckExact(object o)
@@ -57,10 +49,6 @@ cdef extern from *:
 DEF _CAP = 8192
 DEF _MAX_FIELDS = 32
 DEF _MAX_DEPTH = 4
-
-# member types of structmember.h that hold an object pointer
-cdef int _T_OBJECT = 6
-cdef int _T_OBJECT_EX = 16
 
 
 cdef class _Spec:
@@ -252,7 +240,7 @@ def register_struct(cls) -> bool:
     if len(fields) > _MAX_FIELDS:
         return False
     cdef _Spec spec = _Spec()
-    cdef PyMemberDescrObject *d
+    cdef Py_ssize_t off
     tag = cfg.tag
     tagged = tag is not None and tag is not False
     n_entries = len(fields) + (1 if tagged else 0)
@@ -266,17 +254,10 @@ def register_struct(cls) -> bool:
     spec.keys = [_packed(k) for k in names]
     spec.n = len(fields)
     for i, f in enumerate(fields):
-        descr = None
-        for k in cls.__mro__:
-            if f in k.__dict__:
-                descr = k.__dict__[f]
-                break
-        if descr is None or type(descr).__name__ != "member_descriptor":
+        off = object_slot_offset(cls, f)
+        if off < 0:
             return False
-        d = <PyMemberDescrObject *>descr
-        if d.d_member.type != _T_OBJECT_EX and d.d_member.type != _T_OBJECT:
-            return False
-        spec.offsets[i] = d.d_member.offset
+        spec.offsets[i] = off
     _specs[cls] = spec
     return True
 
@@ -321,35 +302,6 @@ cdef Py_ssize_t _MO_QTY, _MO_REASON, _MO_SENT, _MO_SIDE, _MO_SIGN, _MO_SPREC, _M
 cdef Py_ssize_t _MO_TS, _MO_VID
 
 
-cdef Py_ssize_t _slot_offset(type cls, str name) except -1:
-    for k in cls.__mro__:
-        d = k.__dict__.get(name)
-        if d is not None:
-            if type(d).__name__ != "member_descriptor":
-                break
-            m = (<PyMemberDescrObject *>d).d_member
-            if m.type != _T_OBJECT_EX and m.type != _T_OBJECT:
-                break
-            return m.offset
-    raise TypeError(f"{cls.__name__}.{name} is not an object slot")
-
-
-cdef inline object _sget(object obj, Py_ssize_t off):
-    """The object in the slot at ``off`` (AttributeError if it was never set, as Python says)."""
-    cdef PyObject *p = (<PyObject **>((<char *><PyObject *>obj) + off))[0]
-    if p == NULL:
-        raise AttributeError(f"{type(obj).__name__} slot at offset {off} is not set")
-    return <object>p
-
-
-cdef inline void _sput(object obj, Py_ssize_t off, object value) noexcept:
-    cdef PyObject **slot = <PyObject **>((<char *><PyObject *>obj) + off)
-    cdef PyObject *old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject *>value
-    Py_XDECREF(old)
-
-
 cdef inline object _mo(object obj):
     if type(obj) is not _MO_T:
         raise TypeError(f"expected a ManagedOrder, got {type(obj).__name__}")
@@ -365,22 +317,22 @@ def configure(initialized: object, buy: object, managed_order: type) -> None:
     global _MO_OCO, _MO_ORDER, _MO_PARENT, _MO_POSITION, _MO_PREV, _MO_PRICE, _MO_PPREC, _MO_QTY, _MO_REASON
     global _MO_SENT, _MO_SIDE, _MO_SIGN, _MO_SPREC, _MO_STATUS, _MO_TIDS, _MO_TRIG, _MO_TS, _MO_VID
     c = managed_order
-    _MO_ACCOUNT, _MO_CHILDREN, _MO_COID = (_slot_offset(c, "account"), _slot_offset(c, "_children"),
-                                           _slot_offset(c, "client_order_id"))
-    _MO_EXTERNAL, _MO_FILLED, _MO_HOLD = (_slot_offset(c, "external"), _slot_offset(c, "filled_raw"),
-                                          _slot_offset(c, "hold"))
-    _MO_IID, _MO_LEG, _MO_NOTIONAL = (_slot_offset(c, "instrument_id"), _slot_offset(c, "leg"),
-                                      _slot_offset(c, "notional_raw"))
-    _MO_OCO, _MO_ORDER, _MO_PARENT = _slot_offset(c, "oco"), _slot_offset(c, "order"), _slot_offset(c, "parent")
-    _MO_POSITION, _MO_PREV, _MO_PRICE = (_slot_offset(c, "position"), _slot_offset(c, "prev_status"),
-                                         _slot_offset(c, "price"))
-    _MO_PPREC, _MO_QTY, _MO_REASON = (_slot_offset(c, "price_prec"), _slot_offset(c, "quantity_raw"),
-                                      _slot_offset(c, "reason"))
-    _MO_SENT, _MO_SIDE, _MO_SIGN = _slot_offset(c, "sent"), _slot_offset(c, "side"), _slot_offset(c, "sign")
-    _MO_SPREC, _MO_STATUS, _MO_TIDS = (_slot_offset(c, "size_prec"), _slot_offset(c, "status"),
-                                       _slot_offset(c, "_trade_ids"))
-    _MO_TRIG, _MO_TS, _MO_VID = (_slot_offset(c, "trigger_price"), _slot_offset(c, "ts_last"),
-                                 _slot_offset(c, "venue_order_id"))
+    _MO_ACCOUNT, _MO_CHILDREN, _MO_COID = (slot_offset(c, "account"), slot_offset(c, "_children"),
+                                           slot_offset(c, "client_order_id"))
+    _MO_EXTERNAL, _MO_FILLED, _MO_HOLD = (slot_offset(c, "external"), slot_offset(c, "filled_raw"),
+                                          slot_offset(c, "hold"))
+    _MO_IID, _MO_LEG, _MO_NOTIONAL = (slot_offset(c, "instrument_id"), slot_offset(c, "leg"),
+                                      slot_offset(c, "notional_raw"))
+    _MO_OCO, _MO_ORDER, _MO_PARENT = slot_offset(c, "oco"), slot_offset(c, "order"), slot_offset(c, "parent")
+    _MO_POSITION, _MO_PREV, _MO_PRICE = (slot_offset(c, "position"), slot_offset(c, "prev_status"),
+                                         slot_offset(c, "price"))
+    _MO_PPREC, _MO_QTY, _MO_REASON = (slot_offset(c, "price_prec"), slot_offset(c, "quantity_raw"),
+                                      slot_offset(c, "reason"))
+    _MO_SENT, _MO_SIDE, _MO_SIGN = slot_offset(c, "sent"), slot_offset(c, "side"), slot_offset(c, "sign")
+    _MO_SPREC, _MO_STATUS, _MO_TIDS = (slot_offset(c, "size_prec"), slot_offset(c, "status"),
+                                       slot_offset(c, "_trade_ids"))
+    _MO_TRIG, _MO_TS, _MO_VID = (slot_offset(c, "trigger_price"), slot_offset(c, "ts_last"),
+                                 slot_offset(c, "venue_order_id"))
     _INITIALIZED, _BUY, _MO_T = initialized, buy, managed_order
 
 
@@ -389,35 +341,35 @@ cdef object _new_order(object order, object size_prec, object price_prec, object
     if _MO_T is None:
         raise RuntimeError("oms_core.configure() was not called (import shrivenquant.oms first)")
     mo = _MO_T.__new__(_MO_T)
-    _sput(mo, _MO_ORDER, order)
-    _sput(mo, _MO_COID, order.client_order_id)
-    _sput(mo, _MO_IID, order.instrument_id)
+    slot_put(mo, _MO_ORDER, order)
+    slot_put(mo, _MO_COID, order.client_order_id)
+    slot_put(mo, _MO_IID, order.instrument_id)
     side = order.side
-    _sput(mo, _MO_SIDE, side)
-    _sput(mo, _MO_SIGN, 1 if side is _BUY else -1)
-    _sput(mo, _MO_SPREC, size_prec)
-    _sput(mo, _MO_PPREC, price_prec)
-    _sput(mo, _MO_STATUS, _INITIALIZED)
-    _sput(mo, _MO_PREV, _INITIALIZED)
+    slot_put(mo, _MO_SIDE, side)
+    slot_put(mo, _MO_SIGN, 1 if side is _BUY else -1)
+    slot_put(mo, _MO_SPREC, size_prec)
+    slot_put(mo, _MO_PPREC, price_prec)
+    slot_put(mo, _MO_STATUS, _INITIALIZED)
+    slot_put(mo, _MO_PREV, _INITIALIZED)
     q = order.quantity
-    _sput(mo, _MO_QTY, q.raw if q.precision == size_prec else q.raw_at(size_prec))
-    _sput(mo, _MO_FILLED, 0)
-    _sput(mo, _MO_PRICE, order.price)
-    _sput(mo, _MO_TRIG, order.trigger_price)
-    _sput(mo, _MO_VID, None)
-    _sput(mo, _MO_NOTIONAL, 0)
-    _sput(mo, _MO_TIDS, None)
-    _sput(mo, _MO_REASON, None)
-    _sput(mo, _MO_PARENT, None)
-    _sput(mo, _MO_CHILDREN, None)
-    _sput(mo, _MO_OCO, ())
-    _sput(mo, _MO_HOLD, False)
-    _sput(mo, _MO_LEG, leg)
-    _sput(mo, _MO_EXTERNAL, False)
-    _sput(mo, _MO_SENT, False)
-    _sput(mo, _MO_TS, ts)
-    _sput(mo, _MO_POSITION, None)
-    _sput(mo, _MO_ACCOUNT, None)
+    slot_put(mo, _MO_QTY, q.raw if q.precision == size_prec else q.raw_at(size_prec))
+    slot_put(mo, _MO_FILLED, 0)
+    slot_put(mo, _MO_PRICE, order.price)
+    slot_put(mo, _MO_TRIG, order.trigger_price)
+    slot_put(mo, _MO_VID, None)
+    slot_put(mo, _MO_NOTIONAL, 0)
+    slot_put(mo, _MO_TIDS, None)
+    slot_put(mo, _MO_REASON, None)
+    slot_put(mo, _MO_PARENT, None)
+    slot_put(mo, _MO_CHILDREN, None)
+    slot_put(mo, _MO_OCO, ())
+    slot_put(mo, _MO_HOLD, False)
+    slot_put(mo, _MO_LEG, leg)
+    slot_put(mo, _MO_EXTERNAL, False)
+    slot_put(mo, _MO_SENT, False)
+    slot_put(mo, _MO_TS, ts)
+    slot_put(mo, _MO_POSITION, None)
+    slot_put(mo, _MO_ACCOUNT, None)
     return mo
 
 
@@ -437,9 +389,9 @@ def configure_positions(fifo: object, position_type: type) -> None:
     """``PnlMethod.FIFO`` and the ``Position`` class (called once by ``shrivenquant.oms.positions``)."""
     global _FIFO, _POS_T, _P_FILLS, _P_BOUGHT, _P_SOLD, _P_QTY, _P_METHOD, _P_COST, _P_REALIZED
     c = position_type
-    _P_FILLS, _P_BOUGHT, _P_SOLD = _slot_offset(c, "fills"), _slot_offset(c, "bought"), _slot_offset(c, "sold")
-    _P_QTY, _P_METHOD, _P_COST = _slot_offset(c, "qty"), _slot_offset(c, "method"), _slot_offset(c, "cost")
-    _P_REALIZED = _slot_offset(c, "realized")
+    _P_FILLS, _P_BOUGHT, _P_SOLD = slot_offset(c, "fills"), slot_offset(c, "bought"), slot_offset(c, "sold")
+    _P_QTY, _P_METHOD, _P_COST = slot_offset(c, "qty"), slot_offset(c, "method"), slot_offset(c, "cost")
+    _P_REALIZED = slot_offset(c, "realized")
     _FIFO, _POS_T = fifo, position_type
 
 
@@ -447,7 +399,7 @@ def configure_accounts(cash: object, money_scaled: object, validation_error: obj
     """``AccountType.CASH``, ``accounts._money_scaled``, ``ValidationError`` and the ``Account`` class (called
     once by ``shrivenquant.oms.accounts``)."""
     global _CASH, _money_scaled, _ValidationError, _ACC_T, _A_TYPE, _A_BAL
-    _A_TYPE, _A_BAL = _slot_offset(account_type, "account_type"), _slot_offset(account_type, "balances")
+    _A_TYPE, _A_BAL = slot_offset(account_type, "account_type"), slot_offset(account_type, "balances")
     _CASH, _money_scaled, _ValidationError, _ACC_T = cash, money_scaled, validation_error, account_type
 
 
@@ -474,32 +426,32 @@ def position_fill(pos: object, sign: object, qty: object, px: object) -> object:
 cdef object _position_fill(object pos, object sign, object qty, object px):
     if _POS_T is None or not isinstance(pos, _POS_T):
         raise TypeError(f"expected a Position, got {type(pos).__name__}")
-    _sput(pos, _P_FILLS, _sget(pos, _P_FILLS) + 1)
+    slot_put(pos, _P_FILLS, slot_get(pos, _P_FILLS) + 1)
     if sign > 0:
-        _sput(pos, _P_BOUGHT, _sget(pos, _P_BOUGHT) + qty)
+        slot_put(pos, _P_BOUGHT, slot_get(pos, _P_BOUGHT) + qty)
     else:
-        _sput(pos, _P_SOLD, _sget(pos, _P_SOLD) + qty)
-    q = _sget(pos, _P_QTY)
-    if _sget(pos, _P_METHOD) is _FIFO:
+        slot_put(pos, _P_SOLD, slot_get(pos, _P_SOLD) + qty)
+    q = slot_get(pos, _P_QTY)
+    if slot_get(pos, _P_METHOD) is _FIFO:
         return pos._fifo(sign, qty, px)
-    cost = _sget(pos, _P_COST)
+    cost = slot_get(pos, _P_COST)
     if q == 0 or (q > 0) == (sign > 0):  # open or increase
-        _sput(pos, _P_QTY, q + sign * qty)
-        _sput(pos, _P_COST, cost + sign * qty * px)
+        slot_put(pos, _P_QTY, q + sign * qty)
+        slot_put(pos, _P_COST, cost + sign * qty * px)
         return 0
     open_abs = q if q > 0 else -q
     pos_sign = 1 if q > 0 else -1
     if qty <= open_abs:
         removed = cost if qty == open_abs else _round_div_half_even(cost * qty, open_abs)
         pnl = pos_sign * qty * px - removed
-        _sput(pos, _P_COST, cost - removed)
-        _sput(pos, _P_QTY, q + sign * qty)
+        slot_put(pos, _P_COST, cost - removed)
+        slot_put(pos, _P_QTY, q + sign * qty)
     else:  # flip through zero: close everything, open the rest at px
         pnl = pos_sign * open_abs * px - cost
         rest = qty - open_abs
-        _sput(pos, _P_QTY, sign * rest)
-        _sput(pos, _P_COST, sign * rest * px)
-    _sput(pos, _P_REALIZED, _sget(pos, _P_REALIZED) + pnl)
+        slot_put(pos, _P_QTY, sign * rest)
+        slot_put(pos, _P_COST, sign * rest * px)
+    slot_put(pos, _P_REALIZED, slot_get(pos, _P_REALIZED) + pnl)
     return pnl
 
 
@@ -511,8 +463,8 @@ def account_fill(acc: object, spec: object, sign: object, qty: object, px: objec
 cdef int _account_fill(object acc, object spec, object sign, object qty, object px, object realized) except -1:
     if _ACC_T is None or not isinstance(acc, _ACC_T):
         raise TypeError(f"expected an Account, got {type(acc).__name__}")
-    b = _sget(acc, _A_BAL)
-    if _sget(acc, _A_TYPE) is _CASH:
+    b = slot_get(acc, _A_BAL)
+    if slot_get(acc, _A_TYPE) is _CASH:
         if spec.base is None:
             raise _ValidationError(f"cash account fill on {spec.instrument_id}: the instrument has no base asset")
         notional = _money_scaled(qty * px * spec.mult_raw, spec.notional_scale)
@@ -605,11 +557,11 @@ cdef class OmsCore:
         if type(out) is self.status_type:
             v = out
             if not self.pending_tab[v]:
-                _sput(mo, _MO_STATUS, out)
+                slot_put(mo, _MO_STATUS, out)
                 if self.open_tab[v]:
-                    self.open.add(_sget(mo, _MO_COID))
+                    self.open.add(slot_get(mo, _MO_COID))
                 else:
-                    self.open.discard(_sget(mo, _MO_COID))
+                    self.open.discard(slot_get(mo, _MO_COID))
                 return 0
         self.mgr._set(mo, out)
         return 0
@@ -654,18 +606,18 @@ cdef class OmsCore:
         orders[coid] = mo
         parent = rec.parent
         if parent is not None:
-            _sput(mo, _MO_PARENT, parent)
+            slot_put(mo, _MO_PARENT, parent)
             orders[parent].children.append(coid)
         if rec.oco:
-            _sput(mo, _MO_OCO, rec.oco)
+            slot_put(mo, _MO_OCO, rec.oco)
         if rec.hold or rec.external:
-            _sput(mo, _MO_HOLD, rec.hold)
+            slot_put(mo, _MO_HOLD, rec.hold)
             ext = rec.external
-            _sput(mo, _MO_EXTERNAL, ext)
-            _sput(mo, _MO_SENT, ext)
+            slot_put(mo, _MO_EXTERNAL, ext)
+            slot_put(mo, _MO_SENT, ext)
         else:
-            _sput(mo, _MO_STATUS, self.submitted_status)
-            _sput(mo, _MO_SENT, True)
+            slot_put(mo, _MO_STATUS, self.submitted_status)
+            slot_put(mo, _MO_SENT, True)
             self.open.add(coid)
         if log and self.mgr.snapshot_every:
             self.mgr._after()
@@ -676,12 +628,12 @@ cdef class OmsCore:
         kobj = self.simple_kind[type(rec)]
         cdef long k = kobj
         mo = _mo(self.orders[rec.client_order_id])
-        cdef long st = _sget(mo, _MO_STATUS)
+        cdef long st = slot_get(mo, _MO_STATUS)
         out = self.flat[st * 32 + k]
         if out is None:
             out = self.mgr._step(mo, kobj)  # raises
         vid = rec.venue_order_id
-        mvid = _sget(mo, _MO_VID)
+        mvid = slot_get(mo, _MO_VID)
         if vid is not None and mvid != vid and (mvid is not None or vid in self.by_venue):
             self.mgr._venue_id(mo, vid)
         if out is self.ignore:
@@ -689,12 +641,12 @@ cdef class OmsCore:
         if log:
             self._journal(rec)
         if vid is not None and mvid is None:
-            _sput(mo, _MO_VID, vid)
-            self.by_venue[vid] = _sget(mo, _MO_COID)
+            slot_put(mo, _MO_VID, vid)
+            self.by_venue[vid] = slot_get(mo, _MO_COID)
         self._status(mo, out)
-        _sput(mo, _MO_TS, rec.ts_event)
+        slot_put(mo, _MO_TS, rec.ts_event)
         if k == _K_REJECT:
-            _sput(mo, _MO_REASON, rec.reason)
+            slot_put(mo, _MO_REASON, rec.reason)
         if log and self.mgr.snapshot_every:
             self.mgr._after()
         return self.applied
@@ -703,26 +655,26 @@ cdef class OmsCore:
         """The ``OrderFilled`` handler: the order, its position and its account."""
         mo = _mo(self.orders[rec.client_order_id])
         tid = rec.trade_id
-        tids = _sget(mo, _MO_TIDS)
+        tids = slot_get(mo, _MO_TIDS)
         if tids is not None and tid in tids:
             return self.duplicate
         vid = rec.venue_order_id
-        mvid = _sget(mo, _MO_VID)
+        mvid = slot_get(mo, _MO_VID)
         if mvid != vid and (mvid is not None or vid in self.by_venue):
             self.mgr._venue_id(mo, vid)
-        if not _sget(mo, _MO_SENT) or rec.order_side is not _sget(mo, _MO_SIDE):
+        if not slot_get(mo, _MO_SENT) or rec.order_side is not slot_get(mo, _MO_SIDE):
             return self.py_filled(self.mgr, rec, log)  # raises
         q = rec.last_qty
         p = rec.last_px
-        sprec = _sget(mo, _MO_SPREC)
-        pprec = _sget(mo, _MO_PPREC)
+        sprec = slot_get(mo, _MO_SPREC)
+        pprec = slot_get(mo, _MO_PPREC)
         qty = q.raw if q.precision == sprec else q.raw_at(sprec)
         px = p.raw if p.precision == pprec else p.raw_at(pprec)
-        filled = _sget(mo, _MO_FILLED) + qty
-        quantity = _sget(mo, _MO_QTY)
+        filled = slot_get(mo, _MO_FILLED) + qty
+        quantity = slot_get(mo, _MO_QTY)
         if filled > quantity:
             return self.py_filled(self.mgr, rec, log)  # raises
-        cdef long st = _sget(mo, _MO_STATUS)
+        cdef long st = slot_get(mo, _MO_STATUS)
         out = self.flat[st * 32 + (_K_FILL_FULL if filled == quantity else _K_FILL_PARTIAL)]
         fee = rec.fee
         fee_raw = fee.raw
@@ -732,31 +684,31 @@ cdef class OmsCore:
             self._journal(rec)
         # order
         if tids is None:
-            _sput(mo, _MO_TIDS, {tid})
+            slot_put(mo, _MO_TIDS, {tid})
         else:
             tids.add(tid)
-        _sput(mo, _MO_FILLED, filled)
-        _sput(mo, _MO_NOTIONAL, _sget(mo, _MO_NOTIONAL) + qty * px)
+        slot_put(mo, _MO_FILLED, filled)
+        slot_put(mo, _MO_NOTIONAL, slot_get(mo, _MO_NOTIONAL) + qty * px)
         if mvid is None:
-            _sput(mo, _MO_VID, vid)
-            self.by_venue[vid] = _sget(mo, _MO_COID)
+            slot_put(mo, _MO_VID, vid)
+            self.by_venue[vid] = slot_get(mo, _MO_COID)
         self._status(mo, out)
-        _sput(mo, _MO_TS, rec.ts_event)
+        slot_put(mo, _MO_TS, rec.ts_event)
         # position and account (looked up once per order, then kept on it)
-        pos = _sget(mo, _MO_POSITION)
+        pos = slot_get(mo, _MO_POSITION)
         if pos is None:
-            iid = _sget(mo, _MO_IID)
-            leg = _sget(mo, _MO_LEG)
+            iid = slot_get(mo, _MO_IID)
+            leg = slot_get(mo, _MO_LEG)
             pos = self.positions.get((iid, leg))
             if pos is None:
                 pos = self.mgr._new_position(iid, leg)
-            _sput(mo, _MO_POSITION, pos)
+            slot_put(mo, _MO_POSITION, pos)
             inst = self.instruments[iid]
-            _sput(mo, _MO_ACCOUNT, self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst))
-        sign = _sget(mo, _MO_SIGN)
+            slot_put(mo, _MO_ACCOUNT, self.accounts.get(inst.venue) or self.mgr._account_for_venue(inst.venue, inst))
+        sign = slot_get(mo, _MO_SIGN)
         realized = _position_fill(pos, sign, qty, px)
-        acc = _sget(mo, _MO_ACCOUNT)
-        _account_fill(acc, self.specs[_sget(mo, _MO_IID)], sign, qty, px, realized)
+        acc = slot_get(mo, _MO_ACCOUNT)
+        _account_fill(acc, self.specs[slot_get(mo, _MO_IID)], sign, qty, px, realized)
         if fee_raw:
             amount = fee_raw * self.pow10[self.money_scale - fee.precision]
             code = fee.currency.code
@@ -781,10 +733,10 @@ cdef class OmsCore:
         if out is self.applied:
             if self.risk_event is not None:
                 self.risk_event(event, self.mgr)
-            if _sget(mo, _MO_CHILDREN) or _sget(mo, _MO_OCO):
+            if slot_get(mo, _MO_CHILDREN) or slot_get(mo, _MO_OCO):
                 self.mgr._contingencies(mo)
-            parent = _sget(mo, _MO_PARENT)
-            if parent is not None and not self.terminal_tab[<long>_sget(mo, _MO_STATUS)]:
+            parent = slot_get(mo, _MO_PARENT)
+            if parent is not None and not self.terminal_tab[<long>slot_get(mo, _MO_STATUS)]:
                 # a child's request resolved: a resize its parent's late fill needs may now be due
                 self.mgr._contingencies(self.orders[parent])
         return out

@@ -14,25 +14,13 @@ fields at slot speed); this module reads and writes those slots at the offsets t
 (:func:`configure`), after checking the object's exact type.
 """
 
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_INCREF, Py_XDECREF
+from sq_slots cimport slot_get as _get, slot_offset as _offset, slot_put as _put
 
 from functools import partial
 
 from shrivenquant._native.fixed import Money, Price, Quantity
 
 from shrivenquant.errors import ValidationError
-
-cdef extern from "structmember.h":
-    ctypedef struct PyMemberDef:
-        const char *name
-        int type
-        Py_ssize_t offset
-        int flags
-
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef *d_member
 
 DEF _BUY = 1
 DEF _SELL = 2
@@ -49,14 +37,6 @@ cdef Py_ssize_t _O_SHOWN, _O_AHEAD
 cdef Py_ssize_t _M_SP, _M_PP, _M_STEP, _M_MINQ, _M_MAXQ, _M_MINN, _M_BOOK, _M_ASKS, _M_BIDS, _M_CONS, _M_INDEX
 cdef Py_ssize_t _M_POS, _M_FMAKER, _M_FTAKER, _M_FCUR, _M_MULT, _M_FSCALE, _M_FDEN, _M_FZERO, _M_L3, _M_STOPS
 cdef Py_ssize_t _M_LAST
-
-
-cdef inline object _get(object obj, Py_ssize_t off):
-    """The object in the slot at ``off`` (AttributeError if it was never set, as Python says)."""
-    cdef PyObject *p = (<PyObject **>((<char *><PyObject *>obj) + off))[0]
-    if p == NULL:
-        raise AttributeError(f"{type(obj).__name__} slot at offset {off} is not set")
-    return <object>p
 
 
 cdef inline int _check(object m, object o) except -1:
@@ -78,19 +58,6 @@ cdef object _TIF_IOC = None
 cdef object _round_half_even = None
 cdef Py_ssize_t _A_COID, _A_IID, _A_TS, _A_TSI, _A_VID
 cdef Py_ssize_t _F_COID, _F_IID, _F_TS, _F_TSI, _F_VID, _F_TID, _F_SIDE, _F_QTY, _F_PX, _F_FEE, _F_LIQ
-
-
-cdef Py_ssize_t _offset(type cls, str name) except -1:
-    for k in cls.__mro__:
-        d = k.__dict__.get(name)
-        if d is not None:
-            if type(d).__name__ != "member_descriptor":
-                break
-            m = (<PyMemberDescrObject *>d).d_member
-            if m.type != 16 and m.type != 6:  # T_OBJECT_EX / T_OBJECT
-                break
-            return m.offset
-    raise TypeError(f"{cls.__name__}.{name} is not an object slot")
 
 
 def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: object, market: object, ioc: object,
@@ -142,15 +109,6 @@ def configure(accepted_tpl: object, fill_tpl: object, maker: object, taker: obje
     _ACC_TPL, _FILL_TPL, _MAKER, _TAKER, _MARKET, _IOC = accepted_tpl, fill_tpl, maker, taker, market, ioc
     _RAW_NULL, _round_half_even = raw_null, round_half_even
     _OT_MARKET, _TIF_IOC = ot_market, tif_ioc
-
-
-cdef inline void _put(object obj, Py_ssize_t off, object value) noexcept:
-    """Store ``value`` in the slot at ``off`` of a struct nobody else holds yet (a fresh template copy)."""
-    cdef PyObject **slot = <PyObject **>((<char *><PyObject *>obj) + off)
-    cdef PyObject *old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject *>value
-    Py_XDECREF(old)
 
 
 cdef inline object _resp_time(object ex, object ts):
