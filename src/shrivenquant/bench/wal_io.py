@@ -205,23 +205,19 @@ def bandwidth_none(total_bytes: int, record: int, batch_bytes: int, rounds: int,
                                  "samples": s})
 
 
-def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, block: int = 8, *,
-                               background: bool | None = None) -> Figure:
-    """The figure of :func:`bandwidth_none` with the WAL's ``append_buffer`` calls and the raw ``os.write``
-    calls alternated in blocks of ``block`` batches in one process (WAL block then ``flush()``, raw block, ...),
-    so that both sides meet the same page-cache and host-memory conditions at the same moment (this VM's raw
-    write bandwidth swings several-fold between rounds); the WAL's segment rotations are included. Reports
-    the payload MB/s of each side over the whole run and the median ratio of the block pairs."""
+def _alternated_blocks(tag: str, sync: str, nb: int, block_bytes: int, *, wal_block: Callable[[Any], None],
+                       raw_block: Callable[[int], None], background: bool | None = None
+                       ) -> tuple[float, float, dict[str, Any]]:
+    """Time ``nb`` pairs of blocks in one process, a WAL block (``wal_block(writer)``) then a raw block
+    (``raw_block(fd)`` on an O_APPEND file), with the collector paused, so that both sides meet the same load
+    at the same moment. Returns (WAL MB/s, raw MB/s, extras: ratio, median block ratio, samples) for blocks
+    of ``block_bytes`` payload bytes."""
     from shrivenquant.wal import WalWriter
 
-    per = batch_bytes // record
-    buf = np.random.default_rng(2).integers(0, 255, per * record, dtype=np.uint8).tobytes()
-    lengths = np.full(per, record, dtype=np.int64)
-    nb = max(2, total_bytes // len(buf)) // block
     t_w: list[float] = []
     t_r: list[float] = []
-    with _tmpdir("bw-il") as d:
-        w = WalWriter(d / "wal", sync="none", background=background)
+    with _tmpdir(tag) as d:
+        w = WalWriter(d / "wal", sync=sync, background=background)
         fd = os.open(d / "raw.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.sync()
         pc = time.perf_counter
@@ -229,12 +225,9 @@ def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, 
         try:
             for _ in range(nb):
                 t0 = pc()
-                for _ in range(block):
-                    w.append_buffer(buf, lengths)
-                w.flush()
+                wal_block(w)
                 t1 = pc()
-                for _ in range(block):
-                    os.write(fd, buf)
+                raw_block(fd)
                 t2 = pc()
                 t_w.append(t1 - t0)
                 t_r.append(t2 - t1)
@@ -242,16 +235,40 @@ def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, 
             gc.enable()
             w.close()
             os.close(fd)
-    mb = block * len(buf) / 1e6
+    mb = block_bytes / 1e6
     t, b = nb * mb / sum(t_w), nb * mb / sum(t_r)
     ratios = [r / x for x, r in zip(t_w, t_r, strict=True)]
+    return t, b, {"bytes": nb * block_bytes, "ratio": t / b, "median_block_ratio": statistics.median(ratios),
+                  "samples": {"wal": [mb / x for x in t_w], "raw": [mb / x for x in t_r]}}
+
+
+def bandwidth_none_interleaved(total_bytes: int, record: int, batch_bytes: int, block: int = 8, *,
+                               background: bool | None = None) -> Figure:
+    """The figure of :func:`bandwidth_none` with the WAL's ``append_buffer`` calls and the raw ``os.write``
+    calls alternated in blocks of ``block`` batches in one process (WAL block then ``flush()``, raw block, ...),
+    so that both sides meet the same page-cache and host-memory conditions at the same moment (this VM's raw
+    write bandwidth swings several-fold between rounds); the WAL's segment rotations are included. Reports
+    the payload MB/s of each side over the whole run and the median ratio of the block pairs."""
+    per = batch_bytes // record
+    buf = np.random.default_rng(2).integers(0, 255, per * record, dtype=np.uint8).tobytes()
+    lengths = np.full(per, record, dtype=np.int64)
+
+    def wal_block(w: Any) -> None:
+        for _ in range(block):
+            w.append_buffer(buf, lengths)
+        w.flush()
+
+    def raw_block(fd: int) -> None:
+        for _ in range(block):
+            os.write(fd, buf)
+
+    nb = max(2, total_bytes // len(buf)) // block
+    t, b, extra = _alternated_blocks("bw-il", "none", nb, block * len(buf), wal_block=wal_block,
+                                     raw_block=raw_block, background=background)
     return Figure("payload bandwidth, alternated in blocks", "none", record,
                   f"{batch_bytes >> 10} KiB per append_buffer, blocks of {block} calls", "MB/s",
                   "WalWriter.append_buffer" + (" (background writer)" if background else ""), t,
-                  {"raw os.write, same bytes": b}, ">= 80 % of raw write",
-                  t >= 0.8 * b,
-                  {"bytes": nb * block * len(buf), "ratio": t / b, "median_block_ratio": statistics.median(ratios),
-                   "samples": {"wal": [mb / x for x in t_w], "raw": [mb / x for x in t_r]}})
+                  {"raw os.write, same bytes": b}, ">= 80 % of raw write", t >= 0.8 * b, extra)
 
 
 # ---------------------------------------------------------------- 3. policy always, 1 MiB group commits
@@ -304,46 +321,27 @@ def durable_1mib_interleaved(total_bytes: int, record: int, block: int = 8) -> F
     blocks of ``block`` commits in one process (WAL block, raw block, ...), so that both sides see the same
     load at the same moment; rotations of the WAL's segments are included. Reports the payload MB/s of each
     side over the whole run and the ratio of every block pair."""
-    from shrivenquant.wal import WalWriter
-
     batch = 1 << 20
     per = batch // record
     buf = np.random.default_rng(3).integers(0, 255, per * record, dtype=np.uint8).tobytes()
     lengths = np.full(per, record, dtype=np.int64)
+
+    def wal_block(w: Any) -> None:
+        for _ in range(block):
+            w.append_buffer(buf, lengths)
+
+    def raw_block(fd: int) -> None:
+        for _ in range(block):
+            os.write(fd, buf)
+            os.fdatasync(fd)
+
     nb = max(2, total_bytes // len(buf)) // block
-    t_w: list[float] = []
-    t_r: list[float] = []
-    with _tmpdir("always-il") as d:
-        w = WalWriter(d / "wal", sync="always")
-        fd = os.open(d / "raw.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.sync()
-        pc = time.perf_counter
-        gc.disable()
-        try:
-            for _ in range(nb):
-                t0 = pc()
-                for _ in range(block):
-                    w.append_buffer(buf, lengths)
-                t1 = pc()
-                for _ in range(block):
-                    os.write(fd, buf)
-                    os.fdatasync(fd)
-                t2 = pc()
-                t_w.append(t1 - t0)
-                t_r.append(t2 - t1)
-        finally:
-            gc.enable()
-            w.close()
-            os.close(fd)
-    mb = block * len(buf) / 1e6
-    t, b = nb * mb / sum(t_w), nb * mb / sum(t_r)
-    ratios = [r / x for x, r in zip(t_w, t_r, strict=True)]
+    t, b, extra = _alternated_blocks("always-il", "always", nb, block * len(buf), wal_block=wal_block,
+                                     raw_block=raw_block)
     return Figure("durable bandwidth, 1 MiB group commits, alternated in blocks", "always", record,
                   f"1 MiB per append_buffer, blocks of {block} commits", "MB/s",
                   "WalWriter.append_buffer (returns when durable)", t, {"raw write + fdatasync per 1 MiB": b},
-                  ">= 80 % of raw write+fdatasync", t >= 0.8 * b,
-                  {"bytes": nb * block * len(buf), "ratio": t / b, "median_block_ratio": statistics.median(ratios),
-                   "samples": {"wal": [mb / x for x in t_w], "raw": [mb / x for x in t_r]}})
+                  ">= 80 % of raw write+fdatasync", t >= 0.8 * b, extra)
 
 
 # ---------------------------------------------------------------- 4. ack latency, small appends
