@@ -195,6 +195,40 @@ def _send(req, nr, orders, rq, rq_tail, seq, next_num, n_orders, et, ts):  # noq
 
 
 @njit(cache=True, nogil=True)
+def _walk_book(aq, bq, ca, cb, t_idx, n_t, tcap, sq, sq_tail, seq, err, base, tick, ladder,  # noqa: PLR0917
+               j, sd, limit_px, is_mkt, leaves, rt, num, t, vid):  # pragma: no cover
+    """An order of side ``sd`` takes from the ladder from index ``j`` (the best opposite level) outwards, up to
+    ``limit_px`` (no limit when ``is_mkt``), only what this message's earlier takers left (``ca``/``cb``); each
+    level taken is pushed as a TAKER_FILL event and its first use noted in ``t_idx``. Returns (leaves, n_t,
+    sq_tail, seq, err)."""
+    while 0 <= j < ladder and leaves > 0:
+        lpx = base + j * tick
+        if not is_mkt and ((sd == 1 and lpx > limit_px) or (sd == 2 and lpx < limit_px)):
+            break
+        lvl = aq[j] if sd == 1 else bq[j]
+        used = ca[j] if sd == 1 else cb[j]
+        avail = lvl - used
+        if avail > 0:
+            q = min(avail, leaves)
+            if used == 0:
+                if n_t < tcap:
+                    t_idx[n_t] = j if sd == 2 else -1 - j
+                    n_t += 1
+                else:
+                    err |= _ERR_TAKEN
+            if sd == 1:
+                ca[j] += q
+            else:
+                cb[j] += q
+            leaves -= q
+            seq += 1
+            _push(sq, sq_tail, rt, seq, _EV_TAKER_FILL, num, lpx, q, sd, t, vid)
+            sq_tail += 1
+        j += 1 if sd == 1 else -1
+    return leaves, n_t, sq_tail, seq, err
+
+
+@njit(cache=True, nogil=True)
 def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick, step, min_qty,  # noqa: PLR0917
                  max_qty, mn_a, mn_b, mult, lat, ladder, params, fparams, state, orders, req,
                  fills, stats, fill_cb):  # pragma: no cover - compiled
@@ -327,32 +361,9 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                                 x_num[kk] = -1
                                 x_rseq[kk] = -1
                                 n_rest -= 1
-                        leaves = x_leaves[k]
-                        j = best[1] if sd == 1 else best[0]
-                        while 0 <= j < ladder and leaves > 0:
-                            lpx = base + j * tick
-                            if (sd == 1 and lpx > npx) or (sd == 2 and lpx < npx):
-                                break
-                            lvl = aq[j] if sd == 1 else bq[j]
-                            used = ca[j] if sd == 1 else cb[j]
-                            avail = lvl - used
-                            if avail > 0:
-                                q = min(avail, leaves)
-                                if used == 0:
-                                    if n_t < tcap:
-                                        t_idx[n_t] = j if sd == 2 else -1 - j
-                                        n_t += 1
-                                    else:
-                                        err |= _ERR_TAKEN
-                                if sd == 1:
-                                    ca[j] += q
-                                else:
-                                    cb[j] += q
-                                leaves -= q
-                                seq += 1
-                                _push(sq, sq_tail, rt, seq, _EV_TAKER_FILL, num, lpx, q, sd, t, x_vid[k])
-                                sq_tail += 1
-                            j += 1 if sd == 1 else -1
+                        leaves, n_t, sq_tail, seq, err = _walk_book(
+                            aq, bq, ca, cb, t_idx, n_t, tcap, sq, sq_tail, seq, err, base, tick, ladder,
+                            best[1] if sd == 1 else best[0], sd, npx, False, x_leaves[k], rt, num, t, x_vid[k])
                         x_leaves[k] = leaves
                     if x_leaves[k] == 0:
                         x_num[k] = -1
@@ -445,32 +456,9 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                             x_num[k] = -1
                             x_rseq[k] = -1
                             n_rest -= 1
-                    leaves = oq
-                    j = best[1] if sd == 1 else best[0]
-                    while 0 <= j < ladder and leaves > 0:
-                        lpx = base + j * tick
-                        if not is_mkt and ((sd == 1 and lpx > px) or (sd == 2 and lpx < px)):
-                            break
-                        lvl = aq[j] if sd == 1 else bq[j]
-                        used = ca[j] if sd == 1 else cb[j]
-                        avail = lvl - used
-                        if avail > 0:
-                            q = min(avail, leaves)
-                            if used == 0:
-                                if n_t < tcap:
-                                    t_idx[n_t] = j if sd == 2 else -1 - j
-                                    n_t += 1
-                                else:
-                                    err |= _ERR_TAKEN
-                            if sd == 1:
-                                ca[j] += q
-                            else:
-                                cb[j] += q
-                            leaves -= q
-                            seq += 1
-                            _push(sq, sq_tail, rt, seq, _EV_TAKER_FILL, num, lpx, q, sd, t, vid)
-                            sq_tail += 1
-                        j += 1 if sd == 1 else -1
+                    leaves, n_t, sq_tail, seq, err = _walk_book(
+                        aq, bq, ca, cb, t_idx, n_t, tcap, sq, sq_tail, seq, err, base, tick, ladder,
+                        best[1] if sd == 1 else best[0], sd, px, is_mkt, oq, rt, num, t, vid)
                     x_leaves[slot] = leaves
                 if x_leaves[slot] == 0:
                     x_num[slot] = -1
