@@ -254,6 +254,40 @@ def pack_lengths(const int64_t[::1] lengths, long long max_record, out):
     return total
 
 
+cdef extern from *:
+    """
+    #include <errno.h>
+    #include <fcntl.h>
+    /* reserve [off, off+len) of fd without changing its size (FALLOC_FL_KEEP_SIZE): 0 or an errno */
+    static int sqw_reserve(int fd, long long off, long long len) {
+    #if defined(__linux__) && defined(FALLOC_FL_KEEP_SIZE)
+        int r;
+        do { r = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len); } while (r != 0 && errno == EINTR);
+        return r == 0 ? 0 : errno;
+    #else
+        (void)fd; (void)off; (void)len;
+        return EOPNOTSUPP;
+    #endif
+    }
+    """
+    int sqw_reserve(int fd, long long off, long long len) nogil
+
+
+def reserve_space(int fd, long long offset, long long length):
+    """Reserve the file blocks of ``[offset, offset + length)`` of ``fd`` without changing the file's size
+    (Linux ``fallocate`` with ``FALLOC_FL_KEEP_SIZE``; the reserved blocks read as nothing: they lie past the
+    end of the file until data is written there). Buffered writes into reserved blocks skip the
+    filesystem's per-page block reservation. Raises ``OSError`` (``EOPNOTSUPP`` where the filesystem or
+    the platform has no such call)."""
+    if offset < 0 or length <= 0:
+        raise _ValidationError(f"reserve_space needs offset >= 0 and length > 0, got {offset}, {length}")
+    cdef int err
+    with nogil:
+        err = sqw_reserve(fd, offset, length)
+    if err:
+        raise OSError(err, strerror(err).decode())
+
+
 cdef uint8_t _ZBUF[65536]  # zero-initialised: the source of zero padding and of the zeros written ahead
 cdef enum:
     _MAX_IOV = 80

@@ -44,6 +44,13 @@ class OsIo:
     def unlink(self, path: str) -> None:
         os.unlink(path)
 
+    def reserve(self, fd: int, offset: int, length: int) -> None:
+        """Reserve the blocks of ``[offset, offset + length)`` without changing the file's size (Linux
+        ``fallocate(FALLOC_FL_KEEP_SIZE)``); ``OSError`` where unsupported."""
+        from shrivenquant._native.wal import reserve_space
+
+        reserve_space(fd, offset, length)
+
 
 DEFAULT_IO = OsIo()
 
