@@ -204,3 +204,86 @@ def test_order_to_trade_threshold_exact(ratio: int, min_msgs: int, trades: int, 
         both(a, b, "check_cancel", oid, 0)
     assert a.snapshot()["strategies"] == b.snapshot()["strategies"]
     assert list(a.reject_counts()) == list(b.reject_counts())
+
+
+def window_pair(window: int, dup_ns: int = 0) -> tuple[Any, Any]:
+    a = RiskEngine(1, 2, order_window=window)
+    b = ReferenceRiskModel(1, 2)
+    for e in (a, b):
+        e.configure_instrument(0, margin_bps=1000, max_open=50)
+        for s in (0, 1):
+            e.configure_strategy(s, max_open=30)
+        e.configure_account(margin=True, balance=10**9, duplicate_window_ns=dup_ns)
+    return a, b
+
+
+def same(a: Any, b: Any) -> None:
+    assert a.snapshot() == b.snapshot()
+    assert list(a.working_orders()) == list(b.working_orders())
+    for s in (0, 1):
+        assert list(a.working_orders(s)) == list(b.working_orders(s))
+
+
+@settings(max_examples=200, deadline=None)
+@given(window=st.sampled_from([1, 2, 4, 8]), dup_ns=st.sampled_from([0, 5]),
+       ops=st.lists(st.tuples(st.sampled_from(["new", "new", "new", "jump", "back", "cancel", "fill", "modify",
+                                               "ack", "release", "time"]),
+                              st.integers(0, 60), st.integers(1, 9)), max_size=80))
+def test_order_window_eviction_and_overflow(window: int, dup_ns: int, ops: list[tuple[str, int, int]]) -> None:
+    # a window of 1-8 slots: orders that stay working while newer ids pass are evicted to the overflow table,
+    # ids that go back or jump ahead by more than the window, duplicates across the window boundary, cancels /
+    # fills / modifies / acks of evicted orders and release_all all give the reference model's results and state
+    a, b = window_pair(window, dup_ns)
+    nxt, ts = 1, 0
+    for op, x, q in ops:
+        if op == "new":
+            both(a, b, "check", 0, x & 1, 1 + (q & 1), 100 + q, q, ts, nxt)
+            nxt += 1
+        elif op == "jump":
+            nxt += window + x  # past the whole window
+            both(a, b, "check", 0, x & 1, 1 + (q & 1), 100 + q, q, ts, nxt)
+            nxt += 1
+        elif op == "back":  # an older id again: a duplicate while working / within the window, else accepted
+            both(a, b, "check", 0, x & 1, 1 + (q & 1), 100 + q, q, ts, max(1, nxt - 1 - x))
+        elif op == "cancel":
+            both(a, b, "on_canceled", max(1, nxt - 1 - x))
+        elif op == "fill":
+            both(a, b, "on_fill", max(1, nxt - 1 - x), 0, x & 1, 1 + (q & 1), 100, q, ts)
+        elif op == "modify":
+            both(a, b, "check_modify", max(1, nxt - 1 - x), 100 + q, q, ts)
+        elif op == "ack":
+            both(a, b, "on_accepted", max(1, nxt - 1 - x))
+        elif op == "release":
+            both(a, b, "release_all", None if x & 1 else (x >> 1) & 1)
+        else:
+            ts += q
+        same(a, b)
+
+
+def test_order_window_keeps_an_old_order_working() -> None:
+    # order 1 stays working while 100 newer ids pass a 4-slot window (evicted on id 5, into the overflow table);
+    # it is still found, modified, filled and canceled, and its id stays a duplicate while it works
+    a, b = window_pair(4)
+    assert both(a, b, "check", 0, 0, BUY, 100, 5, 0, 1) == 0
+    for oid in range(2, 102):
+        assert both(a, b, "check", 0, 1, SELL, 100, 1, 0, oid) == 0
+        assert both(a, b, "on_canceled", oid) == 0
+    assert a.order(1) == b.order(1) == (0, 0, BUY, 100, 5, False)
+    assert both(a, b, "check", 0, 0, BUY, 100, 1, 0, 1) == R.DUPLICATE_ORDER_ID
+    assert both(a, b, "check_modify", 1, 101, 4, 0) == 0
+    assert both(a, b, "on_fill", 1, 0, 0, BUY, 101, 1, 0) == 0
+    same(a, b)
+    assert both(a, b, "on_canceled", 1) == 0
+    assert both(a, b, "on_canceled", 1) == R.UNKNOWN_ORDER
+    same(a, b)
+    assert a.working_orders().size == 0
+
+
+def test_order_window_must_be_a_power_of_two() -> None:
+    import pytest
+
+    from shrivenquant.errors import ValidationError
+
+    for bad in (0, 3, 100, 2**25):
+        with pytest.raises(ValidationError):
+            RiskEngine(1, 1, order_window=bad)

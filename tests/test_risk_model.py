@@ -62,11 +62,13 @@ def configs(draw: Any) -> dict[str, Any]:
         "drawdown_action": draw(st.sampled_from([1, 2])), "margin": draw(st.booleans()),
         "balance": draw(st.integers(0, 5000)), "duplicate_window_ns": draw(st.sampled_from([0, 0, 20])),
     }
-    return {"instruments": insts, "strategies": strats, "account": account}
+    # the native engine's order window: 1 to 16 slots put most orders through eviction and the overflow table
+    window = draw(st.sampled_from([1, 2, 4, 16, 32768]))
+    return {"instruments": insts, "strategies": strats, "account": account, "window": window}
 
 
 def build(cls: Any, cfg: dict[str, Any]) -> Any:
-    e = cls(NI, NS)
+    e = cls(NI, NS, order_window=cfg["window"]) if cls is RiskEngine else cls(NI, NS)
     for i, kw in enumerate(cfg["instruments"]):
         e.configure_instrument(i, **kw)
     for s, kw in enumerate(cfg["strategies"]):
@@ -111,6 +113,11 @@ class RiskMachine(RuleBasedStateMachine):
             oid = self.next_id
             self.next_id += 1
         self.both("check", i, s, side, px, qty, self.ts, oid)
+
+    @rule(d=st.integers(1, 40))
+    def jump_ids(self, d: int) -> None:
+        # ids that skip ahead by more than the order window: older orders' slots are left alone or evicted
+        self.next_id += d
 
     @rule(px=prices, qty=small, data=st.data())
     def modify(self, px: int, qty: int, data: Any) -> None:
@@ -196,7 +203,7 @@ def streams(draw: Any) -> np.ndarray:
                                                        RiskOp.BALANCE]))
         if op == RiskOp.NEW and draw(st.integers(0, 9)):
             oid = next_id
-            next_id += 1
+            next_id += 1 if draw(st.integers(0, 5)) else draw(st.integers(2, 40))
         else:
             oid = draw(st.integers(1, next_id))
         px = draw(prices) if op != RiskOp.NEW or draw(st.integers(0, 9)) else 0

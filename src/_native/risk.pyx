@@ -76,6 +76,8 @@ cdef extern from "sq_risk.h" nogil:
         int64_t credit_limit, max_open, daily_limit, daily_action, dd_limit, dd_action
         int64_t margin_on, balance
         int64_t open_notional, order_margin, pos_margin, n_open, realized, unrealized, day_base, peak
+        sq_rk_order *win
+        int64_t win_mask, win_n, win_hi
         sq_rk_map ids
         sq_rk_order *pool
         int64_t pool_cap
@@ -83,7 +85,8 @@ cdef extern from "sq_risk.h" nogil:
         int64_t rejects[29]
         int64_t checks
         int64_t last_value, last_limit, last_scope, last_index
-    int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns)
+    int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
+    sq_rk_order *sq_rk_find_order(sq_rk *rk, int64_t id)
     void sq_rk_free(sq_rk *rk)
     int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window)
     void sq_rk_set_reference(sq_rk *rk, int64_t i, int64_t ref)
@@ -204,6 +207,10 @@ cdef class RiskEngine:
     Args:
         n_instruments: number of instruments (indices 0..n-1).
         n_strategies: number of strategies / accounts (indices 0..n-1).
+        order_window: slots (a power of two) of the direct-mapped window that holds the working orders of the
+            usual increasing ids inline (an order whose id lies within the last ``order_window`` ids, by
+            ``id % order_window``); other ids and orders still working when a newer id needs their slot live in a
+            hash table (same results, slower). 32,768 slots take 1.8 MB.
 
     Every limit starts off; :meth:`configure_instrument`, :meth:`configure_strategy` and
     :meth:`configure_account` set them (raw ints, None = off). Orders: :meth:`check` (new),
@@ -227,16 +234,19 @@ cdef class RiskEngine:
     def __cinit__(self, *args, **kwargs):
         self._ready = False
 
-    def __init__(self, n_instruments: int, n_strategies: int = 1) -> None:
+    def __init__(self, n_instruments: int, n_strategies: int = 1, *, order_window: int = 32768) -> None:
         cdef int64_t ni = _pos(n_instruments, "n_instruments")
         cdef int64_t ns = _pos(n_strategies, "n_strategies")
         if ni > 1_000_000 or ns > 100_000 or ni * ns > 50_000_000:
             raise _ValidationError(f"too many instruments x strategies: {ni} x {ns}")
+        cdef int64_t win = _pos(order_window, "order_window")
+        if win > 1 << 24 or win & (win - 1):
+            raise _ValidationError(f"order_window must be a power of two <= 2**24, got {order_window!r}")
         if self._ready:
             sq_rk_free(&self.rk)
             free(self._seen_state)
             free(self._seen_kill)
-        if sq_rk_init(&self.rk, ni, ns) != 0:
+        if sq_rk_init_win(&self.rk, ni, ns, win) != 0:
             sq_rk_free(&self.rk)
             raise MemoryError("RiskEngine: out of memory")
         self._seen_state = <int64_t *>calloc(ns + 1, sizeof(int64_t))
@@ -415,10 +425,8 @@ cdef class RiskEngine:
         return r
 
     cdef _audit_order(self, int r, int op, int64_t order_id, int64_t price, int64_t qty, int64_t ts):
-        cdef int64_t j = sq_rk_map_find(&self.rk.ids, order_id) if order_id > 0 else -1
-        cdef sq_rk_order *o
-        if j >= 0:
-            o = &self.rk.pool[self.rk.ids.vals[j]]
+        cdef sq_rk_order *o = sq_rk_find_order(&self.rk, order_id)
+        if o != NULL:
             self._audit(r, op, order_id, o.inst, o.strat, o.side, price, qty, ts)
         else:
             self._audit(r, op, order_id, -1, -1, 0, price, qty, ts)
@@ -728,6 +736,12 @@ cdef class RiskEngine:
         """Ids of the working orders (of ``strategy``, or all), in no particular order (int64 array)."""
         cdef int64_t s = self._strat(strategy), k, j
         out = []
+        cdef sq_rk_order *o
+        if self.rk.win_n > 0:
+            for k in range(self.rk.win_mask + 1):
+                o = &self.rk.win[k]
+                if o.id != 0 and (s < 0 or o.strat == s):
+                    out.append(o.id)
         for k in range(self.rk.ids.mask + 1):
             if self.rk.ids.keys[k] != 0:
                 j = self.rk.ids.vals[k]
@@ -737,11 +751,9 @@ cdef class RiskEngine:
 
     def order(self, int64_t order_id):
         """``(instrument, strategy, side, price, leaves, acked)`` of a working order, or None."""
-        cdef int64_t j = sq_rk_map_find(&self.rk.ids, order_id) if order_id > 0 else -1
-        cdef sq_rk_order *o
-        if j < 0:
+        cdef sq_rk_order *o = sq_rk_find_order(&self.rk, order_id)
+        if o == NULL:
             return None
-        o = &self.rk.pool[self.rk.ids.vals[j]]
         return (o.inst, o.strat, o.side, o.price, o.leaves, bool(o.acked))
 
     def snapshot(self) -> dict:
@@ -770,11 +782,7 @@ cdef class RiskEngine:
                 if P.pos or P.open_buy or P.open_sell or P.upnl:
                     positions[(s, i)] = {"pos": P.pos, "open_buy": P.open_buy, "open_sell": P.open_sell,
                                          "upnl": P.upnl}
-        orders = {}
-        for i in range(self.rk.ids.mask + 1):
-            if self.rk.ids.keys[i] != 0:
-                o = self.order(self.rk.ids.keys[i])
-                orders[self.rk.ids.keys[i]] = o
+        orders = {oid: self.order(oid) for oid in self.working_orders().tolist()}
         return {
             "account": {"killed": self.rk.killed, "state": self.rk.state, "cause": self.rk.cause,
                         "open_notional": self.rk.open_notional, "order_margin": self.rk.order_margin,

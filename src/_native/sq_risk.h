@@ -350,8 +350,12 @@ typedef struct {
     int64_t credit_limit, max_open, daily_limit, daily_action, dd_limit, dd_action;
     int64_t margin_on, balance;
     int64_t open_notional, order_margin, pos_margin, n_open, realized, unrealized, day_base, peak;
-    /* working orders */
-    sq_rk_map ids;  /* order id -> pool index */
+    /* working orders: a direct-mapped window (the order of id x, if there, is win[x & win_mask]) and an overflow
+     * of a hash table of ids into a pool (sq_rk_find) */
+    sq_rk_order *win;
+    int64_t win_mask, win_n; /* win_n: occupied window slots */
+    int64_t win_hi;          /* largest id ever stored in the window (release_all scans down from it) */
+    sq_rk_map ids;  /* order id -> pool index (the overflow) */
     sq_rk_order *pool;
     int64_t pool_cap, free_head;
     /* duplicate ids within a window */
@@ -381,6 +385,7 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->strat);
     free(rk->pos);
     free(rk->pool);
+    free(rk->win);
     sq_rk_map_free(&rk->ids);
     free(rk->mx_id);
     free(rk->mx_ts);
@@ -408,7 +413,18 @@ static inline int sq_rk_pool_reserve(sq_rk *rk, int64_t cap) {
     return 0;
 }
 
-static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
+/* Default window size (slots, a power of two): ids within the last SQ_RK_WIN_DEFAULT of the usual increasing ids
+ * never touch the hash table. */
+#ifndef SQ_RK_WIN_DEFAULT
+#define SQ_RK_WIN_DEFAULT 32768
+#endif
+
+static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win);
+
+static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) { return sq_rk_init_win(rk, ni, ns, SQ_RK_WIN_DEFAULT); }
+
+/* win: window slots, a power of two >= 1 */
+static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win) {
     memset(rk, 0, sizeof(*rk));
     sq_rk_magic_init();
     rk->ni = ni;
@@ -443,8 +459,11 @@ static inline int sq_rk_init(sq_rk *rk, int64_t ni, int64_t ns) {
     rk->credit_limit = SQ_RK_SUM_CAP;
     rk->daily_action = rk->dd_action = SQ_RK_HALTED;
     rk->free_head = -1;
-    if (sq_rk_pool_reserve(rk, 1024) != 0) return -1;
-    if (sq_rk_map_init(&rk->ids, 2048) != 0) return -1;
+    rk->win = (sq_rk_order *)calloc((size_t)win, sizeof(sq_rk_order));
+    if (rk->win == NULL) return -1;
+    rk->win_mask = win - 1;
+    if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
+    if (sq_rk_map_init(&rk->ids, 128) != 0) return -1;
     if (sq_rk_map_init(&rk->seen[0], 16) != 0 || sq_rk_map_init(&rk->seen[1], 16) != 0) return -1;
     /* the working-order table at load <= 3/4 (Fibonacci hashing keeps increasing ids' runs short; with 20,000
      * orders working the table is 32 Ki slots instead of 64 Ki: C harness mean 34.7 -> 29.3 ns per order, same
@@ -667,6 +686,69 @@ static inline void sq_rk_otr_ready(sq_rk_strat *S) {
 
 static SQ_RK_HOT int sq_rk_otr_blocks(const sq_rk_strat *S) { return S->msgs >= S->otr_at; }
 
+/* ------------------------------------------------------------------------------- working orders */
+
+/* Where a working order lives. The usual ids (increasing, each within the last win_mask + 1 ids) sit inline in a
+ * direct-mapped window at win[id & win_mask]: an insert is a few sequential stores, a lookup one load and an id
+ * compare, an erase one store (no hashing, probing or free list). An id whose slot holds a newer id, and an order
+ * still working when a newer id needs its slot (it is moved out: "evicted"), live in the overflow: the hash table
+ * `ids` (id -> pool index) and the pool. Every order is in exactly one of the two; the overflow is probed only
+ * when it is not empty. `*j` tells the caller where the order was found: SQ_RK_IN_WIN or its slot in `ids`. */
+#define SQ_RK_IN_WIN (-3)
+
+static SQ_RK_HOT sq_rk_order *sq_rk_find(const sq_rk *rk, int64_t id, int64_t *j) {
+    sq_rk_order *w = &rk->win[id & rk->win_mask];
+    if (w->id == id && id > 0) { *j = SQ_RK_IN_WIN; return w; }
+    if (rk->ids.n == 0 || id <= 0) return NULL;
+    int64_t k = sq_rk_map_find(&rk->ids, id);
+    if (k < 0) return NULL;
+    *j = k;
+    return &rk->pool[rk->ids.vals[k]];
+}
+
+/* the working order `id`, or NULL (out-of-line entry point for the Cython layer) */
+static inline sq_rk_order *sq_rk_find_order(sq_rk *rk, int64_t id) {
+    int64_t j;
+    return sq_rk_find(rk, id, &j);
+}
+
+/* a free pool slot holding `id`, entered in `ids`; NULL when out of memory */
+static sq_rk_order *sq_rk_pool_new(sq_rk *rk, int64_t id) {
+    if (rk->free_head < 0 && sq_rk_pool_reserve(rk, rk->pool_cap * 2) != 0) return NULL;
+    int64_t slot = rk->free_head;
+    sq_rk_order *o = &rk->pool[slot];
+    if (sq_rk_map_put(&rk->ids, id, slot) != 0) return NULL;
+    rk->free_head = o->next_free;
+    o->next_free = -1;
+    o->id = id;
+    return o;
+}
+
+/* move the window's order at w to the overflow (its slot is wanted by a newer id); -1 when out of memory */
+static int sq_rk_evict(sq_rk *rk, sq_rk_order *w) {
+    sq_rk_order *o = sq_rk_pool_new(rk, w->id);
+    if (o == NULL) return -1;
+    *o = *w;
+    o->next_free = -1;
+    return 0;
+}
+
+/* the record for a new working order `id` (not working yet: the caller checked), its id field set; NULL when out
+ * of memory. The window takes it when its slot is empty or holds an older id (moved to the overflow). */
+static SQ_RK_HOT sq_rk_order *sq_rk_slot_new(sq_rk *rk, int64_t id) {
+    sq_rk_order *w = &rk->win[id & rk->win_mask];
+    if (w->id == 0) {
+        rk->win_n++;
+    } else if (w->id < id) {
+        if (sq_rk_evict(rk, w) != 0) return NULL;
+    } else {
+        return sq_rk_pool_new(rk, id);
+    }
+    if (id > rk->win_hi) rk->win_hi = id;
+    w->id = id;
+    return w;
+}
+
 /* The batch loop's per-record work is forced inline (`_in` bodies, SQ_RK_HOT): gcc had kept sq_rk_check_new and
  * sq_rk_release out of line in the extension (they have several callers), and the two calls per NEW + CANCELED
  * pair cost ~3 ns per order in the C harness. The plain names are the out-of-line entry points of the other
@@ -695,7 +777,8 @@ static SQ_RK_HOT int sq_rk_check_new_in(sq_rk *rk, int64_t i, int64_t s, int sid
         return sq_rk_reject(rk, sq_rk_state_reason(S->state, S->cause), S->state, 0, SQ_RK_SCOPE_STRATEGY, s);
     /* an id above every id accepted so far cannot be a duplicate (the usual case: increasing ids) */
     if (id <= rk->max_id) {
-        if (sq_rk_map_find(&rk->ids, id) >= 0)
+        int64_t jd;
+        if (sq_rk_find(rk, id, &jd) != NULL)
             return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, 0, SQ_RK_SCOPE_ORDER, -1);
         if (rk->dup_window > 0 && sq_rk_seen_dup(rk, id, ts))
             return sq_rk_reject(rk, SQ_RK_DUPLICATE_ORDER_ID, id, rk->dup_window, SQ_RK_SCOPE_ORDER, -1);
@@ -738,17 +821,14 @@ static SQ_RK_HOT int sq_rk_check_new_in(sq_rk *rk, int64_t i, int64_t s, int sid
     if (!sq_rk_ring_allows(&S->orders, ts))
         return sq_rk_reject(rk, SQ_RK_ORDER_RATE, S->orders.limit + 1, S->orders.limit, SQ_RK_SCOPE_STRATEGY, s);
     /* accepted: count it at once */
-    if (rk->free_head < 0 && sq_rk_pool_reserve(rk, rk->pool_cap * 2) != 0) return -1;
-    int64_t slot = rk->free_head;
-    sq_rk_order *o = &rk->pool[slot];
-    rk->free_head = o->next_free;
-    if (sq_rk_map_put(&rk->ids, id, slot) != 0) return -1;
+    sq_rk_order *o = sq_rk_slot_new(rk, id);
+    if (o == NULL) return -1;
     if (rk->dup_window > 0 && (id > rk->max_id ? sq_rk_mx_push(rk, id, ts) : sq_rk_seen_put(rk, id, ts)) != 0)
         return -1;
     if (id > rk->max_id) rk->max_id = id;
-    o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
+    o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
     o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
-    o->acked = 0; o->next_free = -1;
+    o->acked = 0;
     o->notional = n; o->margin = rk->margin_on ? m : 0;
     if (side == 1) { IN->open_buy += qty; P->open_buy += qty; }
     else { IN->open_sell += qty; P->open_sell += qty; }
@@ -769,11 +849,10 @@ static inline int64_t sq_rk_order_margin(const sq_rk *rk, const sq_rk_inst *IN, 
     return (!rk->margin_on || o->margin_free) ? 0 : sq_rk_margin_of(IN, n);
 }
 
-/* release `q` (<= leaves) of a working order's exposure; frees the order when nothing is left.
- * `j` is the id's slot in rk->ids if the caller has just found it (no second probe), else -1 (found here), or -2
- * (left in the table: sq_rk_release_all clears it at once). */
-static SQ_RK_HOT void sq_rk_release_in(sq_rk *rk, int64_t slot, int64_t q, int64_t j) {
-    sq_rk_order *o = &rk->pool[slot];
+/* release `q` (<= leaves) of the working order `o`'s exposure; frees the order when nothing is left.
+ * `j`: SQ_RK_IN_WIN (o is in the window), or o is in the pool and `j` is the id's slot in rk->ids if the caller has
+ * just found it (no second probe), -1 (found here), or -2 (left in the table: sq_rk_release_all clears it). */
+static SQ_RK_HOT void sq_rk_release_in(sq_rk *rk, sq_rk_order *o, int64_t q, int64_t j) {
     sq_rk_inst *IN = &rk->inst[o->inst];
     sq_rk_strat *S = &rk->strat[o->strat];
     sq_rk_pos *P = &rk->pos[(int64_t)o->strat * rk->ni + o->inst];
@@ -791,25 +870,29 @@ static SQ_RK_HOT void sq_rk_release_in(sq_rk *rk, int64_t slot, int64_t q, int64
     else { IN->open_sell -= q; P->open_sell -= q; }
     o->leaves -= q;
     if (o->leaves == 0) {
-        if (j == -1) j = sq_rk_map_find(&rk->ids, o->id);
-        if (j >= 0) sq_rk_map_erase_at(&rk->ids, j); /* j == -2: the caller clears the id table itself */
         IN->n_open--; S->n_open--; rk->n_open--;
-        o->id = 0;
-        o->next_free = (int32_t)rk->free_head;
-        rk->free_head = slot;
+        if (j == SQ_RK_IN_WIN) {
+            o->id = 0;
+            rk->win_n--;
+        } else {
+            if (j == -1) j = sq_rk_map_find(&rk->ids, o->id);
+            if (j >= 0) sq_rk_map_erase_at(&rk->ids, j); /* j == -2: the caller clears the id table itself */
+            o->id = 0;
+            o->next_free = (int32_t)rk->free_head;
+            rk->free_head = o - rk->pool;
+        }
     }
 }
 
-static inline void sq_rk_release(sq_rk *rk, int64_t slot, int64_t q, int64_t j) { sq_rk_release_in(rk, slot, q, j); }
+static inline void sq_rk_release(sq_rk *rk, sq_rk_order *o, int64_t q, int64_t j) { sq_rk_release_in(rk, o, q, j); }
 
 /* A modify (new price, new working qty) of a working order: 0 (applied at once) or a reason code. */
 static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t qty, int64_t ts) {
     rk->checks++;
     if (qty <= 0 || px < 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
-    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
-    if (j < 0) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
-    int64_t slot = rk->ids.vals[j];
-    sq_rk_order *o = &rk->pool[slot];
+    int64_t j;
+    sq_rk_order *o = sq_rk_find(rk, id, &j);
+    if (o == NULL) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
     int64_t i = o->inst, s = o->strat;
     int side = o->side;
     if (o->market || px == 0) return sq_rk_reject(rk, SQ_RK_INVALID_ORDER, 0, 0, SQ_RK_SCOPE_ORDER, -1);
@@ -875,9 +958,9 @@ static inline int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t 
 /* A cancel request: 0 (allowed; the exposure is released by sq_rk_on_canceled) or a reason code. */
 static inline int sq_rk_check_cancel(sq_rk *rk, int64_t id, int64_t ts) {
     rk->checks++;
-    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
-    if (j < 0) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
-    sq_rk_order *o = &rk->pool[rk->ids.vals[j]];
+    int64_t j;
+    sq_rk_order *o = sq_rk_find(rk, id, &j);
+    if (o == NULL) return sq_rk_reject(rk, SQ_RK_UNKNOWN_ORDER, id, 0, SQ_RK_SCOPE_ORDER, -1);
     sq_rk_strat *S = &rk->strat[o->strat];
     if (!sq_rk_ring_allows(&S->cancels, ts))
         return sq_rk_reject(rk, SQ_RK_CANCEL_RATE, S->cancels.limit + 1, S->cancels.limit, SQ_RK_SCOPE_STRATEGY,
@@ -957,14 +1040,13 @@ static inline int sq_rk_on_fill(sq_rk *rk, int64_t id, int64_t i, int64_t s, int
                                 int64_t ts) {
     int ev = 0;
     if (qty <= 0 || px <= 0) return SQ_RK_EV_INVALID;
-    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
-    if (j < 0 && ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2)))
+    int64_t j = -1;
+    sq_rk_order *o = sq_rk_find(rk, id, &j);
+    if (o == NULL && ((uint64_t)i >= (uint64_t)rk->ni || (uint64_t)s >= (uint64_t)rk->ns || (side != 1 && side != 2)))
         return SQ_RK_EV_INVALID;
-    if (j >= 0) {
-        int64_t slot = rk->ids.vals[j];
-        sq_rk_order *o = &rk->pool[slot];
+    if (o != NULL) {
         i = o->inst; s = o->strat; side = o->side;
-        sq_rk_release(rk, slot, qty < o->leaves ? qty : o->leaves, j);
+        sq_rk_release(rk, o, qty < o->leaves ? qty : o->leaves, j);
     } else {
         ev |= SQ_RK_EV_UNKNOWN;
     }
@@ -1018,17 +1100,18 @@ static inline int sq_rk_on_fill(sq_rk *rk, int64_t id, int64_t i, int64_t s, int
 
 /* venue acknowledgement / rejection / cancel of a working order: 0 or SQ_RK_UNKNOWN_ORDER */
 static inline int sq_rk_on_accepted(sq_rk *rk, int64_t id) {
-    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
-    if (j < 0) return SQ_RK_UNKNOWN_ORDER;
-    rk->pool[rk->ids.vals[j]].acked = 1;
+    int64_t j;
+    sq_rk_order *o = sq_rk_find(rk, id, &j);
+    if (o == NULL) return SQ_RK_UNKNOWN_ORDER;
+    o->acked = 1;
     return 0;
 }
 
 static SQ_RK_HOT int sq_rk_on_done_in(sq_rk *rk, int64_t id) {
-    int64_t j = id > 0 ? sq_rk_map_find(&rk->ids, id) : -1;
-    if (j < 0) return SQ_RK_UNKNOWN_ORDER;
-    int64_t slot = rk->ids.vals[j];
-    sq_rk_release_in(rk, slot, rk->pool[slot].leaves, j);
+    int64_t j;
+    sq_rk_order *o = sq_rk_find(rk, id, &j);
+    if (o == NULL) return SQ_RK_UNKNOWN_ORDER;
+    sq_rk_release_in(rk, o, o->leaves, j);
     return 0;
 }
 
@@ -1037,13 +1120,23 @@ static inline int sq_rk_on_done(sq_rk *rk, int64_t id) { return sq_rk_on_done_in
 /* the venue canceled every working order (of strategy s, or all if s < 0): release them; returns how many */
 static inline int64_t sq_rk_release_all(sq_rk *rk, int64_t s) {
     int64_t left = s < 0 ? rk->n_open : rk->strat[s].n_open, done = 0;
+    /* the window, down from its newest id until every occupied slot was seen (the usual ids are the last few) */
+    for (int64_t k = 0, seen = 0, wn = rk->win_n; k <= rk->win_mask && seen < wn && left > 0; k++) {
+        sq_rk_order *o = &rk->win[(rk->win_hi - k) & rk->win_mask];
+        if (o->id == 0) continue;
+        seen++;
+        if (s >= 0 && o->strat != s) continue;
+        sq_rk_release(rk, o, o->leaves, SQ_RK_IN_WIN);
+        left--;
+        done++;
+    }
     /* every order, and the id table at least 1/8 full: release them in pool order without touching the table,
      * then clear it in one pass (a probe and a backward-shift erase per order cost a random access each) */
     int bulk = s < 0 && rk->ids.n * 8 >= rk->ids.mask + 1;
     for (int64_t slot = 0; slot < rk->pool_cap && left > 0; slot++) {
         sq_rk_order *o = &rk->pool[slot];
         if (o->id == 0 || (s >= 0 && o->strat != s)) continue;
-        sq_rk_release(rk, slot, o->leaves, bulk ? -2 : -1);
+        sq_rk_release(rk, o, o->leaves, bulk ? -2 : -1);
         left--;
         done++;
     }
@@ -1091,7 +1184,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
     *pending = 0;
     /* a table past the L1 cache when the call starts: fetch the id slot of the record SQ_RK_PF_DIST ahead (its
      * insert or lookup); decided once per call, so a table in L1 costs one predicted branch per record */
-    int64_t pf_end = rk->ids.mask >= SQ_RK_PF_MASK ? n - SQ_RK_PF_DIST : INT64_MIN;
+    int64_t pf_end = rk->ids.mask >= SQ_RK_PF_MASK && rk->ids.n > 0 ? n - SQ_RK_PF_DIST : INT64_MIN;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
         int r;
