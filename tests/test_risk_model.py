@@ -169,6 +169,12 @@ class RiskMachine(RuleBasedStateMachine):
     def new_day(self) -> None:
         self.both("reset_day")
 
+    @rule(restart=st.booleans())
+    def reset(self, restart: bool) -> None:
+        self.both("reset")
+        if restart:  # a new session may start its ids and timestamps over
+            self.next_id, self.ts = 1, 0
+
     @invariant()
     def same_state(self) -> None:
         if not hasattr(self, "native"):
@@ -256,3 +262,38 @@ def test_batch_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: b
     np.testing.assert_array_equal(got, ref.process(recs))
     assert batch.snapshot() == seq.snapshot() == ref.snapshot()
     assert logs[0] == logs[1] == logs[2]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs(), before=streams(), after=streams(), hooks=st.booleans())
+def test_reset_equals_a_fresh_engine(cfg: dict[str, Any], before: np.ndarray, after: np.ndarray,
+                                     hooks: bool) -> None:
+    # an engine that ran `before` and was reset behaves like one freshly configured (same references and
+    # balance: reset keeps them) on `after`: same results, state, counters and hook calls; the reference model too
+    used, used_ref = build(RiskEngine, cfg), build(ReferenceRiskModel, cfg)
+    used.process(before)
+    used_ref.process(before)
+    used.reset()
+    used_ref.reset()
+    fresh = build(RiskEngine, cfg)
+    snap = used.snapshot()
+    for i, inst in enumerate(snap["instruments"]):
+        if inst["ref"] > 0:
+            fresh.set_reference(i, inst["ref"])
+    fresh.set_balance(snap["account"]["balance"])
+    assert snap == fresh.snapshot() == used_ref.snapshot()
+    assert used.last_reject() == fresh.last_reject() == used_ref.last_reject()
+    logs: list[list[Any]] = [[], [], []]
+    if hooks:
+        for e, log in zip((used, fresh, used_ref), logs, strict=True):
+            e.audit_hook = lambda *a, log=log: log.append(a)
+            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
+            e.breaker_hook = lambda *a, log=log: log.append(a)
+    got = used.process(after)
+    np.testing.assert_array_equal(got, fresh.process(after))
+    np.testing.assert_array_equal(got, used_ref.process(after))
+    assert used.snapshot() == fresh.snapshot() == used_ref.snapshot()
+    assert logs[0] == logs[1] == logs[2]
+    for s in (None, *range(NS)):
+        assert used.trading_state(s) == fresh.trading_state(s) == used_ref.trading_state(s)
+        assert used.kill_state(s) == fresh.kill_state(s) == used_ref.kill_state(s)

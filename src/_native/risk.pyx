@@ -105,6 +105,7 @@ cdef extern from "sq_risk.h" nogil:
     int sq_rk_breakers_account(sq_rk *rk)
     int sq_rk_breakers_strat(sq_rk_strat *S)
     void sq_rk_reset_day(sq_rk *rk)
+    void sq_rk_reset(sq_rk *rk)
     void sq_rk_otr_ready(sq_rk_strat *S)
     int64_t sq_rk_map_find(const sq_rk_map *m, int64_t key)
     int64_t sq_rk_notional(const sq_rk_inst *IN, int64_t px, int64_t qty)
@@ -497,6 +498,19 @@ cdef class RiskEngine:
         sq_rk_reset_day(&self.rk)
 
     # ------------------------------------------------------------------------------ kill switch and states
+
+    def reset(self) -> None:
+        """Back to the state right after configuration, as a freshly built and configured engine: no working
+        orders; positions, PnL, marks, day baselines and peaks zero; trading states ACTIVE; kill switches off;
+        the order / modify / cancel / execution windows, the duplicate-id memory (ids may start again from 1
+        and timestamps from any value), the order-to-trade counters, the reject counters, :attr:`checks` and
+        the last reject cleared. Kept: every ``configure_*`` setting, the reference prices (collar centres) and
+        the balance. No hook is called. Allocates nothing."""
+        sq_rk_reset(&self.rk)
+        cdef int64_t s
+        for s in range(self.rk.ns + 1):
+            self._seen_state[s] = 0
+            self._seen_kill[s] = 0
 
     def kill(self, strategy=None) -> None:
         """Turn the kill switch on (``strategy`` None: global). New orders and modifies are rejected until

@@ -1161,6 +1161,63 @@ static inline void sq_rk_reset_day(sq_rk *rk) {
     rk->peak = 0;
 }
 
+/* Back to the state right after configuration: no working orders, positions, PnL, marks, day baselines and
+ * peaks zero, states ACTIVE, kill switches off, rolling windows and the duplicate-id memory empty, counters and
+ * the last reject cleared. The configuration (every limit), reference prices (collar bounds) and the balance stay.
+ * Allocates nothing; its cost is the working orders' count plus the size of the overflow table and pool. */
+static inline void sq_rk_reset(sq_rk *rk) {
+    for (int64_t i = 0; i < rk->ni; i++) {
+        sq_rk_inst *IN = &rk->inst[i];
+        IN->mark = 0;
+        IN->net_pos = IN->gross_pos = IN->open_buy = IN->open_sell = IN->n_open = IN->pos_margin = 0;
+    }
+    for (int64_t s = 0; s < rk->ns; s++) {
+        sq_rk_strat *S = &rk->strat[s];
+        S->killed = S->state = S->cause = 0;
+        S->open_notional = S->n_open = S->msgs = S->trades = S->realized = S->unrealized = S->day_base = S->peak = 0;
+        S->orders.head = S->orders.n = 0;
+        S->modifies.head = S->modifies.n = 0;
+        S->cancels.head = S->cancels.n = 0;
+        S->execs.head = S->execs.n = 0;
+        sq_rk_otr_ready(S);
+    }
+    memset(rk->pos, 0, (size_t)(rk->ni * rk->ns) * sizeof(sq_rk_pos));
+    rk->killed = rk->state = rk->cause = 0;
+    rk->open_notional = rk->order_margin = rk->pos_margin = rk->n_open = 0;
+    rk->realized = rk->unrealized = rk->day_base = rk->peak = 0;
+    /* working orders: the window's occupied slots (down from its newest id), then the overflow */
+    for (int64_t k = 0, seen = 0; k <= rk->win_mask && seen < rk->win_n; k++) {
+        sq_rk_order *o = &rk->win[(rk->win_hi - k) & rk->win_mask];
+        if (o->id != 0) { o->id = 0; seen++; }
+    }
+    rk->win_n = 0;
+    rk->win_hi = 0;
+    if (rk->ids.n > 0) {
+        memset(rk->ids.keys, 0, (size_t)(rk->ids.mask + 1) * sizeof(int64_t));
+        memset(rk->ids.vals, 0, (size_t)(rk->ids.mask + 1) * sizeof(int64_t));
+        rk->ids.n = 0;
+        for (int64_t i = 0; i < rk->pool_cap; i++) {
+            rk->pool[i].id = 0;
+            rk->pool[i].next_free = (int32_t)(i + 1 < rk->pool_cap ? i + 1 : -1);
+        }
+        rk->free_head = 0;
+    }
+    /* duplicate ids */
+    rk->max_id = 0;
+    rk->mx_head = rk->mx_n = 0;
+    for (int g = 0; g < 2; g++) {
+        if (rk->seen[g].n > 0) {
+            memset(rk->seen[g].keys, 0, (size_t)(rk->seen[g].mask + 1) * sizeof(int64_t));
+            rk->seen[g].n = 0;
+        }
+    }
+    rk->seen_start = INT64_MIN / 2;
+    rk->seen_cur = 0;
+    memset(rk->rejects, 0, sizeof(rk->rejects));
+    rk->checks = 0;
+    rk->last_value = rk->last_limit = rk->last_scope = rk->last_index = 0;
+}
+
 /* Prefetch distance (records) and the smallest table (mask) for which the batch loop prefetches the id slot of
  * a record ahead: with 20,000 orders working the table (1 MiB) is past L1 and each insert's probe missed (C
  * harness: mean 37 -> 32 ns per order; distances 6 to 24 alike). A table in L1 is not prefetched. */

@@ -591,6 +591,26 @@ class ReferenceRiskModel:
         self.acct["day_base"] = self.acct["realized"] + self.acct["unrealized"]
         self.acct["peak"] = 0
 
+    def reset(self) -> None:
+        """As :meth:`RiskEngine.reset`: the state right after configuration (limits, references, balance kept)."""
+        for d in self.inst:
+            d.update(mark=0, net_pos=0, gross_pos=0, open_buy=0, open_sell=0, n_open=0, pos_margin=0)
+        for x in self.strat:
+            x.update(killed=0, state=0, cause=0, open_notional=0, n_open=0, msgs=0, trades=0, realized=0,
+                     unrealized=0, day_base=0, peak=0)
+            for w in ("orders", "modifies", "cancels", "execs"):
+                x[w].times.clear()
+        self.pos.clear()
+        self.acct.update(killed=0, state=0, cause=0, open_notional=0, order_margin=0, pos_margin=0, n_open=0,
+                         realized=0, unrealized=0, day_base=0, peak=0)
+        self.orders.clear()
+        self.seen.clear()
+        self.rejects = [0] * _N_REASONS
+        self.checks = 0
+        self.last = (0, 0, 0, 0)
+        if getattr(self, "_seen", None) is not None:
+            self._seen = {"state": [0] * (self.ns + 1), "kill": [0] * (self.ns + 1)}
+
     # ---------------------------------------------------------------------------------- kill / states
     def kill(self, strategy: int | None = None) -> None:
         """As :meth:`RiskEngine.kill`."""
