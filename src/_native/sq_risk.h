@@ -1218,16 +1218,6 @@ static inline void sq_rk_reset(sq_rk *rk) {
     rk->last_value = rk->last_limit = rk->last_scope = rk->last_index = 0;
 }
 
-/* Prefetch distance (records) and the smallest table (mask) for which the batch loop prefetches the id slot of
- * a record ahead: with 20,000 orders working the table (1 MiB) is past L1 and each insert's probe missed (C
- * harness: mean 37 -> 32 ns per order; distances 6 to 24 alike). A table in L1 is not prefetched. */
-#ifndef SQ_RK_PF_DIST
-#define SQ_RK_PF_DIST 8
-#endif
-#ifndef SQ_RK_PF_MASK
-#define SQ_RK_PF_MASK 8191 /* 64 KiB of keys */
-#endif
-
 /* ------------------------------------------------------------------------------------- batch runner */
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
@@ -1235,29 +1225,126 @@ static inline void sq_rk_reset(sq_rk *rk) {
  * BALANCE and unknown ops are left to the caller (they validate records and may call hooks), as is:
  * *pending = 1: record k was checked and rejected while audit != 0 (res[k] holds the reason; the caller calls
  * the audit hook and goes on at k + 1); *pending = 2: out of memory at record k. *pending = 0: record k was not
- * run. One loop in C with the per-record calls inlined: the same calls, in the same order, as one by one. */
+ * run. The results and state are those of the per-record calls, in the same order, one by one.
+ *
+ * The usual records take a specialised path: a NEW limit order (when neither the account's kill switch nor its
+ * state blocks, which no record handled here can change) whose id is above every accepted id, whose strategy and
+ * instrument are not blocked, that passes every check, and whose window slot is free; and a CANCELED of an order
+ * in the window. That path runs the same checks in the same order as sq_rk_check_new but only to accept: any
+ * check that fails, and anything unusual (an eviction, the duplicate ring full), sends the record, untouched, to
+ * the generic call, which decides it exactly. The batch's invariants (sizes, table pointers, account limits,
+ * equity) are read once; the account's counters and the window's bookkeeping are kept in locals (no store
+ * through a state pointer can alias them) and written back around every generic call and at the end. */
 static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n, int16_t *res, int audit,
                              int *pending) {
     *pending = 0;
-    /* a table past the L1 cache when the call starts: fetch the id slot of the record SQ_RK_PF_DIST ahead (its
-     * insert or lookup); decided once per call, so a table in L1 costs one predicted branch per record */
-    int64_t pf_end = rk->ids.mask >= SQ_RK_PF_MASK && rk->ids.n > 0 ? n - SQ_RK_PF_DIST : INT64_MIN;
+    /* the batch's invariants in locals (no store through a state pointer can change them) */
+    const int64_t ni = rk->ni, ns = rk->ns, wmask = rk->win_mask, margin_on = rk->margin_on;
+    const int64_t dupw = rk->dup_window;
+    sq_rk_inst *const inst = rk->inst;
+    sq_rk_strat *const strat = rk->strat;
+    sq_rk_pos *const pos = rk->pos;
+    sq_rk_order *const win = rk->win;
+    const int fast = rk->killed == SQ_RK_KILL_OFF && rk->state == SQ_RK_ACTIVE;
+    /* the account's running counters in locals, written back around every generic call and at the end */
+    int64_t a_nopen = rk->n_open, a_notional = rk->open_notional, a_margin = rk->order_margin;
+    int64_t max_id = rk->max_id, checks = rk->checks, win_n = rk->win_n, win_hi = rk->win_hi;
+#define SQ_RK_OUT() do { rk->n_open = a_nopen; rk->open_notional = a_notional; rk->order_margin = a_margin; \
+        rk->max_id = max_id; rk->checks = checks; rk->win_n = win_n; rk->win_hi = win_hi; } while (0)
+#define SQ_RK_IN() do { a_nopen = rk->n_open; a_notional = rk->open_notional; a_margin = rk->order_margin; \
+        max_id = rk->max_id; checks = rk->checks; win_n = rk->win_n; win_hi = rk->win_hi; } while (0)
+    const int64_t a_max_open = rk->max_open, a_credit = rk->credit_limit;
+    const int64_t equity = rk->balance + rk->unrealized, pos_margin = rk->pos_margin;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
         int r;
-        if (k < pf_end) {
-            uint64_t h = sq_rk_hash(m[k + SQ_RK_PF_DIST].order_id) & (uint64_t)rk->ids.mask;
-            __builtin_prefetch(&rk->ids.keys[h], 1);
-            __builtin_prefetch(&rk->ids.vals[h], 1);
-        }
-        /* the two usual ops first, by compare (a jump table's indirect branch and bounds check cost more) */
         if (x->op == SQ_RK_OP_CANCELED) {
-            res[k] = (int16_t)sq_rk_on_done_in(rk, x->order_id);
+            int64_t id = x->order_id;
+            sq_rk_order *o = &win[id & wmask];
+            if (o->id == id && id > 0) {
+                sq_rk_inst *IN = &inst[o->inst];
+                sq_rk_strat *S = &strat[o->strat];
+                sq_rk_pos *P = &pos[(int64_t)o->strat * ni + o->inst];
+                int64_t q = o->leaves;
+                S->open_notional -= o->notional;
+                a_notional -= o->notional;
+                a_margin -= o->margin;
+                if (o->side == 1) { IN->open_buy -= q; P->open_buy -= q; }
+                else { IN->open_sell -= q; P->open_sell -= q; }
+                IN->n_open--; S->n_open--; a_nopen--;
+                o->id = 0;
+                win_n--;
+                res[k] = 0;
+                continue;
+            }
+            SQ_RK_OUT();
+            res[k] = (int16_t)sq_rk_on_done_in(rk, id);
+            SQ_RK_IN();
             continue;
         }
+        if (x->op == SQ_RK_OP_NEW && fast) {
+            int64_t i = x->instrument, s = x->strategy, px = x->price, qty = x->qty, id = x->order_id, ts = x->ts;
+            int side = x->side;
+            if (((uint64_t)i >= (uint64_t)ni) | ((uint64_t)s >= (uint64_t)ns) | ((unsigned)(side - 1) > 1u) |
+                (qty <= 0) | (px <= 0) | (id <= max_id))
+                goto generic;
+            sq_rk_inst *IN = &inst[i];
+            sq_rk_strat *S = &strat[s];
+            if (S->killed | S->state | IN->restricted) goto generic;
+            if ((IN->tick != 1 && px % IN->tick != 0) | (IN->lot != 1 && qty % IN->lot != 0)) goto generic;
+            if ((qty < IN->min_qty) | (qty > IN->max_qty)) goto generic;
+            if (IN->collar_unit != SQ_RK_COLLAR_OFF) {
+                int64_t lo = side == 1 ? IN->buy_lo : IN->sell_lo, hi = side == 1 ? IN->buy_hi : IN->sell_hi;
+                if ((IN->ref <= 0) | (px < lo) | (px > hi)) goto generic;
+            }
+            int64_t nn = sq_rk_notional(IN, px, qty);
+            if ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)) goto generic;
+            if ((S->n_open >= S->max_open) | (IN->n_open >= IN->max_open) | (a_nopen >= a_max_open)) goto generic;
+            if ((S->open_notional + nn > S->credit_limit) | (a_notional + nn > a_credit)) goto generic;
+            int64_t ob = IN->open_buy, os = IN->open_sell, np = IN->net_pos;
+            if (side == 1 ? np + ob + qty > IN->max_net : -(np - os - qty) > IN->max_net) goto generic;
+            if (IN->gross_pos + ob + os + qty > IN->max_gross) goto generic;
+            int reducing = sq_rk_reducing(np, side == 1 ? ob : os, qty, side);
+            int64_t mg = 0;
+            if (margin_on) {
+                mg = reducing ? 0 : sq_rk_margin_of(IN, nn);
+                if (a_margin + pos_margin + mg > equity) goto generic;
+            }
+            if (S->msgs >= S->otr_at) goto generic;
+            if (!sq_rk_ring_allows(&S->orders, ts)) goto generic;
+            sq_rk_order *o = &win[id & wmask];
+            if (o->id != 0) goto generic;                        /* eviction: the generic path */
+            if (dupw > 0 && rk->mx_n == rk->mx_cap) goto generic; /* the ring's expire / grow */
+            /* accepted */
+            if (dupw > 0) {
+                int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
+                rk->mx_id[j] = id;
+                rk->mx_ts[j] = ts;
+                rk->mx_n++;
+            }
+            checks++;
+            max_id = id;
+            win_n++;
+            if (id > win_hi) win_hi = id;
+            o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
+            o->side = (int8_t)side; o->margin_free = (int8_t)reducing; o->market = 0; o->acked = 0;
+            o->notional = nn; o->margin = mg;
+            sq_rk_pos *P = &pos[s * ni + i];
+            if (side == 1) { IN->open_buy = ob + qty; P->open_buy += qty; }
+            else { IN->open_sell = os + qty; P->open_sell += qty; }
+            IN->n_open++; S->n_open++; a_nopen++;
+            S->open_notional += nn; a_notional += nn;
+            a_margin += mg;
+            sq_rk_ring_push(&S->orders, ts);
+            S->msgs++;
+            res[k] = 0;
+            continue;
+        }
+    generic:
+        SQ_RK_OUT();
         switch (x->op) {
         case SQ_RK_OP_NEW:
-            r = sq_rk_check_new_in(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
+            r = sq_rk_check_new(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
             if (r < 0) { *pending = 2; return k; }
             break;
         case SQ_RK_OP_MODIFY:
@@ -1268,18 +1355,23 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             break;
         case SQ_RK_OP_ACCEPTED:
             res[k] = (int16_t)sq_rk_on_accepted(rk, x->order_id);
+            SQ_RK_IN();
             continue;
         case SQ_RK_OP_REJECTED:
-        case SQ_RK_OP_CANCELED:
-            res[k] = (int16_t)sq_rk_on_done_in(rk, x->order_id);
+            res[k] = (int16_t)sq_rk_on_done(rk, x->order_id);
+            SQ_RK_IN();
             continue;
         default:
             return k;
         }
+        SQ_RK_IN();
         res[k] = (int16_t)r;
         if (r != 0 && audit) { *pending = 1; return k; }
     }
+    SQ_RK_OUT();
     return n;
+#undef SQ_RK_OUT
+#undef SQ_RK_IN
 }
 
 #endif /* SQ_RISK_H */
