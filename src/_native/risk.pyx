@@ -42,7 +42,7 @@ cdef extern from "sq_risk.h" nogil:
     ctypedef struct sq_rk_ring:
         int64_t limit
         int64_t window
-        int64_t n
+        int64_t cnt
     ctypedef struct sq_rk_map:
         int64_t *keys
         int64_t *vals

@@ -153,43 +153,41 @@ static inline int64_t sq_rk_ceil_pow10(uint64_t v, int k) {
 
 /* ------------------------------------------------------------------------- rolling-window counter */
 
-/* At most `limit` events in any window (now - window, now]: a ring of the last `limit` timestamps. */
+/* At most `limit` events in any window (now - window, now]: the times of the last `limit` events, event number c
+ * (from 0) at ts[c & cmask] in a power-of-two array of at least `limit` slots. One more event is allowed when
+ * fewer than `limit` happened, or event cnt - limit (the oldest of the last `limit`) has left the window. An off
+ * ring has lim = INT64_MAX (always allows, no branch) and one slot that its pushes overwrite. */
 typedef struct {
     int64_t *ts;
     int64_t limit; /* 0: off */
     int64_t window;
-    int64_t head;
-    int64_t n;
+    int64_t lim;   /* limit, or INT64_MAX when off */
+    int64_t cnt;   /* events pushed */
+    int64_t cmask;
 } sq_rk_ring;
 
 static inline int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window) {
     free(r->ts);
     memset(r, 0, sizeof(*r));
-    if (limit <= 0) return 0;
-    r->ts = (int64_t *)calloc((size_t)limit, sizeof(int64_t));
+    int64_t cap = 1;
+    while (limit > 0 && cap < limit) cap <<= 1;
+    r->ts = (int64_t *)calloc((size_t)cap, sizeof(int64_t));
     if (r->ts == NULL) return -1;
-    r->limit = limit;
+    r->cmask = cap - 1;
+    r->limit = limit > 0 ? limit : 0;
+    r->lim = limit > 0 ? limit : INT64_MAX;
     r->window = window;
     return 0;
 }
 
 /* 1 if one more event at `now` keeps the count within the limit */
 static SQ_RK_HOT int sq_rk_ring_allows(const sq_rk_ring *r, int64_t now) {
-    if (r->limit == 0 || r->n < r->limit) return 1;
-    return r->ts[r->head] <= now - r->window;
+    return r->cnt < r->lim || r->ts[(r->cnt - r->lim) & r->cmask] <= now - r->window;
 }
 
 static SQ_RK_HOT void sq_rk_ring_push(sq_rk_ring *r, int64_t now) {
-    if (r->limit == 0) return;
-    if (r->n < r->limit) {
-        int64_t j = r->head + r->n;
-        if (j >= r->limit) j -= r->limit;
-        r->ts[j] = now;
-        r->n++;
-    } else {
-        r->ts[r->head] = now;
-        r->head = r->head + 1 == r->limit ? 0 : r->head + 1;
-    }
+    r->ts[r->cnt & r->cmask] = now;
+    r->cnt++;
 }
 
 /* ---------------------------------------------------------- hash map int64 key (> 0) -> int64 value */
@@ -454,6 +452,9 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
         S->otr_at = INT64_MAX;
         S->daily_limit = S->dd_limit = SQ_RK_NONE;
         S->daily_action = S->dd_action = SQ_RK_HALTED;
+        if (sq_rk_ring_init(&S->orders, 0, 0) != 0 || sq_rk_ring_init(&S->modifies, 0, 0) != 0 ||
+            sq_rk_ring_init(&S->cancels, 0, 0) != 0 || sq_rk_ring_init(&S->execs, 0, 0) != 0)
+            return -1;
     }
     rk->max_open = rk->daily_limit = rk->dd_limit = SQ_RK_NONE;
     rk->credit_limit = SQ_RK_SUM_CAP;
@@ -1175,10 +1176,7 @@ static inline void sq_rk_reset(sq_rk *rk) {
         sq_rk_strat *S = &rk->strat[s];
         S->killed = S->state = S->cause = 0;
         S->open_notional = S->n_open = S->msgs = S->trades = S->realized = S->unrealized = S->day_base = S->peak = 0;
-        S->orders.head = S->orders.n = 0;
-        S->modifies.head = S->modifies.n = 0;
-        S->cancels.head = S->cancels.n = 0;
-        S->execs.head = S->execs.n = 0;
+        S->orders.cnt = S->modifies.cnt = S->cancels.cnt = S->execs.cnt = 0;
         sq_rk_otr_ready(S);
     }
     memset(rk->pos, 0, (size_t)(rk->ni * rk->ns) * sizeof(sq_rk_pos));
@@ -1249,10 +1247,12 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
     /* the account's running counters in locals, written back around every generic call and at the end */
     int64_t a_nopen = rk->n_open, a_notional = rk->open_notional, a_margin = rk->order_margin;
     int64_t max_id = rk->max_id, checks = rk->checks, win_n = rk->win_n, win_hi = rk->win_hi;
+    int64_t mx_n = rk->mx_n, mx_head = rk->mx_head, mx_cap = rk->mx_cap, *mx_id = rk->mx_id, *mx_ts = rk->mx_ts;
 #define SQ_RK_OUT() do { rk->n_open = a_nopen; rk->open_notional = a_notional; rk->order_margin = a_margin; \
-        rk->max_id = max_id; rk->checks = checks; rk->win_n = win_n; rk->win_hi = win_hi; } while (0)
+        rk->max_id = max_id; rk->checks = checks; rk->win_n = win_n; rk->win_hi = win_hi; rk->mx_n = mx_n; } while (0)
 #define SQ_RK_IN() do { a_nopen = rk->n_open; a_notional = rk->open_notional; a_margin = rk->order_margin; \
-        max_id = rk->max_id; checks = rk->checks; win_n = rk->win_n; win_hi = rk->win_hi; } while (0)
+        max_id = rk->max_id; checks = rk->checks; win_n = rk->win_n; win_hi = rk->win_hi; mx_n = rk->mx_n; \
+        mx_head = rk->mx_head; mx_cap = rk->mx_cap; mx_id = rk->mx_id; mx_ts = rk->mx_ts; } while (0)
     const int64_t a_max_open = rk->max_open, a_credit = rk->credit_limit;
     const int64_t equity = rk->balance + rk->unrealized, pos_margin = rk->pos_margin;
     for (; k < n; k++) {
@@ -1314,13 +1314,13 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             if (!sq_rk_ring_allows(&S->orders, ts)) goto generic;
             sq_rk_order *o = &win[id & wmask];
             if (o->id != 0) goto generic;                        /* eviction: the generic path */
-            if (dupw > 0 && rk->mx_n == rk->mx_cap) goto generic; /* the ring's expire / grow */
+            if (dupw > 0 && mx_n == mx_cap) goto generic; /* the duplicate ring's expire / grow */
             /* accepted */
             if (dupw > 0) {
-                int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
-                rk->mx_id[j] = id;
-                rk->mx_ts[j] = ts;
-                rk->mx_n++;
+                int64_t j = (mx_head + mx_n) & (mx_cap - 1);
+                mx_id[j] = id;
+                mx_ts[j] = ts;
+                mx_n++;
             }
             checks++;
             max_id = id;
