@@ -563,11 +563,16 @@ static SQ_RK_HOT int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty,
  * seen_start, seen[cur ^ 1] those of the generation before; once now - seen_start >= window every id of
  * the older one is out of the window (timestamps are non-decreasing), so it is cleared and reused. */
 static inline void sq_rk_mx_expire(sq_rk *rk, int64_t now) {
-    int64_t cut = now - rk->dup_window;
-    while (rk->mx_n > 0 && rk->mx_ts[rk->mx_head] <= cut) {
-        rk->mx_head = (rk->mx_head + 1) & (rk->mx_cap - 1);
-        rk->mx_n--;
+    /* in locals: the loop drops ~a ring's worth of ids at once when the ring is full */
+    const int64_t cut = now - rk->dup_window, mask = rk->mx_cap - 1;
+    const int64_t *t = rk->mx_ts;
+    int64_t h = rk->mx_head, n = rk->mx_n;
+    while (n > 0 && t[h] <= cut) {
+        h = (h + 1) & mask;
+        n--;
     }
+    rk->mx_head = h;
+    rk->mx_n = n;
 }
 
 static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
