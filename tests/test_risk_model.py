@@ -324,25 +324,73 @@ def new_cancel_streams(draw: Any) -> np.ndarray:
     return np.array(out, dtype=RISK_OP_DTYPE)
 
 
-LIMITS = ("inst.max_open", "inst.max_net", "inst.max_gross", "strat.max_open", "strat.credit_limit",
-          "strat.order_limit", "strat.otr_x1000", "acct.max_open", "acct.credit_limit", "acct.balance")
+# the stateful limits (scope, name, a binding value used when the drawn config has it off)
+LIMITS = (("inst", "max_open", 3), ("inst", "max_net", 30), ("inst", "max_gross", 60), ("strat", "max_open", 4),
+          ("strat", "credit_limit", 3000), ("strat", "order_limit", 3), ("strat", "otr_x1000", 2000),
+          ("acct", "max_open", 5), ("acct", "credit_limit", 5000), ("acct", "balance", 800))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs(), recs=new_cancel_streams(), hooks=st.booleans(), keep=st.sampled_from(LIMITS))
+def test_batch_fast_path_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: bool,
+                                           keep: tuple[str, str, int]) -> None:
+    # one stateful limit binding, the others off and the per-order checks loose: most NEW records take the
+    # specialised path and its headroom (the stateful checks skipped while no limit can be met), and that limit's
+    # boundary is met there
+    off: dict[str, dict[str, Any]] = {
+        "inst": {"max_open": None, "max_net": None, "max_gross": None},
+        "strat": {"max_open": None, "credit_limit": None, "order_limit": None, "otr_x1000": None},
+        "acct": {"max_open": None, "credit_limit": None, "balance": 10**9}}
+    scope, name, value = keep
+    del off[scope][name]
+    for inst in cfg["instruments"]:
+        inst.update(restricted=False, min_notional=0, collar_unit=0, tick=1, lot=1, max_qty=40,
+                    max_notional=max(inst["max_notional"] or 0, 5200), **off["inst"])
+        if scope == "inst" and inst[name] is None:
+            inst[name] = value
+    for strat in cfg["strategies"]:
+        strat.update(max_notional=None, **off["strat"])
+        if scope == "strat" and strat[name] is None:
+            strat[name] = value
+            if name == "order_limit":
+                strat["order_window_ns"] = 10
+    cfg["account"].update(**off["acct"])
+    if scope == "acct":
+        cfg["account"][name] = cfg["account"][name] or value
+        cfg["account"]["margin"] |= name == "balance"
+    test_batch_equals_one_by_one.hypothesis.inner_test(cfg, recs, hooks)  # type: ignore[attr-defined]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cfg=configs(), recs=new_cancel_streams(), hooks=st.booleans(), keep=st.none() | st.sampled_from(LIMITS))
-def test_batch_fast_path_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: bool,
-                                           keep: str | None) -> None:
-    # keep: the one stateful limit left as drawn (None: all as drawn); the others off, so most NEW records take
-    # the specialised path and that limit's boundary is met there
-    if keep is not None:
-        off = {"inst": {"max_open": None, "max_net": None, "max_gross": None},
-               "strat": {"max_open": None, "credit_limit": None, "order_limit": None, "otr_x1000": None},
-               "acct": {"max_open": None, "credit_limit": None, "balance": 10**9}}
-        scope, name = keep.split(".")
-        del off[scope][name]
-        for inst in cfg["instruments"]:
-            inst.update(restricted=False, min_notional=0, **off["inst"])
-        for strat in cfg["strategies"]:
-            strat.update(**off["strat"])
-        cfg["account"].update(**off["acct"])
-    test_batch_equals_one_by_one.hypothesis.inner_test(cfg, recs, hooks)  # type: ignore[attr-defined]
+@given(keep=st.sampled_from(LIMITS), scale=st.integers(0, 12), q_cap=st.integers(1, 40), data=st.data())
+def test_batch_headroom_meets_each_limit(keep: tuple[str, str, int], scale: int, q_cap: int, data: Any) -> None:
+    # every NEW passes the per-order checks, so the specialised path covers long runs with its headroom; the one
+    # stateful limit set (to any value from 0) must stop the run exactly where one-by-one checking does
+    scope, name, _ = keep
+    inst = {"max_qty": q_cap, "max_notional": 130 * q_cap * 3, "notional_num": 3, "margin_bps": 5000}
+    strat: dict[str, Any] = {}
+    acct: dict[str, Any] = {"balance": 10**9, "margin": True}
+    # the limit in units of a few orders (scale 0-12): orders' qty <= q_cap, notional <= 390 * q_cap
+    value = scale * {"max_net": q_cap, "max_gross": q_cap, "credit_limit": 200 * q_cap, "balance": 100 * q_cap,
+                     "otr_x1000": 1000}.get(name, 1)
+    if scope == "inst":
+        inst[name] = value
+    elif scope == "strat":
+        strat[name] = value if name == "credit_limit" else max(value, 1)  # throttle and ratio need >= 1
+        if name == "order_limit":
+            strat["order_window_ns"] = data.draw(st.sampled_from([5, 50]))
+    else:
+        acct[name] = value
+    cfg = {"instruments": [dict(inst) for _ in range(NI)], "strategies": [dict(strat) for _ in range(NS)],
+           "account": acct, "window": data.draw(st.sampled_from([4, 32768]))}
+    n = data.draw(st.integers(20, 150))
+    rows, ts = [], 0
+    for k in range(1, n + 1):
+        ts += data.draw(st.sampled_from([0, 1, 2]))
+        rows.append((ts, k, data.draw(st.integers(1, 130)), data.draw(st.sampled_from([q_cap] * 4 + [1 + q_cap // 2])),
+                     data.draw(st.integers(0, NI - 1)), data.draw(st.integers(0, NS - 1)), int(RiskOp.NEW),
+                     data.draw(st.sampled_from([1, 2])), b"\0" * 6))
+        if k > 5 and data.draw(st.integers(0, 3)) == 0:
+            rows.append((ts, k - 5, 0, 0, 0, 0, int(RiskOp.CANCELED), 1, b"\0" * 6))
+    recs = np.array(rows, dtype=RISK_OP_DTYPE)
+    test_batch_equals_one_by_one.hypothesis.inner_test(cfg, recs, False)  # type: ignore[attr-defined]

@@ -1221,6 +1221,55 @@ static inline void sq_rk_reset(sq_rk *rk) {
     rk->last_value = rk->last_limit = rk->last_scope = rk->last_index = 0;
 }
 
+/* Headroom: a number B such that the next B new orders accepted without a fill, mark or other exposure-adding
+ * call in between cannot be rejected by a stateful limit (open-order counts, credit, net and gross position,
+ * margin, order-to-trade ratio), whatever they are: every accepted order adds at most its instrument's max_qty to
+ * the working quantity, at most min(instrument, strategy max_notional) to the open notional, at most the margin of
+ * that notional to the order margin, and one message; cancels only release. So if each limit's slack divided by
+ * the largest such step is >= B, each of the B orders passes those checks (its own check would compare a value
+ * no larger than start + B steps). Exact: the checks skipped are ones that cannot fail. O(instruments +
+ * strategies); 0 when any limit is tight. Computed in 128 bits (limits that are off are INT64_MAX). */
+static int64_t sq_rk_headroom(const sq_rk *rk) {
+    const sq_rk_i128 BIG = (sq_rk_i128)1 << 40;
+    sq_rk_i128 b = BIG;
+    int64_t ncap = 0, mcap = 0;
+    for (int64_t i = 0; i < rk->ni; i++) {
+        const sq_rk_inst *IN = &rk->inst[i];
+        if (IN->max_notional > ncap) ncap = IN->max_notional;
+        int64_t mc = rk->margin_on ? sq_rk_margin_of(IN, IN->max_notional) : 0;
+        if (mc > mcap) mcap = mc;
+        sq_rk_i128 q = IN->max_qty > 0 ? IN->max_qty : 1, t;
+        t = (sq_rk_i128)IN->max_open - IN->n_open;
+        if (t < b) b = t;
+        t = ((sq_rk_i128)IN->max_net - IN->net_pos - IN->open_buy) / q;
+        if (t < b) b = t;
+        t = ((sq_rk_i128)IN->max_net + IN->net_pos - IN->open_sell) / q;
+        if (t < b) b = t;
+        t = ((sq_rk_i128)IN->max_gross - IN->gross_pos - IN->open_buy - IN->open_sell) / q;
+        if (t < b) b = t;
+    }
+    if (ncap < 1) ncap = 1;
+    for (int64_t s = 0; s < rk->ns; s++) {
+        const sq_rk_strat *S = &rk->strat[s];
+        int64_t nc = S->max_notional < ncap ? S->max_notional : ncap;
+        sq_rk_i128 t = (sq_rk_i128)S->max_open - S->n_open;
+        if (t < b) b = t;
+        t = ((sq_rk_i128)S->credit_limit - S->open_notional) / (nc > 0 ? nc : 1);
+        if (t < b) b = t;
+        t = (sq_rk_i128)S->otr_at - S->msgs;
+        if (t < b) b = t;
+    }
+    sq_rk_i128 t = (sq_rk_i128)rk->max_open - rk->n_open;
+    if (t < b) b = t;
+    t = ((sq_rk_i128)rk->credit_limit - rk->open_notional) / ncap;
+    if (t < b) b = t;
+    if (rk->margin_on) {
+        t = ((sq_rk_i128)rk->balance + rk->unrealized - rk->order_margin - rk->pos_margin) / (mcap > 0 ? mcap : 1);
+        if (t < b) b = t;
+    }
+    return b > 0 ? (int64_t)b : 0;
+}
+
 /* ------------------------------------------------------------------------------------- batch runner */
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
@@ -1260,6 +1309,10 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         mx_head = rk->mx_head; mx_cap = rk->mx_cap; mx_id = rk->mx_id; mx_ts = rk->mx_ts; } while (0)
     const int64_t a_max_open = rk->max_open, a_credit = rk->credit_limit;
     const int64_t equity = rk->balance + rk->unrealized, pos_margin = rk->pos_margin;
+    /* headroom: how many more NEW orders accepted here cannot meet a stateful limit (sq_rk_headroom); recomputed
+     * when used up (at most every 64 records while it is 0), dropped after any generic call that may add exposure
+     * or messages (CANCELED only releases); never with more than 256 instruments + strategies */
+    int64_t budget = 0, retry_at = ni + ns <= 256 ? k : INT64_MAX;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
         int r;
@@ -1304,18 +1357,26 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             int64_t nn = sq_rk_notional(IN, px, qty);
             if ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)) goto generic;
-            if ((S->n_open >= S->max_open) | (IN->n_open >= IN->max_open) | (a_nopen >= a_max_open)) goto generic;
-            if ((S->open_notional + nn > S->credit_limit) | (a_notional + nn > a_credit)) goto generic;
             int64_t ob = IN->open_buy, os = IN->open_sell, np = IN->net_pos;
-            if (side == 1 ? np + ob + qty > IN->max_net : -(np - os - qty) > IN->max_net) goto generic;
-            if (IN->gross_pos + ob + os + qty > IN->max_gross) goto generic;
             int reducing = sq_rk_reducing(np, side == 1 ? ob : os, qty, side);
-            int64_t mg = 0;
-            if (margin_on) {
-                mg = reducing ? 0 : sq_rk_margin_of(IN, nn);
-                if (a_margin + pos_margin + mg > equity) goto generic;
+            int64_t mg = margin_on && !reducing ? sq_rk_margin_of(IN, nn) : 0;
+            if (budget > 0) {
+                budget--; /* open counts, credit, position, margin and OTR cannot reject this order */
+            } else {
+                if ((S->n_open >= S->max_open) | (IN->n_open >= IN->max_open) | (a_nopen >= a_max_open))
+                    goto generic;
+                if ((S->open_notional + nn > S->credit_limit) | (a_notional + nn > a_credit)) goto generic;
+                if (side == 1 ? np + ob + qty > IN->max_net : -(np - os - qty) > IN->max_net) goto generic;
+                if (IN->gross_pos + ob + os + qty > IN->max_gross) goto generic;
+                if (margin_on && a_margin + pos_margin + mg > equity) goto generic;
+                if (S->msgs >= S->otr_at) goto generic;
+                if (k >= retry_at) {
+                    SQ_RK_OUT();
+                    budget = sq_rk_headroom(rk);
+                    retry_at = budget > 0 ? k : k + 64;
+                    if (budget > 0) budget--; /* this order: its checks just passed, and it is counted */
+                }
             }
-            if (S->msgs >= S->otr_at) goto generic;
             if (!sq_rk_ring_allows(&S->orders, ts)) goto generic;
             sq_rk_order *o = &win[id & wmask];
             if (o->id != 0) goto generic;                        /* eviction: the generic path */
@@ -1347,6 +1408,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         }
     generic:
         SQ_RK_OUT();
+        budget = 0;
         switch (x->op) {
         case SQ_RK_OP_NEW:
             r = sq_rk_check_new(rk, x->instrument, x->strategy, x->side, x->price, x->qty, x->ts, x->order_id);
