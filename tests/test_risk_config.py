@@ -207,6 +207,24 @@ def test_pre_trade_risk_over_domain_types() -> None:
         risk.update_mark("XRPUSDT.BINANCE", Price("1"))
 
 
+def test_pre_trade_risk_reset_starts_a_new_session() -> None:
+    cfg = config_from_toml(TOML)
+    risk = PreTradeRisk.from_config(cfg, [BTC, ETH])
+    risk.set_reference("BTCUSDT.BINANCE", Price("60000"))
+    assert risk.check(_order("a1", OrderSide.BUY, "1.5", "60100.00"), "mm") == RejectReason.ACCEPTED
+    risk.kill("taker")
+    risk.set_trading_state(TradingState.HALTED)
+    risk.reset()
+    fresh = PreTradeRisk.from_config(cfg, [BTC, ETH])
+    fresh.set_reference("BTCUSDT.BINANCE", Price("60000"))
+    assert risk.engine.snapshot() == fresh.engine.snapshot()
+    assert risk.order_ids == {}
+    # the same client id again: accepted as in a fresh gate (the duplicate memory went with the session)
+    assert risk.check(_order("a1", OrderSide.BUY, "1.5", "60100.00"), "mm") == RejectReason.ACCEPTED
+    assert fresh.check(_order("a1", OrderSide.BUY, "1.5", "60100.00"), "mm") == RejectReason.ACCEPTED
+    assert risk.engine.snapshot() == fresh.engine.snapshot()
+
+
 def test_default_config_has_one_strategy() -> None:
     cfg = RiskConfig(currency="USDT")
     assert cfg.strategies == (StrategyLimits(name="default"),)

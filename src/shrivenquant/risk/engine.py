@@ -332,6 +332,14 @@ class PreTradeRisk:
         mass cancel, end of session. Returns how many were released."""
         return self.engine.release_all(None if strategy is None else self.strategy_index(strategy))
 
+    def reset(self) -> None:
+        """A new session: the engine back to its configured state (:meth:`RiskEngine.reset`: no working orders,
+        positions, PnL, windows, duplicate ids, kill switches or breaker states; limits, references and balance
+        kept) and the client order id table emptied (ids seen before are no longer duplicates)."""
+        self.engine.reset()
+        self._ids.clear()
+        self._owner.clear()
+
     def update_mark(self, instrument_id: str, price: Price) -> None:
         """A new mark price: unrealized PnL, position margin and the loss breakers are updated."""
         i = self.instrument_index(instrument_id)
