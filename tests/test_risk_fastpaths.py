@@ -66,6 +66,16 @@ def test_margin_is_exact_ceiling(bps: int, px: int, qty: int, shift: int) -> Non
     assert a.snapshot()["account"]["order_margin"] == (margin if want == 0 else 0)
 
 
+@given(bps=st.sampled_from([4, 5, 7, 9999, 10001, 40000]), d=st.integers(-2, 2), shift=st.integers(-1, 0))
+def test_margin_at_the_int64_edge(bps: int, d: int, shift: int) -> None:
+    # notional * bps just below / at / above 2**63: the 64-bit multiply-shift by 10000 hands over to 128 bits
+    notional = min(I64 // bps + d, 2**61)
+    margin = -(-(notional * bps) // 10_000)
+    a, b = pair(inst={"margin_bps": bps}, account={"margin": True, "balance": margin + shift})
+    assert both(a, b, "check", 0, 0, BUY, notional, 1, 0, 1) == (0 if shift == 0 else R.MARGIN)
+    assert a.snapshot()["account"]["order_margin"] == (margin if shift == 0 else 0)
+
+
 @settings(max_examples=200, deadline=None)
 @given(ratio=st.sampled_from([1, 999, 2**40, 2**62, I64 // 2, I64]), trades=st.integers(0, 5),
        msgs=st.integers(0, 12))
