@@ -1284,9 +1284,9 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
  *
  * The usual records take a specialised path: a NEW limit order (when neither the account's kill switch nor its
  * state blocks, which no record handled here can change) whose id is above every accepted id, whose strategy and
- * instrument are not blocked, that passes every check, and whose window slot is free; and a CANCELED of an order
- * in the window. That path runs the same checks in the same order as sq_rk_check_new but only to accept: any
- * check that fails, and anything unusual (an eviction, the duplicate ring full), sends the record, untouched, to
+ * instrument are not blocked and that passes every check (an older order still working in its window slot is
+ * moved to the overflow, as sq_rk_slot_new does); and a CANCELED of an order in the window. That path runs the same checks in the same order as sq_rk_check_new but only to accept: any
+ * check that fails, and anything unusual (the duplicate ring full, out of memory), sends the record, untouched, to
  * the generic call, which decides it exactly. The batch's invariants (sizes, table pointers, account limits,
  * equity) are read once; the account's counters and the window's bookkeeping are kept in locals (no store
  * through a state pointer can alias them) and written back around every generic call and at the end. */
@@ -1381,9 +1381,15 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 }
             }
             if (!sq_rk_ring_allows(&S->orders, ts)) goto generic;
-            sq_rk_order *o = &win[id & wmask];
-            if (o->id != 0) goto generic;                        /* eviction: the generic path */
             if (dupw > 0 && mx_n == mx_cap) goto generic; /* the duplicate ring's expire / grow */
+            sq_rk_order *o = &win[id & wmask];
+            if (o->id != 0) {
+                /* an older order still working in this slot (its id is below max_id < id): moved to the overflow,
+                 * the last step that can fail (out of memory: the generic call reports it), nothing else changed */
+                if (sq_rk_evict(rk, o) != 0) goto generic;
+            } else {
+                win_n++;
+            }
             /* accepted */
             if (dupw > 0) {
                 int64_t j = (mx_head + mx_n) & (mx_cap - 1);
@@ -1393,7 +1399,6 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             checks++;
             max_id = id;
-            win_n++;
             if (id > win_hi) win_hi = id;
             o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
             o->side = (int8_t)side; o->margin_free = (int8_t)reducing; o->market = 0; o->acked = 0;
