@@ -120,6 +120,22 @@ def _collect(x_num, x_side, x_px, x_rseq, hw, sd, bound, buf):  # noqa: PLR0917 
 
 
 @njit(cache=True, nogil=True)
+def _expire_makers(x_num, x_side, x_px, x_rseq, x_vid, hw, osd, bound, buf, sq, sq_tail, seq, rt,  # noqa: PLR0917
+                   t):  # pragma: no cover
+    """Self-trade prevention ``expire_maker``: the resting orders of side ``osd`` at or through ``bound`` leave
+    the book (an EXPIRED event each, at ``rt``, in the exchange's order). Returns (sq_tail, seq, removed)."""
+    m = _collect(x_num, x_side, x_px, x_rseq, hw, osd, bound, buf)
+    for c in range(m):
+        k = buf[c]
+        seq += 1
+        _push(sq, sq_tail, rt, seq, _EV_EXPIRED, x_num[k], 0, 0, osd, t, x_vid[k])
+        sq_tail += 1
+        x_num[k] = -1
+        x_rseq[k] = -1
+    return sq_tail, seq, m
+
+
+@njit(cache=True, nogil=True)
 def _send(req, nr, orders, rq, rq_tail, seq, next_num, n_orders, et, ts):  # noqa: PLR0917  # pragma: no cover
     """The strategy's ``nr`` requests into the request ring (sent at ``ts``, due at ``et``); returns the new
     ring tail, sequence, next order id, submit count and error bits."""
@@ -352,15 +368,9 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                     if crosses:
                         if n_rest > 0:
                             osd = 2 if sd == 1 else 1
-                            m = _collect(x_num, x_side, x_px, x_rseq, hw, osd, npx, buf)
-                            for c in range(m):
-                                kk = buf[c]
-                                seq += 1
-                                _push(sq, sq_tail, rt, seq, _EV_EXPIRED, x_num[kk], 0, 0, osd, t, x_vid[kk])
-                                sq_tail += 1
-                                x_num[kk] = -1
-                                x_rseq[kk] = -1
-                                n_rest -= 1
+                            sq_tail, seq, m = _expire_makers(x_num, x_side, x_px, x_rseq, x_vid, hw, osd, npx, buf,
+                                                             sq, sq_tail, seq, rt, t)
+                            n_rest -= m
                         leaves, n_t, sq_tail, seq, err = _walk_book(
                             aq, bq, ca, cb, t_idx, n_t, tcap, sq, sq_tail, seq, err, base, tick, ladder,
                             best[1] if sd == 1 else best[0], sd, npx, False, x_leaves[k], rt, num, t, x_vid[k])
@@ -447,15 +457,9 @@ def _orders_loop(kind, side, price, qty, flags, ts_local, iid, instrument, tick,
                         bound = px
                         if is_mkt:
                             bound = (1 << 62) if sd == 1 else -(1 << 62)
-                        m = _collect(x_num, x_side, x_px, x_rseq, hw, osd, bound, buf)
-                        for c in range(m):
-                            k = buf[c]
-                            seq += 1
-                            _push(sq, sq_tail, rt, seq, _EV_EXPIRED, x_num[k], 0, 0, osd, t, x_vid[k])
-                            sq_tail += 1
-                            x_num[k] = -1
-                            x_rseq[k] = -1
-                            n_rest -= 1
+                        sq_tail, seq, m = _expire_makers(x_num, x_side, x_px, x_rseq, x_vid, hw, osd, bound, buf, sq,
+                                                         sq_tail, seq, rt, t)
+                        n_rest -= m
                     leaves, n_t, sq_tail, seq, err = _walk_book(
                         aq, bq, ca, cb, t_idx, n_t, tcap, sq, sq_tail, seq, err, base, tick, ladder,
                         best[1] if sd == 1 else best[0], sd, px, is_mkt, oq, rt, num, t, vid)
