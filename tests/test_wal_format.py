@@ -80,6 +80,14 @@ def test_pack_lengths() -> None:
     assert nw.pack_lengths(np.array([2, -1], dtype=np.int64), 10, np.empty(2, dtype="<u4")) == -1
     with pytest.raises(ValidationError):
         nw.pack_lengths(lens, 70000, np.empty(3, dtype="<u4"))
+    # anything but a one-dimensional C-contiguous native int64 buffer: -2, and nothing written
+    out[:] = 7
+    for bad in (lens.astype(np.int32), lens.astype(np.uint64), lens.astype(">i8"), np.arange(8)[::2],
+                lens.reshape(2, 2), lens.astype(np.float64)):
+        assert nw.pack_lengths(bad, 70000, out) == -2
+    assert out.tolist() == [7, 7, 7, 7]
+    assert nw.pack_lengths(memoryview(lens), 70000, out) == 70008  # any buffer of int64 will do
+    assert nw.pack_lengths(lens.astype(np.longlong), 70000, out) == 70008
 
 
 @pytest.mark.parametrize(("lens", "data", "zeros"), [(b"", bytes(range(64)) * 3, 0),

@@ -10,7 +10,8 @@ The GIL is released for CRCs of large buffers.
 """
 
 cimport cython
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE,
+                             PyBUF_FORMAT, PyBUF_C_CONTIGUOUS)
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize, PyBytes_CheckExact
 from cpython.bytearray cimport PyByteArray_AS_STRING
 from cpython.list cimport PyList_New, PyList_SET_ITEM
@@ -233,25 +234,42 @@ def frame_header(unsigned long long first_seq, unsigned int count, unsigned int 
     return out
 
 
-def pack_lengths(const int64_t[::1] lengths, long long max_record, out):
-    """Copy record ``lengths`` (int64) into ``out`` (a writable buffer of ``4 * len(lengths)`` bytes) as
-    little-endian u32 and return their sum; -1 if a length is negative or over ``max_record`` (nothing
-    else is checked). One pass instead of the min, max, sum and conversion a NumPy caller would make."""
-    cdef _Buf bo = _Buf(out, True)
-    cdef Py_ssize_t i, n = lengths.shape[0]
+def pack_lengths(lengths, long long max_record, out):
+    """Copy record ``lengths`` (a one-dimensional C-contiguous buffer of native int64) into ``out`` (a
+    writable buffer of ``4 * len(lengths)`` bytes) as little-endian u32 and return their sum; -1 if a
+    length is negative or over ``max_record``; -2 if ``lengths`` is not such a buffer (nothing is written).
+    One pass instead of the min, max, sum and conversion a NumPy caller would make."""
+    cdef Py_buffer lv
+    try:
+        PyObject_GetBuffer(lengths, &lv, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError):  # a strided view (NumPy raises ValueError): the caller copies it
+        return -2
+    cdef _Buf bo
+    cdef Py_ssize_t i, n = lv.shape[0] if lv.ndim == 1 else 0
     cdef long long total = 0, l
     cdef uint32_t v
-    cdef uint8_t *o = <uint8_t *>bo.view.buf
-    if bo.view.len != 4 * n:
-        raise _ValidationError(f"out holds {bo.view.len} bytes, {4 * n} needed")
-    for i in range(n):
-        l = lengths[i]
-        if l < 0 or l > max_record:
-            return -1
-        total += l
-        v = <uint32_t>l
-        memcpy(o + 4 * i, &v, 4)
-    return total
+    cdef uint8_t *o
+    cdef const int64_t *src = <const int64_t *>lv.buf
+    cdef const char *fmt = lv.format
+    try:
+        if fmt[0] == b'@' or fmt[0] == b'=' or fmt[0] == b'<':
+            fmt += 1
+        if lv.ndim != 1 or lv.itemsize != 8 or (fmt[0] != b'l' and fmt[0] != b'q') or fmt[1] != 0:
+            return -2
+        bo = _Buf(out, True)
+        o = <uint8_t *>bo.view.buf
+        if bo.view.len != 4 * n:
+            raise _ValidationError(f"out holds {bo.view.len} bytes, {4 * n} needed")
+        for i in range(n):
+            l = src[i]
+            if l < 0 or l > max_record:
+                return -1
+            total += l
+            v = <uint32_t>l
+            memcpy(o + 4 * i, &v, 4)
+        return total
+    finally:
+        PyBuffer_Release(&lv)
 
 
 cdef extern from *:

@@ -159,6 +159,7 @@ class WalWriter:
         self._builder = _nw.FrameBuilder(1 << 16, max_record_bytes)
         self._spare = _nw.FrameBuilder(1 << 16, max_record_bytes)
         self._busy = False
+        self._waiting = 0  # threads in self._wait(): only then must a finished direct write notify
         self._poisoned: BaseException | None = None
         self._closed = False
         self._unsynced_bytes = 0
@@ -179,6 +180,11 @@ class WalWriter:
         # policy none, background writer: frames are posted to self._worker (one in flight) by whichever
         # thread runs the I/O cycle; self._written then counts posted frames, and every barrier drains it
         self._bg = bool(background) and self._native_io
+        # append_buffer's lean path (a large batch under policy none with the default OS layer): without the
+        # background writer its packed lengths table lives in self._lens_scratch (one direct write at a time)
+        self._lean = self._native_io and not self._preallocate and self._policy is SyncPolicy.NONE
+        self._lens_scratch = bytearray(0)
+        self._lens_view = memoryview(self._lens_scratch)
         self._worker: Any = None
         self._worker_thread: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
@@ -529,6 +535,14 @@ class WalWriter:
                 self._bg_post(self._fd, self._off, lv, dv, first=fseq, count=count, flags=flags, synced=durable,
                               copy=False)
                 end = self._off + total
+            elif self._native_io:  # header, CRC, pwritev2 and short writes in one native call, GIL released
+                if lens is None:
+                    lv, dv, flags = b.body()
+                else:
+                    lv, dv, flags = lens, data, _nw.F_FIXED64 if fixed else 0
+                nzero = self._zero_ahead_bytes(self._off + total, total) if self._policy is SyncPolicy.ALWAYS else 0
+                _nw.write_frame(self._fd, self._off, fseq, count, flags, durable, lv, dv, nzero, False)
+                end = self._off + total + nzero
             else:
                 if lens is None:
                     hdr, lv, dv, pad = b.seal(fseq, durable)
@@ -588,19 +602,8 @@ class WalWriter:
         if self._bg and _immutable(data):
             # policy none, background writer: post the frame (the lock stays held: posting only waits for
             # a free queue slot, and the thread needs neither the lock nor the GIL)
-            try:
-                self._bg_post(fd, off, lens, data, first=first, count=count, flags=flags, synced=synced,
-                              copy=False)
-            except BaseException:
-                self._next_seq = first  # nothing was posted
-                raise
-            self._off = off + total
-            self._zeroed = max(self._zeroed, off + total)
-            self._written = last
-            self._unsynced_bytes += total
-            if self._oldest_unsynced is None:
-                self._oldest_unsynced = time.monotonic()
-            return last
+            return self._post_direct(fd, off, total, first=first, count=count, flags=flags, synced=synced, lens=lens,
+                                     data=data)
         if self._worker is not None:
             # a mutable buffer: written here, from the caller's memory, after the frames posted before it
             # (copying it for the thread measured slower than this; see docs/wal.md)
@@ -636,6 +639,82 @@ class WalWriter:
             err = exc
         return self._direct_done(err, off, total, size, last, sync=sync)
 
+    def _post_direct(self, fd: int, off: int, total: int, *, first: int, count: int, flags: int, synced: int,
+                     lens: Any, data: bytes | memoryview) -> int:
+        """Background writer: post one frame of the caller's immutable ``data`` (seqs ``first ..`` already
+        taken; lock held) and account for it as written; returns its last seq."""
+        try:
+            self._bg_post(fd, off, lens, data, first=first, count=count, flags=flags, synced=synced, copy=False)
+        except BaseException:
+            self._next_seq = first  # nothing was posted
+            raise
+        last = first + count - 1
+        self._off = off + total
+        self._zeroed = max(self._zeroed, off + total)
+        self._written = last
+        self._unsynced_bytes += total
+        if self._oldest_unsynced is None:
+            self._oldest_unsynced = time.monotonic()
+        return last
+
+    def _append_lean(self, buffer: Any, lengths: np.ndarray) -> int | None:
+        """:meth:`append_buffer`'s path for its usual call under policy ``none``: one large batch (bytes,
+        bytearray or contiguous memoryview; int64 lengths) written as one frame straight from the caller's
+        memory by one native call (or, with the background writer, posted to it when the buffer is
+        ``bytes``), with as few Python steps as possible: each one runs cache-cold after a 1 MiB copy into
+        the page cache (measured ~35 µs per call less than the generic path). Returns the last seq, or None
+        (nothing done) when the generic path must handle the call (which also raises every error about the
+        arguments)."""
+        tb = type(buffer)
+        if self._bg and tb is not bytes:
+            return None  # a mutable buffer: the generic path drains the thread and writes it here
+        if tb is bytes or tb is bytearray:
+            size = len(buffer)
+        elif tb is memoryview and buffer.c_contiguous:
+            size = buffer.nbytes
+        else:
+            return None
+        if size < _DIRECT_MIN:
+            return None
+        n = len(lengths)  # (pack_lengths below refuses anything but a 1-D contiguous int64 array)
+        body = 4 * n + size
+        total = _FRAME_HDR + ((body + 7) & ~7)
+        lock = self._lock
+        lock.acquire()
+        try:
+            off = self._off
+            if (self._busy or self._builder.count or self._poisoned is not None or self._closed
+                    or body > self._frame_limit or off + total > self._segment_bytes):
+                return None
+            if self._bg:  # the table stays referenced until the thread has written the frame
+                lens = bytearray(4 * n)
+            else:
+                lens = self._lens_view
+                if len(lens) != 4 * n:
+                    if len(self._lens_scratch) < 4 * n:
+                        self._lens_scratch = bytearray(4 * n)
+                    lens = self._lens_view = memoryview(self._lens_scratch)[:4 * n]
+            if _nw.pack_lengths(lengths, self._max_record, lens) != size:
+                return None  # not int64, a length out of range, or a sum that is not the buffer's size
+            first = self._next_seq
+            last = first + n - 1
+            self._next_seq = last + 1
+            if self._bg:
+                return self._post_direct(self._fd, off, total, first=first, count=n, flags=0, synced=self._durable,
+                                         lens=lens, data=buffer)
+            self._busy = True
+            synced = self._durable
+            fd = self._fd
+            lock.release()
+            err: BaseException | None = None
+            try:
+                _nw.write_frame(fd, off, first, n, 0, synced, lens, buffer, 0, False)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by _direct_done after the state is restored
+                err = exc
+            return self._direct_done(err, off, total, total, last, sync=False)  # (re-acquires the lock)
+        finally:
+            lock.release()
+
     def _direct_done(self, err: BaseException | None, off: int, total: int, size: int, last: int, *,
                      sync: bool) -> int:
         """The bookkeeping after :meth:`_direct_fast`'s I/O (re-acquires the lock)."""
@@ -653,7 +732,8 @@ class WalWriter:
                 self._unsynced_bytes += total
                 if self._oldest_unsynced is None:
                     self._oldest_unsynced = time.monotonic()
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
             return last
         if isinstance(err, OSError) or self._poisoned is None:
             self._poisoned = err
@@ -711,9 +791,18 @@ class WalWriter:
         self._zeroed = self._segment_bytes if self._preallocate else _nw.SEG_HDR
         return synced
 
+    def _wait(self) -> None:
+        """``self._cond.wait()`` (lock held), counted in ``self._waiting`` so that a finished direct write
+        notifies only when some thread waits."""
+        self._waiting += 1
+        try:
+            self._cond.wait()
+        finally:
+            self._waiting -= 1
+
     def _wait_idle(self) -> None:
         while self._busy:
-            self._cond.wait()
+            self._wait()
         self._check()
         if self._worker is not None:
             self._bg_drain()
@@ -757,7 +846,7 @@ class WalWriter:
         if w is None or t is None:
             return
         while self._busy:  # (lock held) another thread's cycle may still post frames: let it finish
-            self._cond.wait()
+            self._wait()
         w.stop()
         t.join()
         self._worker_thread = None
@@ -766,7 +855,7 @@ class WalWriter:
         while self._durable < seq:
             self._check()
             if self._busy:
-                self._cond.wait()
+                self._wait()
             else:
                 self._cycle(True)
 
@@ -886,6 +975,10 @@ class WalWriter:
         """Append the records cut from one contiguous buffer: ``lengths[i]`` bytes each (summing to the
         buffer's size), or ``offsets`` (the n+1 boundaries, 0 first and the size last). Returns the last
         seq. Large buffers are written straight from the caller's memory."""
+        if self._lean and offsets is None and type(lengths) is np.ndarray:
+            done = self._append_lean(buffer, lengths)
+            if done is not None:
+                return done
         view = memoryview(buffer).cast("B") if not isinstance(buffer, np.ndarray) else \
             memoryview(np.ascontiguousarray(buffer)).cast("B")
         if (lengths is None) == (offsets is None):
@@ -1037,7 +1130,7 @@ class WalWriter:
                 if self._poisoned is None:
                     if self._worker is not None:
                         while self._busy:  # another thread's cycle may be posting: it is the producer
-                            self._cond.wait()
+                            self._wait()
                         self._bg_drain()  # raises a background write error not yet reported
                     self._wait_durable(self._next_seq - 1)
                     if self._reserved and self._fd >= 0:
