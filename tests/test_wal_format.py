@@ -90,6 +90,41 @@ def test_pack_lengths() -> None:
     assert nw.pack_lengths(lens.astype(np.longlong), 70000, out) == 70008
 
 
+def test_write_buffer_frames_writes_the_frames_of_the_generic_cut(tmp_path: Path) -> None:
+    """The native multi-frame write puts exactly the bytes of one write_frame per frame of the greedy cut
+    (at most frame_limit body bytes, at least one record per frame; more than 64 frames: several calls),
+    and frames_size says how many."""
+    rng = np.random.default_rng(3)
+    lens = rng.integers(0, 3000, 700).astype(np.int64)
+    lens[[5, 300]] = 9000  # records alone over the limit: a frame each
+    data = rng.integers(0, 256, int(lens.sum()), dtype=np.uint8).tobytes()
+    table = np.empty(len(lens), dtype="<u4")
+    assert nw.pack_lengths(lens, 1 << 20, table) == len(data)
+    limit = 8000
+    fd = os.open(tmp_path / "multi", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        n = nw.write_buffer_frames(fd, 40, 1000, 7, table, data, limit)
+        assert n == nw.frames_size(table, limit) == os.fstat(fd).st_size - 40
+        got = os.pread(fd, n, 40)
+    finally:
+        os.close(fd)
+    want, s, pos, frames = b"", 0, 0, 0
+    while s < len(lens):
+        e, body = s + 1, 4 + int(lens[s])
+        while e < len(lens) and body + 4 + int(lens[e]) <= limit:
+            body += 4 + int(lens[e])
+            e += 1
+        size = int(lens[s:e].sum())
+        lb, db = table[s:e].tobytes(), data[pos: pos + size]
+        want += nw.frame_header(1000 + s, e - s, 0, 7, lb, db) + lb + db + nw.padding(len(lb) + len(db))
+        s, pos, frames = e, pos + size, frames + 1
+    assert frames > 64 and got == want
+    with pytest.raises(ValidationError, match="sum to"):
+        nw.write_buffer_frames(0, 0, 1, 0, table, data[:-1], limit)
+    with pytest.raises(OSError):
+        nw.write_buffer_frames(-1, 0, 1, 0, table, data, limit)
+
+
 @pytest.mark.parametrize(("lens", "data", "zeros"), [(b"", bytes(range(64)) * 3, 0),
                                                    (struct.pack("<2I", 3, 2), b"abcde", 100_000),
                                                    (struct.pack("<I", 70_001), os.urandom(70_001), 4096)])

@@ -70,6 +70,7 @@ cdef extern from "sq_wal.h" nogil:
     void sqw_frame_header(uint8_t *h, uint32_t body_len, uint64_t first_seq, uint32_t count, uint32_t flags,
                           uint64_t synced_seq, const void *lens, size_t lens_n, const void *data, size_t data_n)
     int sqw_all_zero(const uint8_t *p, int64_t n)
+    int64_t sqw_pad8(int64_t n)
     int64_t sqw_nonzero_end(const uint8_t *p, int64_t n)
     int sqw_check_frame(const uint8_t *p, int64_t avail, uint32_t max_body, uint32_t max_record, sqw_frame *f)
     int64_t sqw_scan(const uint8_t *buf, int64_t n, int64_t start, int64_t base, uint64_t *expected_seq,
@@ -363,6 +364,113 @@ def write_frame(int fd, long long offset, unsigned long long first_seq, unsigned
     if err:
         raise OSError(err, strerror(err).decode())
     return done
+
+
+cdef int64_t _plan_frames(const uint8_t *lens, Py_ssize_t n, int64_t limit, Py_ssize_t *nframes) noexcept nogil:
+    """The greedy cut of the records of the u32 table ``lens`` into frames of at most ``limit`` body bytes
+    (at least one record each); returns the frames' total size (headers, bodies, padding)."""
+    cdef Py_ssize_t i = 0
+    cdef int64_t total = 0, body
+    cdef uint32_t l
+    nframes[0] = 0
+    while i < n:
+        memcpy(&l, lens + 4 * i, 4)
+        body = 4 + <int64_t>l
+        i += 1
+        while i < n:
+            memcpy(&l, lens + 4 * i, 4)
+            if body + 4 + <int64_t>l > limit:
+                break
+            body += 4 + <int64_t>l
+            i += 1
+        total += SQW_FRAME_HDR_C + sqw_pad8(body)
+        nframes[0] += 1
+    return total
+
+
+def frames_size(lens, Py_ssize_t frame_limit):
+    """The bytes that :func:`write_buffer_frames` writes for the packed u32 length table ``lens`` (records cut
+    greedily into frames of at most ``frame_limit`` body bytes, at least one record each)."""
+    cdef _Buf bl = _Buf(lens)
+    cdef Py_ssize_t nf
+    return _plan_frames(<const uint8_t *>bl.view.buf, bl.view.len // 4, frame_limit, &nf)
+
+
+cdef enum:
+    _GROUP = 64  # frames per pwritev2 call of write_buffer_frames (4 iovecs each)
+
+
+def write_buffer_frames(int fd, long long offset, unsigned long long first_seq, unsigned long long synced_seq,
+                        lens, data, Py_ssize_t frame_limit):
+    """Write the records of one contiguous buffer (``lens``: their packed u32 lengths, summing to the size
+    of ``data``) as consecutive variable-record frames at ``offset`` of ``fd``: records cut greedily into
+    frames of at most ``frame_limit`` body bytes (at least one record each; the writer's own rule), each
+    with its header and CRC, seqs from ``first_seq``, written with ``pwritev2`` (64 frames per call,
+    continuing after short writes) without the GIL. Returns the bytes written (:func:`frames_size`).
+    Raises ``ValidationError`` if the lengths do not add up or a frame would pass the format cap, and
+    ``OSError`` on a write error (what reached the file is then unknown)."""
+    cdef _Buf bl = _Buf(lens)
+    cdef _Buf bd = _Buf(data)
+    cdef const uint8_t *lp = <const uint8_t *>bl.view.buf
+    cdef const uint8_t *dp = <const uint8_t *>bd.view.buf
+    cdef Py_ssize_t n = bl.view.len // 4, i, s, nf = 0, k
+    cdef int64_t sum = 0, body, dbytes, doff = 0, off = offset, done = 0, written = 0
+    cdef uint32_t l
+    cdef uint8_t hdr[_GROUP * 32]
+    cdef iovec iov[_GROUP * 4]
+    cdef int niov = 0, err = 0, g = 0
+    if bl.view.len % 4:
+        raise _ValidationError("the length table is not a whole number of u32")
+    for i in range(n):
+        memcpy(&l, lp + 4 * i, 4)
+        if 4 + <int64_t>l > SQW_MAX_BODY_C:
+            raise _ValidationError(f"record {i} of {l} bytes is over the format cap")
+        sum += l
+    if sum != bd.view.len:
+        raise _ValidationError(f"record lengths sum to {sum}, the buffer has {bd.view.len} bytes")
+    with nogil:
+        i = 0
+        while i < n and not err:
+            s = i
+            memcpy(&l, lp + 4 * i, 4)
+            body = 4 + <int64_t>l
+            dbytes = l
+            i += 1
+            while i < n:
+                memcpy(&l, lp + 4 * i, 4)
+                if body + 4 + <int64_t>l > frame_limit:
+                    break
+                body += 4 + <int64_t>l
+                dbytes += l
+                i += 1
+            k = i - s
+            sqw_frame_header(hdr + 32 * g, <uint32_t>body, first_seq + <uint64_t>s, <uint32_t>k, 0, synced_seq,
+                             lp + 4 * s, <size_t>(4 * k), dp + doff, <size_t>dbytes)
+            iov[niov].iov_base = hdr + 32 * g
+            iov[niov].iov_len = SQW_FRAME_HDR_C
+            iov[niov + 1].iov_base = <void *>(lp + 4 * s)
+            iov[niov + 1].iov_len = <size_t>(4 * k)
+            niov += 2
+            if dbytes:
+                iov[niov].iov_base = <void *>(dp + doff)
+                iov[niov].iov_len = <size_t>dbytes
+                niov += 1
+            if body & 7:
+                iov[niov].iov_base = _ZBUF
+                iov[niov].iov_len = <size_t>((-body) & 7)
+                niov += 1
+            doff += dbytes
+            g += 1
+            nf += 1
+            if g == _GROUP or i == n:
+                err = sqw_pwritev_all(fd, iov, niov, off, &done)
+                off += done
+                written += done
+                g = 0
+                niov = 0
+    if err:
+        raise OSError(err, strerror(err).decode())
+    return written
 
 
 def padding(Py_ssize_t body_len):

@@ -678,13 +678,16 @@ class WalWriter:
             return None
         n = len(lengths)  # (pack_lengths below refuses anything but a 1-D contiguous int64 array)
         body = 4 * n + size
+        multi = body > self._frame_limit  # several frames, cut as the generic path cuts them
+        if multi and self._bg:
+            return None
         total = _FRAME_HDR + ((body + 7) & ~7)
         lock = self._lock
         lock.acquire()
         try:
             off = self._off
             if (self._busy or self._builder.count or self._poisoned is not None or self._closed
-                    or body > self._frame_limit or off + total > self._segment_bytes):
+                    or (not multi and off + total > self._segment_bytes)):
                 return None
             if self._bg:  # the table stays referenced until the thread has written the frame
                 lens = bytearray(4 * n)
@@ -696,6 +699,10 @@ class WalWriter:
                     lens = self._lens_view = memoryview(self._lens_scratch)[:4 * n]
             if _nw.pack_lengths(lengths, self._max_record, lens) != size:
                 return None  # not int64, a length out of range, or a sum that is not the buffer's size
+            if multi:
+                total = _nw.frames_size(lens, self._frame_limit)
+                if off + total > self._segment_bytes:
+                    return None  # the generic path rotates between the frames
             first = self._next_seq
             last = first + n - 1
             self._next_seq = last + 1
@@ -708,7 +715,10 @@ class WalWriter:
             lock.release()
             err: BaseException | None = None
             try:
-                _nw.write_frame(fd, off, first, n, 0, synced, lens, buffer, 0, False)
+                if multi:
+                    _nw.write_buffer_frames(fd, off, first, synced, lens, buffer, self._frame_limit)
+                else:
+                    _nw.write_frame(fd, off, first, n, 0, synced, lens, buffer, 0, False)
             except BaseException as exc:  # noqa: BLE001 - re-raised by _direct_done after the state is restored
                 err = exc
             return self._direct_done(err, off, total, total, last, sync=False)  # (re-acquires the lock)
