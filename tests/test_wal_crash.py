@@ -77,6 +77,15 @@ def test_kill_loop_none_background_writer(tmp_path: Path) -> None:
 
 
 @needs_wal
+def test_kill_loop_none_lean_batches(tmp_path: Path) -> None:
+    """Policy none, every group one append_buffer of up to 1,500 records (most are 256 KiB to a few MiB:
+    the lean path, one frame or several in one native write), 2 MiB segments (multi-frame batches that do
+    not fit go to the generic path, which rotates between their frames)."""
+    _run(tmp_path, ("--sync", "none", "--commit-none", "--api", "buffer", "--segment-bytes", str(2 << 20),
+                    "--group-max", "1500"), 6, seed=5)
+
+
+@needs_wal
 def test_concurrent_tailing_reader_sees_valid_prefix(tmp_path: Path) -> None:
     """A follow() reader tails the directory while the writer appends and is SIGKILLed."""
     st = cl.LoopState(tmp_path / "wal", writer_args=("--sync", "always", "--segment-bytes", str(256 << 10),
@@ -114,6 +123,8 @@ SOAK_CONFIGS = {
     "always-single": ("--sync", "always", "--api", "single", "--no-large", "--segment-bytes", str(64 << 10)),
     "batch-mixed": ("--sync", "batch", "--segment-bytes", str(1 << 20)),
     "none-commit": ("--sync", "none", "--commit-none", "--segment-bytes", str(512 << 10)),
+    "none-lean": ("--sync", "none", "--commit-none", "--api", "buffer", "--segment-bytes", str(2 << 20),
+                  "--group-max", "1500"),
     "none-background": ("--sync", "none", "--background", "--commit-none", "--segment-bytes", str(512 << 10),
                         "--batch-bytes", "16384", "--group-max", "80"),
 }

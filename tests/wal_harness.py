@@ -378,9 +378,11 @@ def judge_acked(result: ReadResult, acked: int, *, first_seq: int = 1, large: bo
 # ---------------------------------------------------------------- writer program
 
 
-def _groups(start: int, rng_state: list[int], group_max: int, large: bool) -> Iterable[tuple[str, list[bytes]]]:
+def _groups(start: int, rng_state: list[int], group_max: int, large: bool,
+            buffers: bool = False) -> Iterable[tuple[str, list[bytes]]]:
     """Endless (api, payloads) groups from seq ``start``: event runs go out as event arrays, the rest as
-    append_many / append_buffer / single appends, group sizes 1..group_max from a small LCG."""
+    append_many / append_buffer / single appends, group sizes 1..group_max from a small LCG. ``buffers``:
+    every group is one append_buffer, across event runs (their 64-byte payloads as plain records)."""
     seq = start
     while True:
         rng_state[0] = (rng_state[0] * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
@@ -388,10 +390,12 @@ def _groups(start: int, rng_state: list[int], group_max: int, large: bool) -> It
         n = 1 + r % group_max
         ev = is_event(seq)
         items: list[bytes] = []
-        while len(items) < n and is_event(seq) == ev:
+        while len(items) < n and (buffers or is_event(seq) == ev):
             items.append(payload(seq, large=large))
             seq += 1
-        if ev:
+        if buffers:
+            yield "buffer", items
+        elif ev:
             yield "events", items
         else:
             yield ("many", "buffer", "single")[(r >> 12) % 3], items
@@ -421,7 +425,8 @@ def run_writer(args: argparse.Namespace) -> int:
 def _write_loop(w: object, args: argparse.Namespace, last: int, rng: list[int], out: object) -> int:
     written = 0
     sleep = args.sleep_ms / 1000.0
-    for groups, (kind, items) in enumerate(_groups(last + 1, rng, args.group_max, not args.no_large), 1):
+    for groups, (kind, items) in enumerate(_groups(last + 1, rng, args.group_max, not args.no_large,
+                                                   args.api == "buffer"), 1):
         if args.count and written >= args.count:
             break
         if args.api == "single" or kind == "single" or (kind == "events" and w.append_events is None):  # type: ignore[attr-defined]
@@ -553,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("dir")
     w.add_argument("--impl", choices=("sq", "sqlite"), default="sq")
     w.add_argument("--sync", choices=("always", "batch", "none"), default="always")
-    w.add_argument("--api", choices=("single", "mixed"), default="mixed")
+    w.add_argument("--api", choices=("single", "mixed", "buffer"), default="mixed",
+                   help="buffer: every group one append_buffer (large groups take the writer's lean path)")
     w.add_argument("--count", type=int, default=0, help="stop cleanly after this many records (0 = never)")
     w.add_argument("--group-max", type=int, default=40)
     w.add_argument("--segment-bytes", type=int, default=0)
