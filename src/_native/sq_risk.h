@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 
 #define SQ_RK_NONE INT64_MAX
 /* Caps that keep every running sum inside int64 (a limit that is "off" is one of these): an order's
@@ -338,6 +339,29 @@ typedef struct {
     int32_t next_free;
 } sq_rk_order;
 
+/* the batch path writes an order's inst + strat and side + margin_free + market + acked with one store each */
+_Static_assert(offsetof(sq_rk_order, strat) == offsetof(sq_rk_order, inst) + 4, "sq_rk_order layout");
+_Static_assert(offsetof(sq_rk_order, margin_free) == offsetof(sq_rk_order, side) + 1 &&
+               offsetof(sq_rk_order, market) == offsetof(sq_rk_order, side) + 2 &&
+               offsetof(sq_rk_order, acked) == offsetof(sq_rk_order, side) + 3, "sq_rk_order layout");
+_Static_assert(offsetof(sq_rk_msg, strategy) == offsetof(sq_rk_msg, instrument) + 4, "sq_rk_msg layout");
+
+/* An instrument's stateless envelope on the batch path (sq_rk_box_build): a limit order of side `sd` (0 buy, 1 sell)
+ * whose price is in [plo[sd], plo[sd] + prange[sd]] and quantity in [qlo, qlo + qrange] passes the checks that
+ * depend on the instrument alone and the record (well-formed price and quantity, restricted, tick, lot, min and max
+ * quantity, collar), and its notional px * qty * num and margin notional * bps fit in int64 (no overflow test
+ * needed). ok[sd] = 0: no such box (the record takes the full checks). Valid for one sq_rk_process call (gen). */
+typedef struct {
+    int64_t gen;
+    int64_t ok[2], plo[2];
+    uint64_t prange[2];
+    int64_t qlo;
+    uint64_t qrange;
+    int64_t num, den, bps;
+    uint64_t mag; /* ceil(v / den) = q + (q * den != v), q = (v * mag) >> sh (den = 1: mag = 2^63, sh = 63) */
+    int64_t sh;
+} sq_rk_box;
+
 typedef struct {
     int64_t ni, ns;
     sq_rk_inst *inst;
@@ -368,6 +392,9 @@ typedef struct {
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
     int64_t last_value, last_limit, last_scope, last_index;
+    /* the batch path's per-instrument stateless envelopes (sq_rk_box_build), one generation per sq_rk_process call */
+    sq_rk_box *box;
+    int64_t box_gen;
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -380,6 +407,7 @@ static inline void sq_rk_free(sq_rk *rk) {
         }
     }
     free(rk->inst);
+    free(rk->box);
     free(rk->strat);
     free(rk->pos);
     free(rk->pool);
@@ -460,6 +488,8 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
     rk->credit_limit = SQ_RK_SUM_CAP;
     rk->daily_action = rk->dd_action = SQ_RK_HALTED;
     rk->free_head = -1;
+    rk->box = (sq_rk_box *)calloc((size_t)(ni > 0 ? ni : 1), sizeof(sq_rk_box));
+    if (rk->box == NULL) return -1;
     rk->win = (sq_rk_order *)calloc((size_t)win, sizeof(sq_rk_order));
     if (rk->win == NULL) return -1;
     rk->win_mask = win - 1;
@@ -1273,6 +1303,45 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
     return b > 0 ? (int64_t)b : 0;
 }
 
+/* Instrument i's envelope for this call (sq_rk_box): each bound is one of the instrument's stateless checks made a
+ * range (an order inside passes it), and the price range is cut (never widened) so that px * qty * num and the
+ * margin's notional * bps cannot overflow: px * qty * num <= min(INT64_MAX, floor(INT64_MAX / bps) * den), and
+ * ceil(v / den) <= floor(INT64_MAX / bps) iff v <= floor(INT64_MAX / bps) * den. No envelope (ok = 0) for a
+ * restricted instrument, a tick or lot other than 1 (their modulo stays on the full path), a den that is not a
+ * power of ten, or a collared instrument without a reference. */
+static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN, int64_t gen) {
+    (void)rk;
+    memset(B, 0, sizeof(*B));
+    B->gen = gen;
+    if (IN->restricted || IN->tick != 1 || IN->lot != 1 || IN->den_pow10 < 0 || IN->num < 1) return;
+    const int64_t qlo = IN->min_qty > 1 ? IN->min_qty : 1, qhi = IN->max_qty;
+    if (qhi < qlo) return;
+    const int64_t bps = IN->margin_bps > 1 ? IN->margin_bps : 1;
+    sq_rk_i128 vcap = (sq_rk_i128)(INT64_MAX / bps) * IN->den;
+    if (vcap > (sq_rk_i128)INT64_MAX) vcap = INT64_MAX;
+    const sq_rk_i128 pcap = vcap / ((sq_rk_i128)qhi * IN->num); /* px <= pcap: px * qhi * num <= vcap */
+    for (int sd = 0; sd < 2; sd++) {
+        sq_rk_i128 lo = 1, hi = pcap;
+        if (IN->collar_unit != SQ_RK_COLLAR_OFF) {
+            if (IN->ref <= 0) continue;
+            int64_t cl = sd == 0 ? IN->buy_lo : IN->sell_lo, ch = sd == 0 ? IN->buy_hi : IN->sell_hi;
+            if (cl > lo) lo = cl;
+            if (ch < hi) hi = ch;
+        }
+        if (hi < lo) continue;
+        B->ok[sd] = 1;
+        B->plo[sd] = (int64_t)lo;
+        B->prange[sd] = (uint64_t)(int64_t)(hi - lo);
+    }
+    B->qlo = qlo;
+    B->qrange = (uint64_t)(qhi - qlo);
+    B->num = IN->num;
+    B->den = IN->den;
+    B->bps = IN->margin_bps;
+    B->mag = IN->den_pow10 == 0 ? (uint64_t)1 << 63 : IN->den_mag;
+    B->sh = IN->den_pow10 == 0 ? 63 : IN->den_sh;
+}
+
 /* ------------------------------------------------------------------------------------- batch runner */
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
@@ -1300,6 +1369,9 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
     sq_rk_strat *const strat = rk->strat;
     sq_rk_pos *const pos = rk->pos;
     sq_rk_order *const win = rk->win;
+    sq_rk_box *const box = rk->box;
+    const int64_t gen = ++rk->box_gen; /* the envelopes are built at first use in this call (nothing run here
+                                          changes a configuration, a reference or a restriction) */
     const int fast = rk->killed == SQ_RK_KILL_OFF && rk->state == SQ_RK_ACTIVE;
     /* the account's running counters in locals, written back around every generic call and at the end */
     int64_t a_nopen = rk->n_open, a_notional = rk->open_notional, a_margin = rk->order_margin;
@@ -1347,22 +1419,43 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             int64_t i = x->instrument, s = x->strategy, px = x->price, qty = x->qty, id = x->order_id, ts = x->ts;
             int side = x->side;
             if (((uint64_t)i >= (uint64_t)ni) | ((uint64_t)s >= (uint64_t)ns) | ((unsigned)(side - 1) > 1u) |
-                (qty <= 0) | (px <= 0) | (id <= max_id))
+                (id <= max_id))
                 goto generic;
             sq_rk_inst *IN = &inst[i];
             sq_rk_strat *S = &strat[s];
-            if (S->killed | S->state | IN->restricted) goto generic;
-            if ((IN->tick != 1 && px % IN->tick != 0) | (IN->lot != 1 && qty % IN->lot != 0)) goto generic;
-            if ((qty < IN->min_qty) | (qty > IN->max_qty)) goto generic;
-            if (IN->collar_unit != SQ_RK_COLLAR_OFF) {
-                int64_t lo = side == 1 ? IN->buy_lo : IN->sell_lo, hi = side == 1 ? IN->buy_hi : IN->sell_hi;
-                if ((IN->ref <= 0) | (px < lo) | (px > hi)) goto generic;
+            sq_rk_box *B = &box[i];
+            if (S->killed | S->state) goto generic;
+            if (B->gen != gen) sq_rk_box_build(rk, B, IN, gen);
+            int64_t nn, mg = 0;
+            const int sd = side - 1;
+            const int inbox = (int)B->ok[sd] & ((uint64_t)px - (uint64_t)B->plo[sd] <= B->prange[sd]) &
+                              ((uint64_t)qty - (uint64_t)B->qlo <= B->qrange);
+            if (inbox) {
+                /* well-formed, not restricted, tick, lot, min/max quantity and collar hold; no overflow below */
+                uint64_t v = (uint64_t)(px * qty * B->num);
+                uint64_t q = (uint64_t)(((unsigned __int128)v * B->mag) >> B->sh);
+                nn = (int64_t)(q + (q * (uint64_t)B->den != v));
+            } else {
+                if ((qty <= 0) | (px <= 0) | (IN->restricted != 0)) goto generic;
+                if ((IN->tick != 1 && px % IN->tick != 0) | (IN->lot != 1 && qty % IN->lot != 0)) goto generic;
+                if ((qty < IN->min_qty) | (qty > IN->max_qty)) goto generic;
+                if (IN->collar_unit != SQ_RK_COLLAR_OFF) {
+                    int64_t lo = side == 1 ? IN->buy_lo : IN->sell_lo, hi = side == 1 ? IN->buy_hi : IN->sell_hi;
+                    if ((IN->ref <= 0) | (px < lo) | (px > hi)) goto generic;
+                }
+                nn = sq_rk_notional(IN, px, qty);
             }
-            int64_t nn = sq_rk_notional(IN, px, qty);
             if ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)) goto generic;
             int64_t ob = IN->open_buy, os = IN->open_sell, np = IN->net_pos;
             int reducing = sq_rk_reducing(np, side == 1 ? ob : os, qty, side);
-            int64_t mg = margin_on && !reducing ? sq_rk_margin_of(IN, nn) : 0;
+            if (margin_on && !reducing) {
+                if (inbox) { /* nn * bps fits in int64 (the box's bound) */
+                    uint64_t u = (uint64_t)(nn * B->bps), q = (uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 77);
+                    mg = (int64_t)(q + (q * 10000u != u));
+                } else {
+                    mg = sq_rk_margin_of(IN, nn);
+                }
+            }
             if (budget > 0) {
                 budget--; /* open counts, credit, position, margin and OTR cannot reject this order */
             } else {
@@ -1399,9 +1492,20 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             checks++;
             max_id = id;
-            if (id > win_hi) win_hi = id;
-            o->id = id; o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
+            win_hi = id; /* id > max_id >= every id in the window */
+            o->id = id; o->price = px; o->leaves = qty;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            { /* inst and strat in one store, side, margin_free, market = 0, acked = 0 in another */
+                uint64_t w_is; /* the record's instrument and strategy, as they lie in it */
+                memcpy(&w_is, &x->instrument, sizeof(w_is));
+                const uint32_t w_fl = (uint32_t)side | (uint32_t)reducing << 8;
+                memcpy(&o->inst, &w_is, sizeof(w_is));
+                memcpy(&o->side, &w_fl, sizeof(w_fl));
+            }
+#else
+            o->inst = (int32_t)i; o->strat = (int32_t)s;
             o->side = (int8_t)side; o->margin_free = (int8_t)reducing; o->market = 0; o->acked = 0;
+#endif
             o->notional = nn; o->margin = mg;
             sq_rk_pos *P = &pos[s * ni + i];
             if (side == 1) { IN->open_buy = ob + qty; P->open_buy += qty; }

@@ -1,0 +1,163 @@
+"""The batch path's per-instrument envelope (``sq_rk_box`` in ``sq_risk.h``): a NEW limit order whose price and
+quantity lie in the instrument's box skips the stateless checks it implies (well-formed, restricted, tick, lot,
+min/max quantity, collar) and computes notional and margin without overflow tests. Here every edge of that box
+(the collar bounds of each side, min and max quantity, the price cut that keeps px * qty * num and the margin's
+product inside int64, tick / lot other than 1, a den that is not a power of ten, no reference, restricted,
+reference updates inside a batch, which rebuild the box) is put in a batch, which must give the results and
+state of one-by-one calls and of the plain-Python reference model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shrivenquant._native.risk import RiskEngine
+from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
+
+I64 = 2**63 - 1
+NEW, CANCELED, REFERENCE = int(RiskOp.NEW), int(RiskOp.CANCELED), int(RiskOp.REFERENCE)
+
+
+def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(recs), dtype=np.int16)
+    for k, rec in enumerate(recs.tolist()):
+        ts, oid, px, qty, i, s, op, side = rec[:8]
+        if op == NEW:
+            out[k] = e.check(i, s, side, px, qty, ts, oid)
+        elif op == CANCELED:
+            out[k] = e.on_canceled(oid)
+        else:
+            e.set_reference(i, px)
+    return out
+
+
+def _same(cfg: dict[str, Any], refs: list[int], recs: np.ndarray) -> np.ndarray:
+    engines = []
+    for cls in (RiskEngine, RiskEngine, ReferenceRiskModel):
+        e = cls(len(cfg["instruments"]), len(cfg["strategies"]))
+        for i, kw in enumerate(cfg["instruments"]):
+            e.configure_instrument(i, **kw)
+            if refs[i] > 0:
+                e.set_reference(i, refs[i])
+        for s, kw in enumerate(cfg["strategies"]):
+            e.configure_strategy(s, **kw)
+        e.configure_account(**cfg["account"])
+        engines.append(e)
+    batch, seq, ref = engines
+    got = batch.process(recs)
+    np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+    np.testing.assert_array_equal(got, ref.process(recs))
+    assert batch.snapshot() == seq.snapshot() == ref.snapshot()
+    assert batch.last_reject() == seq.last_reject() == ref.last_reject()
+    assert list(batch.reject_counts()) == list(seq.reject_counts()) == list(ref.reject_counts())
+    return got
+
+
+def _bounds(kw: dict[str, Any], ref: int, side: int) -> list[int]:
+    """The prices at and beside the collar bounds of `side` (as the engine rounds them), and a few others."""
+    out = [1, 2, ref, ref - 1, ref + 1]
+    unit, tick = kw["collar_unit"], kw["tick"]
+    up, dn = (kw["buy_up"], kw["buy_down"]) if side == 1 else (kw["sell_up"], kw["sell_down"])
+    hi = lo = None
+    if unit == 1:
+        hi = None if up is None else ref * (10_000 + up) // 10_000
+        lo = None if dn is None else -(-ref * (10_000 - dn) // 10_000)
+    elif unit == 2:
+        hi = None if up is None else ref + up * tick
+        lo = None if dn is None else ref - dn * tick
+    out += [b + d for b in (hi, lo) if b is not None for d in (-1, 0, 0, 1, 1)]
+    return [p for p in out if p >= 0]
+
+
+@st.composite
+def envelope_cases(draw: Any) -> tuple[dict[str, Any], list[int], np.ndarray]:
+    ni, ns = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    insts, refs = [], []
+    for _ in range(ni):
+        unit = draw(st.sampled_from([0, 1, 2]))
+        band = st.none() | st.integers(0, 3000 if unit == 1 else 30)
+        min_qty = draw(st.integers(0, 4))
+        kw = {
+            "tick": draw(st.sampled_from([1, 1, 1, 1, 2, 5])), "lot": draw(st.sampled_from([1, 1, 1, 1, 3])),
+            "min_qty": min_qty, "max_qty": draw(st.none() | st.integers(max(min_qty, 1), 60)),
+            "min_notional": draw(st.integers(0, 200)), "max_notional": draw(st.none() | st.integers(100, 20_000)),
+            "restricted": draw(st.integers(0, 20)) == 0, "collar_unit": unit,
+            "buy_up": draw(band), "buy_down": draw(band), "sell_up": draw(band), "sell_down": draw(band),
+            "margin_bps": draw(st.sampled_from([0, 1, 999, 3333, 10_000, 40_000])),
+            "notional_num": draw(st.sampled_from([1, 3, 1000])), "notional_den": draw(st.sampled_from([1, 10, 100, 3])),
+        }
+        insts.append(kw)
+        refs.append(draw(st.sampled_from([0, 100, 137, 1000, 99_999])))
+    strats = [{"max_notional": draw(st.none() | st.integers(50, 50_000))} for _ in range(ns)]
+    account = {"margin": draw(st.booleans()), "balance": draw(st.sampled_from([10**15, 10**6, 3_000, 0])),
+               "duplicate_window_ns": draw(st.sampled_from([0, 5]))}
+    rows: list[tuple[Any, ...]] = []
+    oid, ts, cur = 0, 0, list(refs)
+    for _ in range(draw(st.integers(1, 80))):
+        ts += draw(st.sampled_from([0, 1, 2]))
+        i = draw(st.integers(0, ni - 1))
+        kw = insts[i]
+        if draw(st.integers(0, 8)) == 0:  # a reference update inside the batch: the box is built again
+            cur[i] = draw(st.sampled_from([50, 100, 101, 1000, 99_999]))
+            rows.append((ts, 0, cur[i], 0, i, 0, REFERENCE, 1, b"\0" * 6))
+            continue
+        qmin, qmax = kw["min_qty"], kw["max_qty"] or 60
+        qty = draw(st.sampled_from([qmin - 1, qmin, qmin + 1, qmax - 1, qmax, qmax + 1, 1, 2]))
+        side = draw(st.sampled_from([1, 2]))
+        px = draw(st.sampled_from(_bounds(kw, cur[i] or 100, side)))
+        oid += 1 if draw(st.integers(0, 9)) else draw(st.integers(2, 5))
+        rows.append((ts, oid, px, qty, i, draw(st.integers(0, ns - 1)), NEW, side, b"\0" * 6))
+        if draw(st.booleans()):
+            rows.append((ts, max(1, oid - draw(st.integers(0, 4))), 0, 0, 0, 0, CANCELED, 1, b"\0" * 6))
+    recs = np.array(rows, dtype=RISK_OP_DTYPE)
+    return {"instruments": insts, "strategies": strats, "account": account}, refs, recs
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=envelope_cases())
+def test_batch_envelope_edges(case: tuple[dict[str, Any], list[int], np.ndarray]) -> None:
+    # prices at and beside each collar bound of either side, quantities at and beside min and max, each instrument
+    # in or out of the box (tick, lot, den, restricted, no reference), margin on or off with a tight balance
+    _same(*case)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bps=st.sampled_from([0, 1, 1000, 9999, 10_000, 40_000]), num=st.sampled_from([1, 7, 1000]),
+       den=st.sampled_from([1, 10, 10**6]), qmax=st.sampled_from([1, 3, 10**6, 2**40]), d=st.integers(-2, 2),
+       dq=st.integers(-1, 0), margin=st.booleans())
+def test_batch_envelope_overflow_cut(bps: int, num: int, den: int, qmax: int, d: int, dq: int, margin: bool) -> None:
+    # the box's price cut pcap = min(I64, floor(I64 / max(bps, 1)) * den) // (max_qty * num): at, below and above it
+    # (above: the full path and its overflow-checked arithmetic), with the largest quantity and one less
+    vcap = min(I64, I64 // max(bps, 1) * den)
+    pcap = vcap // (qmax * num)
+    cfg = {"instruments": [{"max_qty": qmax, "margin_bps": bps, "notional_num": num, "notional_den": den}],
+           "strategies": [{}], "account": {"margin": margin, "balance": I64 // 2}}
+    rows = []
+    for k, px in enumerate(p for p in (pcap + d, pcap + d + 1) if 1 <= p <= I64):
+        rows.append((k, 2 * k + 1, px, qmax + dq or 1, 0, 0, NEW, 1 + k % 2, b"\0" * 6))
+        rows.append((k, 2 * k + 2, px, 1, 0, 0, NEW, 2 - k % 2, b"\0" * 6))
+    if rows:
+        _same(cfg, [0], np.array(rows, dtype=RISK_OP_DTYPE))
+
+
+def test_batch_envelope_lands_on_each_bound() -> None:
+    # one instrument, 5 % collar (bps) around 10000 with different buy and sell bands, min qty 2, max qty 9: the
+    # records at each bound are accepted, one past it rejected with that bound's reason, in one batch
+    from shrivenquant.risk import RejectReason as R
+
+    kw = {"min_qty": 2, "max_qty": 9, "collar_unit": 1, "buy_up": 500, "buy_down": 300, "sell_up": 200,
+          "sell_down": 400, "margin_bps": 1000, "notional_num": 1, "notional_den": 100}
+    cfg = {"instruments": [kw], "strategies": [{}], "account": {"margin": True, "balance": 10**9}}
+    cases = [  # (side, px, qty, expected)
+        (1, 10_500, 2, 0), (1, 10_501, 2, R.PRICE_COLLAR), (1, 9_700, 9, 0), (1, 9_699, 9, R.PRICE_COLLAR),
+        (2, 10_200, 2, 0), (2, 10_201, 2, R.PRICE_COLLAR), (2, 9_600, 9, 0), (2, 9_599, 9, R.PRICE_COLLAR),
+        (1, 10_000, 1, R.MIN_QTY), (1, 10_000, 10, R.MAX_ORDER_QTY), (2, 10_000, 1, R.MIN_QTY),
+        (2, 10_000, 10, R.MAX_ORDER_QTY), (1, 10_000, 9, 0), (2, 10_000, 2, 0),
+    ]
+    recs = np.array([(k, k + 1, px, q, 0, 0, NEW, side, b"\0" * 6) for k, (side, px, q, _) in enumerate(cases)],
+                    dtype=RISK_OP_DTYPE)
+    got = _same(cfg, [10_000], recs)
+    assert got.tolist() == [int(want) for *_, want in cases]
