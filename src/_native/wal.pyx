@@ -366,23 +366,31 @@ def write_frame(int fd, long long offset, unsigned long long first_seq, unsigned
     return done
 
 
-cdef int64_t _plan_frames(const uint8_t *lens, Py_ssize_t n, int64_t limit, Py_ssize_t *nframes) noexcept nogil:
-    """The greedy cut of the records of the u32 table ``lens`` into frames of at most ``limit`` body bytes
-    (at least one record each); returns the frames' total size (headers, bodies, padding)."""
-    cdef Py_ssize_t i = 0
-    cdef int64_t total = 0, body
+cdef inline Py_ssize_t _frame_end(const uint8_t *lens, Py_ssize_t s, Py_ssize_t n, int64_t limit,
+                                  int64_t *body) noexcept nogil:
+    """The writer's greedy cut: the frame starting at record ``s`` of the u32 table ``lens`` ends before the
+    returned index (at least one record; body at most ``limit`` bytes otherwise); ``*body`` = its body size."""
     cdef uint32_t l
+    memcpy(&l, lens + 4 * s, 4)
+    body[0] = 4 + <int64_t>l
+    s += 1
+    while s < n:
+        memcpy(&l, lens + 4 * s, 4)
+        if body[0] + 4 + <int64_t>l > limit:
+            break
+        body[0] += 4 + <int64_t>l
+        s += 1
+    return s
+
+
+cdef int64_t _plan_frames(const uint8_t *lens, Py_ssize_t n, int64_t limit, Py_ssize_t *nframes) noexcept nogil:
+    """The frames' total size (headers, bodies, padding) for the records of the u32 table ``lens`` cut by
+    :func:`_frame_end`."""
+    cdef Py_ssize_t i = 0
+    cdef int64_t total = 0, body = 0
     nframes[0] = 0
     while i < n:
-        memcpy(&l, lens + 4 * i, 4)
-        body = 4 + <int64_t>l
-        i += 1
-        while i < n:
-            memcpy(&l, lens + 4 * i, 4)
-            if body + 4 + <int64_t>l > limit:
-                break
-            body += 4 + <int64_t>l
-            i += 1
+        i = _frame_end(lens, i, n, limit, &body)
         total += SQW_FRAME_HDR_C + sqw_pad8(body)
         nframes[0] += 1
     return total
@@ -432,18 +440,9 @@ def write_buffer_frames(int fd, long long offset, unsigned long long first_seq, 
         i = 0
         while i < n and not err:
             s = i
-            memcpy(&l, lp + 4 * i, 4)
-            body = 4 + <int64_t>l
-            dbytes = l
-            i += 1
-            while i < n:
-                memcpy(&l, lp + 4 * i, 4)
-                if body + 4 + <int64_t>l > frame_limit:
-                    break
-                body += 4 + <int64_t>l
-                dbytes += l
-                i += 1
+            i = _frame_end(lp, s, n, frame_limit, &body)
             k = i - s
+            dbytes = body - 4 * k
             sqw_frame_header(hdr + 32 * g, <uint32_t>body, first_seq + <uint64_t>s, <uint32_t>k, 0, synced_seq,
                              lp + 4 * s, <size_t>(4 * k), dp + doff, <size_t>dbytes)
             iov[niov].iov_base = hdr + 32 * g
