@@ -1,10 +1,11 @@
 """The batch path's per-instrument envelope (``sq_rk_box`` in ``sq_risk.h``): a NEW limit order whose price and
 quantity lie in the instrument's box skips the stateless checks it implies (well-formed, restricted, tick, lot,
-min/max quantity, collar) and computes notional and margin without overflow tests. Here every edge of that box
-(the collar bounds of each side, min and max quantity, the price cut that keeps px * qty * num and the margin's
-product inside int64, tick / lot other than 1, a den that is not a power of ten, no reference, restricted,
-reference updates inside a batch, which rebuild the box) is put in a batch, which must give the results and
-state of one-by-one calls and of the plain-Python reference model."""
+min/max quantity, collar, min/max notional) and computes notional and margin without overflow tests. Here every
+edge of that box (the collar bounds of each side, min and max quantity, min and max notional of the instrument and
+of each strategy, the price cut that keeps px * qty * num and the margin's product inside int64, tick / lot other
+than 1, a den that is not a power of ten, no reference, restricted, reference updates inside a batch, which rebuild
+the box) is put in a batch, which must give the results and state of one-by-one calls and of the plain-Python
+reference model."""
 
 from __future__ import annotations
 
@@ -126,19 +127,26 @@ def test_batch_envelope_edges(case: tuple[dict[str, Any], list[int], np.ndarray]
 
 @settings(max_examples=300, deadline=None)
 @given(bps=st.sampled_from([0, 1, 1000, 9999, 10_000, 40_000]), num=st.sampled_from([1, 7, 1000]),
-       den=st.sampled_from([1, 10, 10**6]), qmax=st.sampled_from([1, 3, 10**6, 2**40]), d=st.integers(-2, 2),
-       dq=st.integers(-1, 0), margin=st.booleans())
-def test_batch_envelope_overflow_cut(bps: int, num: int, den: int, qmax: int, d: int, dq: int, margin: bool) -> None:
-    # the box's price cut pcap = min(I64, floor(I64 / max(bps, 1)) * den) // (max_qty * num): at, below and above it
-    # (above: the full path and its overflow-checked arithmetic), with the largest quantity and one less
+       den=st.sampled_from([1, 10, 10**6]), qmax=st.sampled_from([None, 1, 3, 10**6, 2**40]), d=st.integers(-2, 2),
+       dq=st.integers(-1, 1), margin=st.booleans())
+def test_batch_envelope_overflow_cut(bps: int, num: int, den: int, qmax: int | None, d: int, dq: int,
+                                     margin: bool) -> None:
+    # the box's cuts (no collar): vcap = min(I64, floor(I64 / max(bps, 1)) * den), quantities up to
+    # qhi = min(max_qty, isqrt(vcap // num)), prices up to vcap // (qhi * num); orders at, below and above both cuts
+    # and well above them (the full path and its overflow-checked arithmetic: a notional whose margin product passes
+    # int64 must not be in the box)
+    from math import isqrt
+
     vcap = min(I64, I64 // max(bps, 1) * den)
-    pcap = vcap // (qmax * num)
+    qhi = min(qmax or 2**61, isqrt(vcap // num))
+    pcap = vcap // (qhi * num)
     cfg = {"instruments": [{"max_qty": qmax, "margin_bps": bps, "notional_num": num, "notional_den": den}],
            "strategies": [{}], "account": {"margin": margin, "balance": I64 // 2}}
-    rows = []
-    for k, px in enumerate(p for p in (pcap + d, pcap + d + 1) if 1 <= p <= I64):
-        rows.append((k, 2 * k + 1, px, qmax + dq or 1, 0, 0, NEW, 1 + k % 2, b"\0" * 6))
-        rows.append((k, 2 * k + 2, px, 1, 0, 0, NEW, 2 - k % 2, b"\0" * 6))
+    rows: list[tuple[Any, ...]] = []
+    for px in (p for p in (pcap + d, pcap + d + 1, 2 * pcap + d, 16 * pcap) if 1 <= p <= I64):
+        for qty in (qhi + dq, qhi, 1):
+            if qty >= 1:
+                rows.append((len(rows), len(rows) + 1, px, qty, 0, 0, NEW, 1 + len(rows) % 2, b"\0" * 6))
     if rows:
         _same(cfg, [0], np.array(rows, dtype=RISK_OP_DTYPE))
 
@@ -161,3 +169,21 @@ def test_batch_envelope_lands_on_each_bound() -> None:
                     dtype=RISK_OP_DTYPE)
     got = _same(cfg, [10_000], recs)
     assert got.tolist() == [int(want) for *_, want in cases]
+
+
+def test_batch_envelope_notional_bounds() -> None:
+    # notional = price (num = den = 1, qty 1): min notional, the instrument's maximum and two strategies' maxima
+    # (the box's range ends at the smallest maximum; a larger one is met on the full path), and a minimum above
+    # one strategy's maximum (the box's range is empty)
+    from shrivenquant.risk import RejectReason as R
+
+    for min_n, s0_max in ((10, 50), (60, 50)):
+        cfg = {"instruments": [{"min_notional": min_n, "max_notional": 100}],
+               "strategies": [{"max_notional": s0_max}, {}], "account": {}}
+        rows, want = [], []
+        for s, cap in ((0, min(s0_max, 100)), (1, 100)):
+            for px in (9, 10, 11, 49, 50, 51, 59, 60, 61, 99, 100, 101):
+                rows.append((len(rows), len(rows) + 1, px, 1, 0, s, NEW, 1 + px % 2, b"\0" * 6))
+                want.append(R.MIN_NOTIONAL if px < min_n else R.MAX_ORDER_NOTIONAL if px > cap else 0)
+        got = _same(cfg, [0], np.array(rows, dtype=RISK_OP_DTYPE))
+        assert got.tolist() == [int(w) for w in want]

@@ -357,6 +357,8 @@ typedef struct {
     uint64_t prange[2];
     int64_t qlo;
     uint64_t qrange;
+    int64_t nlo;     /* notional in [nlo, nlo + nrange] passes min and max notional, the instrument's and every */
+    uint64_t nrange; /* strategy's (empty when min > the smallest maximum: nrange = 0, nlo = INT64_MIN) */
     int64_t num, den, bps;
     uint64_t mag; /* ceil(v / den) = q + (q * den != v), q = (v * mag) >> sh (den = 1: mag = 2^63, sh = 63) */
     int64_t sh;
@@ -1304,21 +1306,41 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
 }
 
 /* Instrument i's envelope for this call (sq_rk_box): each bound is one of the instrument's stateless checks made a
- * range (an order inside passes it), and the price range is cut (never widened) so that px * qty * num and the
- * margin's notional * bps cannot overflow: px * qty * num <= min(INT64_MAX, floor(INT64_MAX / bps) * den), and
- * ceil(v / den) <= floor(INT64_MAX / bps) iff v <= floor(INT64_MAX / bps) * den. No envelope (ok = 0) for a
+ * range (an order inside passes it), and the quantity and price ranges are cut (never widened) so that px * qty *
+ * num and the margin's notional * bps cannot overflow: px * qty * num <= vcap = min(INT64_MAX, floor(INT64_MAX /
+ * bps) * den), and ceil(v / den) <= floor(INT64_MAX / bps) iff v <= floor(INT64_MAX / bps) * den. The notional range
+ * is [min notional, the smallest maximum of the instrument and every strategy]. No envelope (ok = 0) for a
  * restricted instrument, a tick or lot other than 1 (their modulo stays on the full path), a den that is not a
  * power of ten, or a collared instrument without a reference. */
 static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN, int64_t gen) {
-    (void)rk;
     memset(B, 0, sizeof(*B));
     B->gen = gen;
+    int64_t nhi = IN->max_notional;
+    for (int64_t s = 0; s < rk->ns; s++)
+        if (rk->strat[s].max_notional < nhi) nhi = rk->strat[s].max_notional;
+    const int64_t nlo = IN->min_notional > 0 ? IN->min_notional : 0;
+    B->nlo = nhi >= nlo ? nlo : INT64_MIN; /* empty: every notional >= 0 is 2^63 or more above INT64_MIN */
+    B->nrange = nhi >= nlo ? (uint64_t)(nhi - nlo) : 0;
     if (IN->restricted || IN->tick != 1 || IN->lot != 1 || IN->den_pow10 < 0 || IN->num < 1) return;
-    const int64_t qlo = IN->min_qty > 1 ? IN->min_qty : 1, qhi = IN->max_qty;
-    if (qhi < qlo) return;
+    const int64_t qlo = IN->min_qty > 1 ? IN->min_qty : 1;
     const int64_t bps = IN->margin_bps > 1 ? IN->margin_bps : 1;
     sq_rk_i128 vcap = (sq_rk_i128)(INT64_MAX / bps) * IN->den;
     if (vcap > (sq_rk_i128)INT64_MAX) vcap = INT64_MAX;
+    /* the quantity cut: the larger of floor(sqrt(vcap / num)) (price and quantity cut alike) and what keeps every
+     * price the collar lets through (when it has a reference) */
+    uint64_t lo = 1, hi = (uint64_t)1 << 32, t = (uint64_t)(vcap / IN->num); /* floor(sqrt(t)) by bisection */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if ((unsigned __int128)mid * mid <= t) lo = mid; else hi = mid - 1;
+    }
+    sq_rk_i128 qcap = (sq_rk_i128)lo;
+    if (IN->collar_unit != SQ_RK_COLLAR_OFF && IN->ref > 0) {
+        int64_t pmax = IN->buy_hi > IN->sell_hi ? IN->buy_hi : IN->sell_hi;
+        sq_rk_i128 qc = vcap / ((sq_rk_i128)(pmax > 1 ? pmax : 1) * IN->num);
+        if (qc > qcap) qcap = qc;
+    }
+    const int64_t qhi = (sq_rk_i128)IN->max_qty < qcap ? IN->max_qty : (int64_t)qcap;
+    if (qhi < qlo) return;
     const sq_rk_i128 pcap = vcap / ((sq_rk_i128)qhi * IN->num); /* px <= pcap: px * qhi * num <= vcap */
     for (int sd = 0; sd < 2; sd++) {
         sq_rk_i128 lo = 1, hi = pcap;
@@ -1445,7 +1467,10 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 }
                 nn = sq_rk_notional(IN, px, qty);
             }
-            if ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)) goto generic;
+            /* in the box's notional range (every strategy's maximum), or the three bounds one by one */
+            if ((!inbox || (uint64_t)nn - (uint64_t)B->nlo > B->nrange) &&
+                ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)))
+                goto generic;
             int64_t ob = IN->open_buy, os = IN->open_sell, np = IN->net_pos;
             int reducing = sq_rk_reducing(np, side == 1 ? ob : os, qty, side);
             if (margin_on && !reducing) {
