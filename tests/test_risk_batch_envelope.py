@@ -132,13 +132,12 @@ def test_batch_envelope_edges(case: tuple[dict[str, Any], list[int], np.ndarray]
 def test_batch_envelope_overflow_cut(bps: int, num: int, den: int, qmax: int | None, d: int, dq: int,
                                      margin: bool) -> None:
     # the box's cuts (no collar): vcap = min(I64, floor(I64 / max(bps, 1)) * den), quantities up to
-    # qhi = min(max_qty, isqrt(vcap // num)), prices up to vcap // (qhi * num); orders at, below and above both cuts
-    # and well above them (the full path and its overflow-checked arithmetic: a notional whose margin product passes
-    # int64 must not be in the box)
-    from math import isqrt
-
+    # qhi = min(max_qty, 2^floor(log2(vcap // num) / 2)), prices up to vcap // (qhi * num); orders at, below and
+    # above both cuts and well above them (the full path and its overflow-checked arithmetic: a notional whose
+    # margin product passes int64 must not be in the box)
     vcap = min(I64, I64 // max(bps, 1) * den)
-    qhi = min(qmax or 2**61, isqrt(vcap // num))
+    t = vcap // num
+    qhi = min(qmax or 2**61, 1 << ((t.bit_length() - 1) // 2))  # the engine's cut: 2^floor(floor(log2 t) / 2)
     pcap = vcap // (qhi * num)
     cfg = {"instruments": [{"max_qty": qmax, "margin_bps": bps, "notional_num": num, "notional_den": den}],
            "strategies": [{}], "account": {"margin": margin, "balance": I64 // 2}}
@@ -187,3 +186,53 @@ def test_batch_envelope_notional_bounds() -> None:
                 want.append(R.MIN_NOTIONAL if px < min_n else R.MAX_ORDER_NOTIONAL if px > cap else 0)
         got = _same(cfg, [0], np.array(rows, dtype=RISK_OP_DTYPE))
         assert got.tolist() == [int(w) for w in want]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=envelope_cases(), second=envelope_cases())
+def test_batch_envelope_follows_reconfiguration(first: tuple[dict[str, Any], list[int], np.ndarray],
+                                                second: tuple[dict[str, Any], list[int], np.ndarray]) -> None:
+    # an envelope is kept from one process() call to the next: a configure_* call or a reference update between
+    # two batches must build it again (the second batch runs under the second case's limits and references)
+    cfg1, refs1, recs1 = first
+    cfg2, refs2, recs2 = second
+    ni = min(len(cfg1["instruments"]), len(cfg2["instruments"]))
+    ns = min(len(cfg1["strategies"]), len(cfg2["strategies"]))
+    recs1 = recs1[(recs1["instrument"] < ni) & (recs1["strategy"] < ns)]
+    recs2 = recs2[(recs2["instrument"] < ni) & (recs2["strategy"] < ns)].copy()
+    recs2["order_id"] += 1000
+    engines = [cls(ni, ns) for cls in (RiskEngine, RiskEngine, ReferenceRiskModel)]
+    for cfg, refs in ((cfg1, refs1), (cfg2, refs2)):
+        for e in engines:
+            for i in range(ni):
+                e.configure_instrument(i, **cfg["instruments"][i])
+                if refs[i] > 0:
+                    e.set_reference(i, refs[i])
+            for s in range(ns):
+                e.configure_strategy(s, **cfg["strategies"][s])
+            e.configure_account(**cfg["account"])
+        recs = recs1 if cfg is cfg1 else recs2
+        batch, seq, ref = engines
+        got = batch.process(recs)
+        np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+        np.testing.assert_array_equal(got, ref.process(recs))
+        assert batch.snapshot() == seq.snapshot() == ref.snapshot()
+
+
+def test_batch_envelope_after_a_strategy_limit_tightens() -> None:
+    # the box's notional range ends at the smallest strategy maximum: a configure_strategy between two batches that
+    # lowers it must reach the next batch (notional = price here)
+    from shrivenquant.risk import RejectReason as R
+
+    e, ref = RiskEngine(1, 1), ReferenceRiskModel(1, 1)
+    for x in (e, ref):
+        x.configure_instrument(0, max_qty=10)
+        x.configure_strategy(0, max_notional=100)
+    first = np.array([(1, 1, 60, 1, 0, 0, NEW, 1, b"\0" * 6)], dtype=RISK_OP_DTYPE)
+    assert e.process(first).tolist() == ref.process(first).tolist() == [0]
+    for x in (e, ref):
+        x.configure_strategy(0, max_notional=50)
+    second = np.array([(2, 2, 60, 1, 0, 0, NEW, 1, b"\0" * 6), (2, 3, 50, 1, 0, 0, NEW, 2, b"\0" * 6)],
+                      dtype=RISK_OP_DTYPE)
+    assert e.process(second).tolist() == ref.process(second).tolist() == [R.MAX_ORDER_NOTIONAL, 0]
+    assert e.snapshot() == ref.snapshot()

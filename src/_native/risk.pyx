@@ -90,6 +90,7 @@ cdef extern from "sq_risk.h" nogil:
     void sq_rk_free(sq_rk *rk)
     int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window)
     void sq_rk_set_reference(sq_rk *rk, int64_t i, int64_t ref)
+    void sq_rk_config_changed(sq_rk *rk)
     int sq_rk_check_new(sq_rk *rk, int64_t i, int64_t s, int side, int64_t px, int64_t qty, int64_t ts, int64_t id)
     int sq_rk_check_modify(sq_rk *rk, int64_t id, int64_t px, int64_t qty, int64_t ts)
     int sq_rk_check_cancel(sq_rk *rk, int64_t id, int64_t ts)
@@ -302,6 +303,7 @@ cdef class RiskEngine:
         cdef int64_t i = self._inst(instrument)
         cdef sq_rk_inst *IN = &self.rk.inst[i]
         cdef int64_t unit
+        sq_rk_config_changed(&self.rk)  # the batch path's envelopes are built again (before any field changes)
         if collar_unit not in (0, 1, 2):
             raise _ValidationError(f"collar_unit must be 0 (off), 1 (bps) or 2 (ticks), got {collar_unit!r}")
         unit = collar_unit
@@ -346,6 +348,7 @@ cdef class RiskEngine:
         if s < 0:
             raise _ValidationError("strategy must be an index, got None")
         cdef sq_rk_strat *S = &self.rk.strat[s]
+        sq_rk_config_changed(&self.rk)  # the batch path's envelopes are built again (before any field changes)
         rings = []
         for lim, win, name in ((order_limit, order_window_ns, "order"), (modify_limit, modify_window_ns, "modify"),
                                (cancel_limit, cancel_window_ns, "cancel"), (exec_limit, exec_window_ns, "exec")):
@@ -380,6 +383,7 @@ cdef class RiskEngine:
         ``margin``: check margin against ``balance`` + unrealized PnL; ``duplicate_window_ns``: a client
         order id seen within this window is a duplicate even after its order is done (0: only working ids).
         """
+        sq_rk_config_changed(&self.rk)  # the batch path's envelopes are built again (before any field changes)
         self.rk.credit_limit = min(_lim(credit_limit, "credit_limit"), SQ_RK_SUM_CAP)
         self.rk.max_open = _lim(max_open, "max_open")
         self.rk.daily_limit = _lim(daily_loss, "daily_loss")

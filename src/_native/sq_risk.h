@@ -350,7 +350,7 @@ _Static_assert(offsetof(sq_rk_msg, strategy) == offsetof(sq_rk_msg, instrument) 
  * whose price is in [plo[sd], plo[sd] + prange[sd]] and quantity in [qlo, qlo + qrange] passes the checks that
  * depend on the instrument alone and the record (well-formed price and quantity, restricted, tick, lot, min and max
  * quantity, collar), and its notional px * qty * num and margin notional * bps fit in int64 (no overflow test
- * needed). ok[sd] = 0: no such box (the record takes the full checks). Valid for one sq_rk_process call (gen). */
+ * needed). ok[sd] = 0: no such box (the record takes the full checks). Valid while gen == sq_rk.box_gen. */
 typedef struct {
     int64_t gen;
     int64_t ok[2], plo[2];
@@ -394,7 +394,8 @@ typedef struct {
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
     int64_t last_value, last_limit, last_scope, last_index;
-    /* the batch path's per-instrument stateless envelopes (sq_rk_box_build), one generation per sq_rk_process call */
+    /* the batch path's per-instrument stateless envelopes (sq_rk_box_build): box[i] is valid while box[i].gen equals
+     * box_gen, the configuration's epoch (sq_rk_config_changed; sq_rk_set_reference sets its instrument's gen to 0) */
     sq_rk_box *box;
     int64_t box_gen;
 } sq_rk;
@@ -492,6 +493,7 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
     rk->free_head = -1;
     rk->box = (sq_rk_box *)calloc((size_t)(ni > 0 ? ni : 1), sizeof(sq_rk_box));
     if (rk->box == NULL) return -1;
+    rk->box_gen = 1; /* the boxes' gen 0: not built */
     rk->win = (sq_rk_order *)calloc((size_t)win, sizeof(sq_rk_order));
     if (rk->win == NULL) return -1;
     rk->win_mask = win - 1;
@@ -568,7 +570,13 @@ static inline void sq_rk_set_reference(sq_rk *rk, int64_t i, int64_t ref) {
         else lo[k] = sq_rk_sat((sq_rk_i128)ref - (sq_rk_i128)dn[k] * IN->tick);
     }
     IN->buy_lo = lo[0]; IN->buy_hi = hi[0]; IN->sell_lo = lo[1]; IN->sell_hi = hi[1];
+    if (rk->box != NULL) rk->box[i].gen = 0; /* the batch path's envelope of this instrument is built again */
 }
+
+/* A configuration changed (an instrument's or a strategy's limits): every batch envelope is built again. The
+ * Cython layer calls this at the start of every configure_* method; sq_rk_set_reference invalidates its own
+ * instrument's envelope. */
+static inline void sq_rk_config_changed(sq_rk *rk) { rk->box_gen++; }
 
 static inline int sq_rk_reject(sq_rk *rk, int reason, int64_t value, int64_t limit, int64_t scope, int64_t index) {
     rk->rejects[reason]++;
@@ -1326,14 +1334,10 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
     const int64_t bps = IN->margin_bps > 1 ? IN->margin_bps : 1;
     sq_rk_i128 vcap = (sq_rk_i128)(INT64_MAX / bps) * IN->den;
     if (vcap > (sq_rk_i128)INT64_MAX) vcap = INT64_MAX;
-    /* the quantity cut: the larger of floor(sqrt(vcap / num)) (price and quantity cut alike) and what keeps every
+    /* the quantity cut: the larger of about sqrt(vcap / num) (price and quantity cut alike) and what keeps every
      * price the collar lets through (when it has a reference) */
-    uint64_t lo = 1, hi = (uint64_t)1 << 32, t = (uint64_t)(vcap / IN->num); /* floor(sqrt(t)) by bisection */
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo + 1) / 2;
-        if ((unsigned __int128)mid * mid <= t) lo = mid; else hi = mid - 1;
-    }
-    sq_rk_i128 qcap = (sq_rk_i128)lo;
+    const uint64_t t = (uint64_t)(vcap / IN->num); /* >= 1; 2^floor(floor(log2 t) / 2): its square is <= t */
+    sq_rk_i128 qcap = (sq_rk_i128)((uint64_t)1 << ((63 - __builtin_clzll(t | 1)) >> 1));
     if (IN->collar_unit != SQ_RK_COLLAR_OFF && IN->ref > 0) {
         int64_t pmax = IN->buy_hi > IN->sell_hi ? IN->buy_hi : IN->sell_hi;
         sq_rk_i128 qc = vcap / ((sq_rk_i128)(pmax > 1 ? pmax : 1) * IN->num);
@@ -1392,8 +1396,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
     sq_rk_pos *const pos = rk->pos;
     sq_rk_order *const win = rk->win;
     sq_rk_box *const box = rk->box;
-    const int64_t gen = ++rk->box_gen; /* the envelopes are built at first use in this call (nothing run here
-                                          changes a configuration, a reference or a restriction) */
+    const int64_t gen = rk->box_gen; /* an envelope is valid while its gen is the configuration's epoch (nothing
+                                        run here changes a configuration, a reference or a restriction) */
     const int fast = rk->killed == SQ_RK_KILL_OFF && rk->state == SQ_RK_ACTIVE;
     /* the account's running counters in locals, written back around every generic call and at the end */
     int64_t a_nopen = rk->n_open, a_notional = rk->open_notional, a_margin = rk->order_margin;
