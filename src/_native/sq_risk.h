@@ -1444,8 +1444,9 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         if (x->op == SQ_RK_OP_NEW && fast) {
             int64_t i = x->instrument, s = x->strategy, px = x->price, qty = x->qty, id = x->order_id, ts = x->ts;
             int side = x->side;
-            if (((uint64_t)i >= (uint64_t)ni) | ((uint64_t)s >= (uint64_t)ns) | ((unsigned)(side - 1) > 1u) |
-                (id <= max_id))
+            /* branches (cmp + jcc fuse; always taken the same way on the usual records) */
+            if ((uint64_t)i >= (uint64_t)ni || (uint64_t)s >= (uint64_t)ns || (unsigned)(side - 1) > 1u ||
+                id <= max_id)
                 goto generic;
             sq_rk_inst *IN = &inst[i];
             sq_rk_strat *S = &strat[s];
@@ -1454,8 +1455,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             if (B->gen != gen) sq_rk_box_build(rk, B, IN, gen);
             int64_t nn, mg = 0;
             const int sd = side - 1;
-            const int inbox = (int)B->ok[sd] & ((uint64_t)px - (uint64_t)B->plo[sd] <= B->prange[sd]) &
-                              ((uint64_t)qty - (uint64_t)B->qlo <= B->qrange);
+            const int inbox = B->ok[sd] && (uint64_t)px - (uint64_t)B->plo[sd] <= B->prange[sd] &&
+                              (uint64_t)qty - (uint64_t)B->qlo <= B->qrange;
             if (inbox) {
                 /* well-formed, not restricted, tick, lot, min/max quantity and collar hold; no overflow below */
                 uint64_t v = (uint64_t)(px * qty * B->num);
