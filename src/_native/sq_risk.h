@@ -1451,7 +1451,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             sq_rk_inst *IN = &inst[i];
             sq_rk_strat *S = &strat[s];
             sq_rk_box *B = &box[i];
-            if (S->killed | S->state) goto generic;
+            if (S->killed || S->state) goto generic;
             if (B->gen != gen) sq_rk_box_build(rk, B, IN, gen);
             int64_t nn, mg = 0;
             const int sd = side - 1;
@@ -1477,7 +1477,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 ((nn < IN->min_notional) | (nn > IN->max_notional) | (nn > S->max_notional)))
                 goto generic;
             int64_t ob = IN->open_buy, os = IN->open_sell, np = IN->net_pos;
-            int reducing = sq_rk_reducing(np, side == 1 ? ob : os, qty, side);
+            const int reducing = np != 0 && sq_rk_reducing(np, side == 1 ? ob : os, qty, side); /* flat: never */
             if (margin_on && !reducing) {
                 if (inbox) { /* nn * bps fits in int64 (the box's bound) */
                     uint64_t u = (uint64_t)(nn * B->bps), q = (uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 77);
