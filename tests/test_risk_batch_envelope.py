@@ -20,6 +20,7 @@ from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
 
 I64 = 2**63 - 1
 NEW, CANCELED, REFERENCE = int(RiskOp.NEW), int(RiskOp.CANCELED), int(RiskOp.REFERENCE)
+FILLED, MARK = int(RiskOp.FILLED), int(RiskOp.MARK)
 
 
 def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
@@ -30,6 +31,10 @@ def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
             out[k] = e.check(i, s, side, px, qty, ts, oid)
         elif op == CANCELED:
             out[k] = e.on_canceled(oid)
+        elif op == FILLED:
+            out[k] = e.on_fill(oid, i, s, side, px, qty, ts)
+        elif op == MARK:
+            e.on_mark(i, px)
         else:
             e.set_reference(i, px)
     return out
@@ -236,3 +241,19 @@ def test_batch_envelope_after_a_strategy_limit_tightens() -> None:
                       dtype=RISK_OP_DTYPE)
     assert e.process(second).tolist() == ref.process(second).tolist() == [R.MAX_ORDER_NOTIONAL, 0]
     assert e.snapshot() == ref.snapshot()
+
+
+def test_batch_exposure_reducing_order_needs_no_margin() -> None:
+    # long 5 with the balance used up by the position's margin: a sell of 3 reduces the exposure and needs no margin
+    # (accepted on the batch path), a further sell of 3 would pass the position (not reducing) and is rejected
+    from shrivenquant.risk import RejectReason as R
+
+    cfg = {"instruments": [{"max_qty": 10}], "strategies": [{}], "account": {"margin": True, "balance": 500}}
+    rows = [(1, 1, 100, 5, 0, 0, NEW, 1), (2, 1, 100, 5, 0, 0, FILLED, 1), (3, 0, 100, 0, 0, 0, MARK, 1),
+            (4, 2, 100, 3, 0, 0, NEW, 2), (5, 3, 100, 3, 0, 0, NEW, 2), (6, 4, 100, 2, 0, 0, NEW, 2)]
+    recs = np.array([(*r, b"\0" * 6) for r in rows], dtype=RISK_OP_DTYPE)
+    got = _same(cfg, [0], recs)
+    assert got.tolist() == [0, 0, 0, 0, R.MARGIN, 0]
+    # with room in the balance every order is accepted, and the reducing one is counted with no margin (snapshot)
+    cfg["account"]["balance"] = 10**6
+    assert _same(cfg, [0], recs).tolist() == [0] * 6
