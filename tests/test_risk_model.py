@@ -246,16 +246,22 @@ def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
     return out
 
 
+def _record_hooks(engines: tuple[Any, ...], on: bool) -> list[list[Any]]:
+    """One list per engine that its audit, kill and breaker hooks append their calls to (when ``on``)."""
+    logs: list[list[Any]] = [[] for _ in engines]
+    if on:
+        for e, log in zip(engines, logs, strict=True):
+            e.audit_hook = lambda *a, log=log: log.append(a)
+            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
+            e.breaker_hook = lambda *a, log=log: log.append(a)
+    return logs
+
+
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs(), recs=streams(), hooks=st.booleans())
 def test_batch_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: bool) -> None:
     batch, seq, ref = build(RiskEngine, cfg), build(RiskEngine, cfg), build(ReferenceRiskModel, cfg)
-    logs: list[list[Any]] = [[], [], []]
-    if hooks:
-        for e, log in zip((batch, seq, ref), logs, strict=True):
-            e.audit_hook = lambda *a, log=log: log.append(a)
-            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
-            e.breaker_hook = lambda *a, log=log: log.append(a)
+    logs = _record_hooks((batch, seq, ref), hooks)
     got = batch.process(recs)
     assert got.dtype == np.int16
     np.testing.assert_array_equal(got, _one_by_one(seq, recs))
@@ -283,12 +289,7 @@ def test_reset_equals_a_fresh_engine(cfg: dict[str, Any], before: np.ndarray, af
     fresh.set_balance(snap["account"]["balance"])
     assert snap == fresh.snapshot() == used_ref.snapshot()
     assert used.last_reject() == fresh.last_reject() == used_ref.last_reject()
-    logs: list[list[Any]] = [[], [], []]
-    if hooks:
-        for e, log in zip((used, fresh, used_ref), logs, strict=True):
-            e.audit_hook = lambda *a, log=log: log.append(a)
-            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
-            e.breaker_hook = lambda *a, log=log: log.append(a)
+    logs = _record_hooks((used, fresh, used_ref), hooks)
     got = used.process(after)
     np.testing.assert_array_equal(got, fresh.process(after))
     np.testing.assert_array_equal(got, used_ref.process(after))
