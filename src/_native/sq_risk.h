@@ -336,6 +336,7 @@ typedef struct {
     int64_t notional, margin; /* of the working quantity, as counted in the totals */
     int32_t inst, strat;
     int8_t side, margin_free, market, acked;
+    int32_t cell; /* strategy * ni + instrument (the batch path's banked deltas) */
     int32_t next_free;
 } sq_rk_order;
 
@@ -343,7 +344,8 @@ typedef struct {
 _Static_assert(offsetof(sq_rk_order, strat) == offsetof(sq_rk_order, inst) + 4, "sq_rk_order layout");
 _Static_assert(offsetof(sq_rk_order, margin_free) == offsetof(sq_rk_order, side) + 1 &&
                offsetof(sq_rk_order, market) == offsetof(sq_rk_order, side) + 2 &&
-               offsetof(sq_rk_order, acked) == offsetof(sq_rk_order, side) + 3, "sq_rk_order layout");
+               offsetof(sq_rk_order, acked) == offsetof(sq_rk_order, side) + 3 &&
+               offsetof(sq_rk_order, cell) == offsetof(sq_rk_order, side) + 4, "sq_rk_order layout");
 _Static_assert(offsetof(sq_rk_msg, strategy) == offsetof(sq_rk_msg, instrument) + 4, "sq_rk_msg layout");
 
 /* An instrument's stateless envelope on the batch path (sq_rk_box_build): a limit order of side `sd` (0 buy, 1 sell)
@@ -363,6 +365,19 @@ typedef struct {
     uint64_t mag; /* ceil(v / den) = q + (q * den != v), q = (v * mag) >> sh (den = 1: mag = 2^63, sh = 63) */
     int64_t sh;
 } sq_rk_box;
+
+/* The batch path's banked exposure deltas (sq_rk_process): while the headroom holds, an accepted NEW or a CANCELED
+ * adds its changes to one (cell, bank) entry instead of the instrument, strategy, position and account counters; the
+ * cell is strategy * ni + instrument, the bank the record's index & 7, so consecutive records (a NEW and the CANCELED
+ * of an older order of the same strategy and instrument) never read-modify-write the same memory. The entries are
+ * summed into the counters (and zeroed) before anything reads those (sq_rk_bank_flush). One cache line each. */
+#define SQ_RK_BANKS 8
+#define SQ_RK_MAX_CELLS 64
+typedef struct {
+    int64_t open[2]; /* working quantity, buy and sell */
+    int64_t n_open, notional, margin, msgs;
+    int64_t pad[2];
+} sq_rk_cell;
 
 typedef struct {
     int64_t ni, ns;
@@ -398,6 +413,11 @@ typedef struct {
      * box_gen, the configuration's epoch (sq_rk_config_changed; sq_rk_set_reference sets its instrument's gen to 0) */
     sq_rk_box *box;
     int64_t box_gen;
+    /* the batch path's banked deltas: cells[(strategy * ni + instrument) * SQ_RK_BANKS + bank] when ni * ns <=
+     * SQ_RK_MAX_CELLS (NULL otherwise: the batch path updates the counters directly); all zero outside
+     * sq_rk_process */
+    sq_rk_cell *cells;
+    int8_t ftab[256]; /* the batch run's cell table (sq_rk_fast_table), rebuilt by every sq_rk_process call */
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -415,6 +435,7 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->pos);
     free(rk->pool);
     free(rk->win);
+    free(rk->cells);
     sq_rk_map_free(&rk->ids);
     free(rk->mx_id);
     free(rk->mx_ts);
@@ -494,9 +515,16 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
     rk->box = (sq_rk_box *)calloc((size_t)(ni > 0 ? ni : 1), sizeof(sq_rk_box));
     if (rk->box == NULL) return -1;
     rk->box_gen = 1; /* the boxes' gen 0: not built */
-    rk->win = (sq_rk_order *)calloc((size_t)win, sizeof(sq_rk_order));
+    rk->win = (sq_rk_order *)aligned_alloc(64, (size_t)win * sizeof(sq_rk_order)); /* a slot per cache line */
     if (rk->win == NULL) return -1;
+    memset(rk->win, 0, (size_t)win * sizeof(sq_rk_order));
     rk->win_mask = win - 1;
+    if (ni * ns >= 1 && ni * ns <= SQ_RK_MAX_CELLS) {
+        size_t sz = (size_t)(ni * ns * SQ_RK_BANKS) * sizeof(sq_rk_cell);
+        rk->cells = (sq_rk_cell *)aligned_alloc(64, sz);
+        if (rk->cells == NULL) return -1;
+        memset(rk->cells, 0, sz);
+    }
     if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
     if (sq_rk_map_init(&rk->ids, 128) != 0) return -1;
     if (sq_rk_map_init(&rk->seen[0], 16) != 0 || sq_rk_map_init(&rk->seen[1], 16) != 0) return -1;
@@ -878,6 +906,7 @@ static SQ_RK_HOT int sq_rk_check_new_in(sq_rk *rk, int64_t i, int64_t s, int sid
     o->price = px; o->leaves = qty; o->inst = (int32_t)i; o->strat = (int32_t)s;
     o->side = (int8_t)side; o->margin_free = (int8_t)acct_reducing; o->market = (int8_t)market;
     o->acked = 0;
+    o->cell = (int32_t)(s * rk->ni + i);
     o->notional = n; o->margin = rk->margin_on ? m : 0;
     if (side == 1) { IN->open_buy += qty; P->open_buy += qty; }
     else { IN->open_sell += qty; P->open_sell += qty; }
@@ -1370,6 +1399,178 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
 
 /* ------------------------------------------------------------------------------------- batch runner */
 
+_Static_assert(offsetof(sq_rk_inst, open_sell) == offsetof(sq_rk_inst, open_buy) + 8, "sq_rk_inst layout");
+_Static_assert(sizeof(sq_rk_cell) == 64, "sq_rk_cell layout");
+_Static_assert(sizeof(sq_rk_order) == 64, "sq_rk_order layout");
+
+typedef struct { int64_t n_open, notional, margin; } sq_rk_acct_delta;
+
+/* Sums the banked deltas of the cells in `dirty` (bit c: cell c) and the banks in `banks` (bit b: bank b; the others
+ * are zero) into the position, instrument and strategy counters, zeroes them, and returns the account's share (the
+ * caller keeps the account's counters in locals). An instrument's working quantity is banked only while it is flat
+ * (net position 0; sq_rk_process updates a non-flat instrument's directly, as its exposure-reducing test reads it);
+ * no record sq_rk_process runs changes a net position, so the test here sees the same value. */
+static sq_rk_acct_delta sq_rk_bank_flush(sq_rk *rk, uint64_t dirty, unsigned banks) {
+    sq_rk_acct_delta a = {0, 0, 0};
+    const int64_t ni = rk->ni;
+    while (dirty) {
+        const int64_t c = __builtin_ctzll(dirty);
+        dirty &= dirty - 1;
+        sq_rk_cell *C = &rk->cells[c * SQ_RK_BANKS];
+        int64_t ob = 0, os = 0, no = 0, nt = 0, mg = 0, ms = 0;
+        for (int b = 0; b < SQ_RK_BANKS; b++) {
+            if (!((banks >> b) & 1u)) continue;
+            ob += C[b].open[0]; os += C[b].open[1]; no += C[b].n_open;
+            nt += C[b].notional; mg += C[b].margin; ms += C[b].msgs;
+            memset(&C[b], 0, sizeof(C[b]));
+        }
+        const int64_t i = c % ni, s = c / ni;
+        sq_rk_inst *IN = &rk->inst[i];
+        sq_rk_strat *S = &rk->strat[s];
+        sq_rk_pos *P = &rk->pos[c];
+        P->open_buy += ob; P->open_sell += os;
+        if (IN->net_pos == 0) { IN->open_buy += ob; IN->open_sell += os; }
+        IN->n_open += no;
+        S->n_open += no; S->open_notional += nt; S->msgs += ms;
+        a.n_open += no; a.notional += nt; a.margin += mg;
+    }
+    return a;
+}
+
+/* The lean run (sq_rk_fast_run): the batch's usual records while the headroom holds and the cells are few. Its
+ * inputs are read once per sq_rk_process call; its running values go back to sq_rk_process's locals. */
+typedef struct {
+    sq_rk_order *win;
+    int64_t wmask;
+    sq_rk_cell *cells;
+    const int8_t *tab;  /* [side - 1][(strategy << li) | instrument]: the cell, +64 when its instrument is not flat;
+                           -1: the record leaves the run (an index out of range, a blocked strategy, no envelope) */
+    const sq_rk_box *box;
+    sq_rk_strat *strat;
+    sq_rk_inst *inst;
+    int64_t *mx_id, *mx_ts;
+    int64_t mx_mask, dupw;
+    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: indices < 2^li, 2^ls */
+    int64_t ish;        /* 32 - li: (word | word >> ish) & 127 is the table index */
+    int64_t mmask;      /* -1 when margin is on */
+    uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
+    /* running values */
+    int64_t max_id, fb, nacc, ncx, mx_p;
+    uint64_t dirty;
+} sq_rk_fast;
+
+/* Builds the lean run's table (every instrument's envelope first). The facts it holds (a strategy's kill switch and
+ * state, an instrument's envelope and whether its net position is 0) do not change inside sq_rk_process. */
+static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
+    const int64_t ni = rk->ni, ns = rk->ns, gen = rk->box_gen;
+    int li = 0, ls = 0;
+    while (((int64_t)1 << li) < ni) li++;
+    while (((int64_t)1 << ls) < ns) ls++;
+    memset(rk->ftab, -1, sizeof(rk->ftab));
+    F->nonflat = 0;
+    for (int64_t i = 0; i < ni; i++)
+        if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
+    for (int64_t s = 0; s < ns; s++) {
+        const sq_rk_strat *S = &rk->strat[s];
+        for (int64_t i = 0; i < ni; i++) {
+            const int64_t c = s * ni + i, nf = rk->inst[i].net_pos != 0;
+            if (nf) F->nonflat |= (uint64_t)1 << c;
+            if (S->killed || S->state) continue;
+            for (int sd = 0; sd < 2; sd++)
+                if (rk->box[i].ok[sd]) rk->ftab[(sd << 7) | (s << li) | i] = (int8_t)(c | nf << 6);
+        }
+    }
+    F->tab = rk->ftab;
+    F->fmask = ~(((((uint64_t)1 << ls) - 1) << 32) | (((uint64_t)1 << li) - 1));
+    F->ish = 32 - li;
+}
+
+/* Records [k, n) while each is a CANCELED of an order in the window or a NEW limit order that the lean checks accept:
+ * its (instrument, strategy, side) in the table, its id above every accepted id, price and quantity inside the
+ * instrument's envelope and the notional inside its range, the order-rate ring allowing it, an empty window slot,
+ * and budget left (F->fb: the headroom and the duplicate ring's room). Exposure goes to the banked deltas (a
+ * non-flat instrument's working quantity directly: the reducing test reads it). Stops, untouched, at the first
+ * other record and returns its index. Results of 0 are not written (sq_rk_process's res is zero on entry). */
+static __attribute__((noinline)) int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_rk_msg *m, int64_t k, const int64_t n) {
+    sq_rk_order *const win = F->win;
+    const int64_t wmask = F->wmask;
+    sq_rk_cell *const cells = F->cells;
+    const int8_t *const tab = F->tab;
+    const sq_rk_box *const box = F->box;
+    sq_rk_strat *const strat = F->strat;
+    sq_rk_inst *const inst = F->inst;
+    int64_t *const mx_id = F->mx_id, *const mx_ts = F->mx_ts;
+    const int64_t mx_mask = F->mx_mask, dupw = F->dupw, mmask = F->mmask;
+    const uint64_t fmask = F->fmask, nonflat = F->nonflat;
+    const int ish = (int)F->ish;
+    int64_t max_id = F->max_id, fb = F->fb, ncx = 0, mx_p = F->mx_p;
+    const int64_t fb0 = fb;
+    uint64_t dirty = F->dirty;
+    for (; k < n; k++) {
+        const sq_rk_msg *x = &m[k];
+        if (x->op == SQ_RK_OP_CANCELED) {
+            const int64_t id = x->order_id;
+            sq_rk_order *o = &win[id & wmask];
+            if (o->id != id || id <= 0) break;
+            const int64_t c = o->cell, q = o->leaves, sd = o->side - 1;
+            sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
+            C->open[sd] -= q; C->n_open--; C->notional -= o->notional; C->margin -= o->margin;
+            dirty |= (uint64_t)1 << c;
+            if ((nonflat >> c) & 1) (&inst[o->inst].open_buy)[sd] -= q;
+            o->id = 0;
+            ncx++;
+            continue;
+        }
+        if (x->op != SQ_RK_OP_NEW) break;
+        uint64_t w;
+        memcpy(&w, &x->instrument, sizeof(w));
+        const uint64_t sd = (uint64_t)x->side - 1u;
+        if ((w & fmask) | (sd > 1u)) break;
+        const int64_t ce = tab[(sd << 7) | ((w | (w >> ish)) & 127)], id = x->order_id;
+        if ((ce < 0) | (id <= max_id) | (fb == 0)) break;
+        const int64_t i = (int64_t)(uint32_t)w, px = x->price, qty = x->qty, ts = x->ts;
+        const sq_rk_box *B = &box[i];
+        if (((uint64_t)px - (uint64_t)B->plo[sd] > B->prange[sd]) | ((uint64_t)qty - (uint64_t)B->qlo > B->qrange))
+            break;
+        const uint64_t v = (uint64_t)(px * qty * B->num);
+        const uint64_t qv = (uint64_t)(((unsigned __int128)v * B->mag) >> B->sh);
+        const int64_t nn = (int64_t)(qv + (qv * (uint64_t)B->den != v));
+        if ((uint64_t)nn - (uint64_t)B->nlo > B->nrange) break;
+        int64_t reducing = 0;
+        if (ce & 64) {
+            const sq_rk_inst *IN = &inst[i];
+            reducing = sq_rk_reducing(IN->net_pos, (&IN->open_buy)[sd], qty, (int)sd + 1);
+        }
+        const uint64_t u = (uint64_t)(nn * B->bps), qm = (uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 77);
+        const int64_t mg = (int64_t)(qm + (qm * 10000u != u)) & (reducing ? 0 : mmask);
+        sq_rk_strat *S = &strat[w >> 32];
+        if (!sq_rk_ring_allows(&S->orders, ts)) break;
+        sq_rk_order *o = &win[id & wmask];
+        if (o->id != 0) break;
+        /* accepted */
+        if (dupw > 0) {
+            const int64_t j = mx_p & mx_mask;
+            mx_id[j] = id;
+            mx_ts[j] = ts;
+            mx_p++;
+        }
+        const int64_t c = ce & 63;
+        o->id = id; o->price = px; o->leaves = qty; o->notional = nn; o->margin = mg;
+        memcpy(&o->inst, &w, sizeof(w));
+        const uint64_t fl = (sd + 1) | (uint64_t)reducing << 8 | (uint64_t)c << 32;
+        memcpy(&o->side, &fl, sizeof(fl));
+        sq_rk_ring_push(&S->orders, ts);
+        sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
+        C->open[sd] += qty; C->n_open++; C->notional += nn; C->margin += mg; C->msgs++;
+        dirty |= (uint64_t)1 << c;
+        if (ce & 64) (&inst[i].open_buy)[sd] += qty;
+        max_id = id;
+        fb--;
+    }
+    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = ncx; F->mx_p = mx_p; F->dirty = dirty;
+    return k;
+}
+
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
  * (n when none). Handled here: NEW, MODIFY, CANCEL, ACCEPTED, REJECTED, CANCELED; FILLED, MARK, REFERENCE,
  * BALANCE and unknown ops are left to the caller (they validate records and may call hooks), as is:
@@ -1414,13 +1615,59 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
      * when used up (at most every 64 records while it is 0), dropped after any generic call that may add exposure
      * or messages (CANCELED only releases); never with more than 256 instruments + strategies */
     int64_t budget = 0, retry_at = ni + ns <= 256 ? k : INT64_MAX;
+    /* banked deltas (sq_rk_cell): used while budget > 0 when there are few cells; `dirty` has a bit per cell with
+     * deltas, `bk_lo` is the first record that may have banked some (banks used: those of records bk_lo .. k) */
+    sq_rk_cell *const cells = rk->cells;
+    const int64_t bmode = cells != NULL;
+    uint64_t dirty = 0;
+    int64_t bk_lo = k;
+    /* the lean run: entered at records >= fast_at while budget > 0 (never without cells or when the account blocks) */
+    sq_rk_fast F;
+    int64_t fast_at = bmode && fast ? k : INT64_MAX, ftab_ready = 0;
+#define SQ_RK_FLUSH() do { if (dirty) { \
+        const int64_t nb_ = k - bk_lo; \
+        unsigned bm_ = nb_ >= SQ_RK_BANKS ? 0xffu : (((1u << nb_) - 1u) << (bk_lo & 7)); \
+        sq_rk_acct_delta d_ = sq_rk_bank_flush(rk, dirty, (bm_ | (bm_ >> 8)) & 0xffu); \
+        a_nopen += d_.n_open; a_notional += d_.notional; a_margin += d_.margin; dirty = 0; } } while (0)
     for (; k < n; k++) {
+        if (budget > 0 && k >= fast_at) {
+            if (!ftab_ready) {
+                sq_rk_fast_table(rk, &F);
+                F.win = win; F.wmask = wmask; F.cells = cells; F.box = box; F.strat = strat; F.inst = inst;
+                F.dupw = dupw; F.mmask = margin_on ? -1 : 0;
+                ftab_ready = 1;
+            }
+            if (!dirty) bk_lo = k;
+            F.mx_id = mx_id; F.mx_ts = mx_ts; F.mx_mask = mx_cap - 1; F.mx_p = mx_head + mx_n;
+            F.fb = dupw > 0 && mx_cap - mx_n < budget ? mx_cap - mx_n : budget;
+            F.max_id = max_id; F.dirty = dirty;
+            const int64_t k0 = k;
+            k = sq_rk_fast_run(&F, m, k, n);
+            const int64_t a = F.nacc;
+            budget -= a; checks += a; win_n += a - F.ncx; max_id = F.max_id; dirty = F.dirty;
+            if (a > 0) win_hi = max_id;
+            if (dupw > 0) mx_n += a;
+            fast_at = k == k0 ? k + 16 : k + 1; /* the record it left, here; back off when it took none */
+            if (k >= n) break;
+        }
         const sq_rk_msg *x = &m[k];
         int r;
         if (x->op == SQ_RK_OP_CANCELED) {
             int64_t id = x->order_id;
             sq_rk_order *o = &win[id & wmask];
             if (o->id == id && id > 0) {
+                if (budget > 0 && bmode) {
+                    const int64_t c = (int64_t)o->strat * ni + o->inst, sd = o->side - 1, q = o->leaves;
+                    sq_rk_cell *C = &cells[c * SQ_RK_BANKS + (k & (SQ_RK_BANKS - 1))];
+                    C->open[sd] -= q; C->n_open--; C->notional -= o->notional; C->margin -= o->margin;
+                    dirty |= (uint64_t)1 << c;
+                    sq_rk_inst *IN = &inst[o->inst];
+                    if (IN->net_pos != 0) (&IN->open_buy)[sd] -= q; /* not flat: kept live (the reducing test) */
+                    o->id = 0;
+                    win_n--;
+                    res[k] = 0;
+                    continue;
+                }
                 sq_rk_inst *IN = &inst[o->inst];
                 sq_rk_strat *S = &strat[o->strat];
                 sq_rk_pos *P = &pos[(int64_t)o->strat * ni + o->inst];
@@ -1436,6 +1683,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 res[k] = 0;
                 continue;
             }
+            SQ_RK_FLUSH();
             SQ_RK_OUT();
             res[k] = (int16_t)sq_rk_on_done_in(rk, id);
             SQ_RK_IN();
@@ -1486,9 +1734,15 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                     mg = sq_rk_margin_of(IN, nn);
                 }
             }
+            int bank = 0;
             if (budget > 0) {
                 budget--; /* open counts, credit, position, margin and OTR cannot reject this order */
+                bank = (int)bmode;
             } else {
+                if (dirty) { /* the checks below read the live counters */
+                    SQ_RK_FLUSH();
+                    ob = IN->open_buy; os = IN->open_sell;
+                }
                 if ((S->n_open >= S->max_open) | (IN->n_open >= IN->max_open) | (a_nopen >= a_max_open))
                     goto generic;
                 if ((S->open_notional + nn > S->credit_limit) | (a_notional + nn > a_credit)) goto generic;
@@ -1500,6 +1754,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                     SQ_RK_OUT();
                     budget = sq_rk_headroom(rk);
                     retry_at = budget > 0 ? k : k + 64;
+                    bk_lo = k + 1; /* nothing banked (flushed above); the records after this one may bank */
                     if (budget > 0) budget--; /* this order: its checks just passed, and it is counted */
                 }
             }
@@ -1528,27 +1783,37 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             { /* inst and strat in one store, side, margin_free, market = 0, acked = 0 in another */
                 uint64_t w_is; /* the record's instrument and strategy, as they lie in it */
                 memcpy(&w_is, &x->instrument, sizeof(w_is));
-                const uint32_t w_fl = (uint32_t)side | (uint32_t)reducing << 8;
+                const uint64_t w_fl = (uint64_t)side | (uint64_t)reducing << 8 | (uint64_t)(s * ni + i) << 32;
                 memcpy(&o->inst, &w_is, sizeof(w_is));
                 memcpy(&o->side, &w_fl, sizeof(w_fl));
             }
 #else
             o->inst = (int32_t)i; o->strat = (int32_t)s;
             o->side = (int8_t)side; o->margin_free = (int8_t)reducing; o->market = 0; o->acked = 0;
+            o->cell = (int32_t)(s * ni + i);
 #endif
             o->notional = nn; o->margin = mg;
+            sq_rk_ring_push(&S->orders, ts);
+            res[k] = 0;
+            if (bank) {
+                const int64_t c = s * ni + i;
+                sq_rk_cell *C = &cells[c * SQ_RK_BANKS + (k & (SQ_RK_BANKS - 1))];
+                C->open[sd] += qty; C->n_open++; C->notional += nn; C->margin += mg; C->msgs++;
+                dirty |= (uint64_t)1 << c;
+                if (np != 0) (&IN->open_buy)[sd] = (sd ? os : ob) + qty; /* not flat: kept live */
+                continue;
+            }
             sq_rk_pos *P = &pos[s * ni + i];
             if (side == 1) { IN->open_buy = ob + qty; P->open_buy += qty; }
             else { IN->open_sell = os + qty; P->open_sell += qty; }
             IN->n_open++; S->n_open++; a_nopen++;
             S->open_notional += nn; a_notional += nn;
             a_margin += mg;
-            sq_rk_ring_push(&S->orders, ts);
             S->msgs++;
-            res[k] = 0;
             continue;
         }
     generic:
+        SQ_RK_FLUSH();
         SQ_RK_OUT();
         budget = 0;
         switch (x->op) {
@@ -1577,10 +1842,12 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         res[k] = (int16_t)r;
         if (r != 0 && audit) { *pending = 1; return k; }
     }
+    SQ_RK_FLUSH();
     SQ_RK_OUT();
     return n;
 #undef SQ_RK_OUT
 #undef SQ_RK_IN
+#undef SQ_RK_FLUSH
 }
 
 #endif /* SQ_RISK_H */
