@@ -364,6 +364,8 @@ typedef struct {
     int64_t num, den, bps;
     uint64_t mag; /* ceil(v / den) = q + (q * den != v), q = (v * mag) >> sh (den = 1: mag = 2^63, sh = 63) */
     int64_t sh;
+    int64_t dm1, sh2; /* den - 1 and sh - 63: ceil(v / den) = ((v + dm1) * mag >> 63) >> sh2 (the lean run; inside the
+                         box v + dm1 and notional * bps + 9999 stay below 2^63, where the multiply-shift is exact) */
 } sq_rk_box;
 
 /* The batch path's banked exposure deltas (sq_rk_process): while the headroom holds, an accepted NEW or a CANCELED
@@ -404,7 +406,7 @@ typedef struct {
     int seen_cur;
     int64_t max_id;     /* largest id ever accepted */
     /* ids accepted as a new maximum, with their times: strictly increasing ids, a power-of-two ring */
-    int64_t *mx_id, *mx_ts, mx_cap, mx_head, mx_n;
+    int64_t *mx, mx_cap, mx_head, mx_n; /* entry j: id mx[2j], time mx[2j + 1] */
     /* counters and the last reject */
     int64_t rejects[SQ_RK_NREASONS];
     int64_t checks;
@@ -417,7 +419,8 @@ typedef struct {
      * SQ_RK_MAX_CELLS (NULL otherwise: the batch path updates the counters directly); all zero outside
      * sq_rk_process */
     sq_rk_cell *cells;
-    int8_t ftab[256]; /* the batch run's cell table (sq_rk_fast_table), rebuilt by every sq_rk_process call */
+    int8_t *ftab; /* the batch run's cell table (sq_rk_fast_table; 2 * 64 * ns bytes, with cells), rebuilt by every
+                     sq_rk_process call that enters the run */
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -436,9 +439,9 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->pool);
     free(rk->win);
     free(rk->cells);
+    free(rk->ftab);
     sq_rk_map_free(&rk->ids);
-    free(rk->mx_id);
-    free(rk->mx_ts);
+    free(rk->mx);
     sq_rk_map_free(&rk->seen[0]);
     sq_rk_map_free(&rk->seen[1]);
     memset(rk, 0, sizeof(*rk));
@@ -524,6 +527,8 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
         rk->cells = (sq_rk_cell *)aligned_alloc(64, sz);
         if (rk->cells == NULL) return -1;
         memset(rk->cells, 0, sz);
+        rk->ftab = (int8_t *)malloc((size_t)(2 * 64 * ns));
+        if (rk->ftab == NULL) return -1;
     }
     if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
     if (sq_rk_map_init(&rk->ids, 128) != 0) return -1;
@@ -636,9 +641,9 @@ static SQ_RK_HOT int sq_rk_reducing(int64_t pos, int64_t open_same, int64_t qty,
 static inline void sq_rk_mx_expire(sq_rk *rk, int64_t now) {
     /* in locals: the loop drops ~a ring's worth of ids at once when the ring is full */
     const int64_t cut = now - rk->dup_window, mask = rk->mx_cap - 1;
-    const int64_t *t = rk->mx_ts;
+    const int64_t *t = rk->mx;
     int64_t h = rk->mx_head, n = rk->mx_n;
-    while (n > 0 && t[h] <= cut) {
+    while (n > 0 && t[2 * h + 1] <= cut) {
         h = (h + 1) & mask;
         n--;
     }
@@ -650,12 +655,12 @@ static inline int sq_rk_seen_dup(sq_rk *rk, int64_t id, int64_t now) {
     int64_t cut = now - rk->dup_window;
     sq_rk_mx_expire(rk, now);
     int64_t lo = 0, hi = rk->mx_n, mask = rk->mx_cap - 1;
-    while (lo < hi) { /* first index with mx_id >= id */
+    while (lo < hi) { /* first index with an id >= id */
         int64_t mid = (lo + hi) >> 1;
-        if (rk->mx_id[(rk->mx_head + mid) & mask] < id) lo = mid + 1; else hi = mid;
+        if (rk->mx[2 * ((rk->mx_head + mid) & mask)] < id) lo = mid + 1; else hi = mid;
     }
-    if (lo < rk->mx_n && rk->mx_id[(rk->mx_head + lo) & mask] == id && rk->mx_ts[(rk->mx_head + lo) & mask] > cut)
-        return 1;
+    const int64_t at = 2 * ((rk->mx_head + lo) & mask);
+    if (lo < rk->mx_n && rk->mx[at] == id && rk->mx[at + 1] > cut) return 1;
     for (int g = 0; g < 2; g++) {
         int64_t k = sq_rk_map_find(&rk->seen[g], id);
         if (k >= 0 && rk->seen[g].vals[k] > cut) return 1;
@@ -669,24 +674,21 @@ static int sq_rk_mx_push_slow(sq_rk *rk, int64_t id, int64_t now) {
     if (rk->mx_n == rk->mx_cap) sq_rk_mx_expire(rk, now);
     if (rk->mx_n == rk->mx_cap) {
         int64_t cap = rk->mx_cap ? rk->mx_cap * 2 : 1024;
-        int64_t *ids = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
-        int64_t *ts = (int64_t *)malloc((size_t)cap * sizeof(int64_t));
-        if (ids == NULL || ts == NULL) { free(ids); free(ts); return -1; }
+        int64_t *mx = (int64_t *)malloc((size_t)cap * 2 * sizeof(int64_t));
+        if (mx == NULL) return -1;
         for (int64_t k = 0; k < rk->mx_n; k++) {
             int64_t j = (rk->mx_head + k) & (rk->mx_cap - 1);
-            ids[k] = rk->mx_id[j];
-            ts[k] = rk->mx_ts[j];
+            mx[2 * k] = rk->mx[2 * j];
+            mx[2 * k + 1] = rk->mx[2 * j + 1];
         }
-        free(rk->mx_id);
-        free(rk->mx_ts);
-        rk->mx_id = ids;
-        rk->mx_ts = ts;
+        free(rk->mx);
+        rk->mx = mx;
         rk->mx_cap = cap;
         rk->mx_head = 0;
     }
     int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
-    rk->mx_id[j] = id;
-    rk->mx_ts[j] = now;
+    rk->mx[2 * j] = id;
+    rk->mx[2 * j + 1] = now;
     rk->mx_n++;
     return 0;
 }
@@ -695,8 +697,8 @@ static int sq_rk_mx_push_slow(sq_rk *rk, int64_t id, int64_t now) {
 static SQ_RK_HOT int sq_rk_mx_push(sq_rk *rk, int64_t id, int64_t now) {
     if (rk->mx_n < rk->mx_cap) {
         int64_t j = (rk->mx_head + rk->mx_n) & (rk->mx_cap - 1);
-        rk->mx_id[j] = id;
-        rk->mx_ts[j] = now;
+        rk->mx[2 * j] = id;
+        rk->mx[2 * j + 1] = now;
         rk->mx_n++;
         return 0;
     }
@@ -1344,8 +1346,9 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
 
 /* Instrument i's envelope for this call (sq_rk_box): each bound is one of the instrument's stateless checks made a
  * range (an order inside passes it), and the quantity and price ranges are cut (never widened) so that px * qty *
- * num and the margin's notional * bps cannot overflow: px * qty * num <= vcap = min(INT64_MAX, floor(INT64_MAX /
- * bps) * den), and ceil(v / den) <= floor(INT64_MAX / bps) iff v <= floor(INT64_MAX / bps) * den. The notional range
+ * num and the margin's notional * bps cannot overflow: px * qty * num <= vcap = min(INT64_MAX - (den - 1),
+ * floor((INT64_MAX - 9999) / bps) * den), and ceil(v / den) <= floor((INT64_MAX - 9999) / bps) iff v <= that * den (the
+ * margins of den - 1 and 9999 are the lean run's ceilings: it adds them before dividing). The notional range
  * is [min notional, the smallest maximum of the instrument and every strategy]. No envelope (ok = 0) for a
  * restricted instrument, a tick or lot other than 1 (their modulo stays on the full path), a den that is not a
  * power of ten, or a collared instrument without a reference. */
@@ -1361,8 +1364,9 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
     if (IN->restricted || IN->tick != 1 || IN->lot != 1 || IN->den_pow10 < 0 || IN->num < 1) return;
     const int64_t qlo = IN->min_qty > 1 ? IN->min_qty : 1;
     const int64_t bps = IN->margin_bps > 1 ? IN->margin_bps : 1;
-    sq_rk_i128 vcap = (sq_rk_i128)(INT64_MAX / bps) * IN->den;
-    if (vcap > (sq_rk_i128)INT64_MAX) vcap = INT64_MAX;
+    /* (the lean run's ceilings add den - 1 to px * qty * num and 9999 to notional * bps: both kept <= INT64_MAX) */
+    sq_rk_i128 vcap = (sq_rk_i128)((INT64_MAX - 9999) / bps) * IN->den;
+    if (vcap > (sq_rk_i128)INT64_MAX - (IN->den - 1)) vcap = (sq_rk_i128)INT64_MAX - (IN->den - 1);
     /* the quantity cut: the larger of about sqrt(vcap / num) (price and quantity cut alike) and what keeps every
      * price the collar lets through (when it has a reference) */
     const uint64_t t = (uint64_t)(vcap / IN->num); /* >= 1; 2^floor(floor(log2 t) / 2): its square is <= t */
@@ -1395,6 +1399,8 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
     B->bps = IN->margin_bps;
     B->mag = IN->den_pow10 == 0 ? (uint64_t)1 << 63 : IN->den_mag;
     B->sh = IN->den_pow10 == 0 ? 63 : IN->den_sh;
+    B->dm1 = IN->den - 1;
+    B->sh2 = B->sh - 63;
 }
 
 /* ------------------------------------------------------------------------------------- batch runner */
@@ -1443,19 +1449,19 @@ typedef struct {
     sq_rk_order *win;
     int64_t wmask;
     sq_rk_cell *cells;
-    const int8_t *tab;  /* [side - 1][(strategy << li) | instrument]: the cell, +64 when its instrument is not flat;
-                           -1: the record leaves the run (an index out of range, a blocked strategy, no envelope) */
+    const int8_t *tab;  /* [strategy * 64 + instrument][side - 1]: the cell, +64 when its instrument is not flat; -1: the
+                           record leaves the run (a blocked strategy, no envelope) */
     const sq_rk_box *box;
     sq_rk_strat *strat;
     sq_rk_inst *inst;
-    int64_t *mx_id, *mx_ts;
-    int64_t mx_mask, dupw;
-    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: indices < 2^li, 2^ls */
-    int64_t ish;        /* 32 - li: (word | word >> ish) & 127 is the table index */
+    int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
+    int64_t dupw;
+    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: instrument < min(2^li,
+                           64), strategy < 2^ls (the table's entries past ni and ns are -1) */
     int64_t mmask;      /* -1 when margin is on */
     uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
     /* running values */
-    int64_t max_id, fb, nacc, ncx, mx_p;
+    int64_t max_id, fb, nacc, ncx;
     uint64_t dirty;
 } sq_rk_fast;
 
@@ -1466,7 +1472,7 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     int li = 0, ls = 0;
     while (((int64_t)1 << li) < ni) li++;
     while (((int64_t)1 << ls) < ns) ls++;
-    memset(rk->ftab, -1, sizeof(rk->ftab));
+    memset(rk->ftab, -1, (size_t)(2 * 64 * ns));
     F->nonflat = 0;
     for (int64_t i = 0; i < ni; i++)
         if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
@@ -1477,12 +1483,24 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
             if (nf) F->nonflat |= (uint64_t)1 << c;
             if (S->killed || S->state) continue;
             for (int sd = 0; sd < 2; sd++)
-                if (rk->box[i].ok[sd]) rk->ftab[(sd << 7) | (s << li) | i] = (int8_t)(c | nf << 6);
+                if (rk->box[i].ok[sd]) rk->ftab[2 * (s * 64 + i) + sd] = (int8_t)(c | nf << 6);
         }
     }
     F->tab = rk->ftab;
     F->fmask = ~(((((uint64_t)1 << ls) - 1) << 32) | (((uint64_t)1 << li) - 1));
-    F->ish = 32 - li;
+}
+
+/* The smallest room left in any strategy's order-rate ring before its count reaches the limit (INT64_MAX when every
+ * ring is off): that many more orders are allowed by every ring whatever their times, so the lean run can skip the
+ * ring's test for them. */
+static int64_t sq_rk_ring_room(const sq_rk *rk) {
+    int64_t room = INT64_MAX;
+    for (int64_t s = 0; s < rk->ns; s++) {
+        const sq_rk_ring *r = &rk->strat[s].orders;
+        const int64_t t = r->cnt < r->lim ? r->lim - r->cnt : 0;
+        if (t < room) room = t;
+    }
+    return room;
 }
 
 /* Records [k, n) while each is a CANCELED of an order in the window or a NEW limit order that the lean checks accept:
@@ -1491,7 +1509,9 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
  * and budget left (F->fb: the headroom and the duplicate ring's room). Exposure goes to the banked deltas (a
  * non-flat instrument's working quantity directly: the reducing test reads it). Stops, untouched, at the first
  * other record and returns its index. Results of 0 are not written (sq_rk_process's res is zero on entry). */
-static __attribute__((noinline)) int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_rk_msg *m, int64_t k, const int64_t n) {
+#define SQ_RK_NOSLP __attribute__((optimize("no-tree-slp-vectorize")))
+static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_msg *m, int64_t k, const int64_t n,
+                                                    const int ringchk) {
     sq_rk_order *const win = F->win;
     const int64_t wmask = F->wmask;
     sq_rk_cell *const cells = F->cells;
@@ -1499,19 +1519,21 @@ static __attribute__((noinline)) int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_
     const sq_rk_box *const box = F->box;
     sq_rk_strat *const strat = F->strat;
     sq_rk_inst *const inst = F->inst;
-    int64_t *const mx_id = F->mx_id, *const mx_ts = F->mx_ts;
-    const int64_t mx_mask = F->mx_mask, dupw = F->dupw, mmask = F->mmask;
+    int64_t *mx = F->mx; /* the duplicate ring from its next entry, no wrap */
+    const int64_t dupw = F->dupw, mmask = F->mmask;
     const uint64_t fmask = F->fmask, nonflat = F->nonflat;
-    const int ish = (int)F->ish;
-    int64_t max_id = F->max_id, fb = F->fb, ncx = 0, mx_p = F->mx_p;
+    int64_t max_id = F->max_id, fb = F->fb, ncx = 0;
     const int64_t fb0 = fb;
     uint64_t dirty = F->dirty;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
-        if (x->op == SQ_RK_OP_CANCELED) {
+        uint16_t opside; /* op and side, as they lie in the record */
+        memcpy(&opside, &x->op, sizeof(opside));
+        if ((opside & 0xff) == SQ_RK_OP_CANCELED) {
             const int64_t id = x->order_id;
             sq_rk_order *o = &win[id & wmask];
-            if (o->id != id || id <= 0) break;
+            if (__builtin_expect(o->id != id, 0)) break;
+            if (__builtin_expect(id <= 0, 0)) break;
             const int64_t c = o->cell, q = o->leaves, sd = o->side - 1;
             sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
             C->open[sd] -= q; C->n_open--; C->notional -= o->notional; C->margin -= o->margin;
@@ -1521,54 +1543,69 @@ static __attribute__((noinline)) int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_
             ncx++;
             continue;
         }
-        if (x->op != SQ_RK_OP_NEW) break;
+        /* a NEW of side 1 or 2: opside - 0x101 is 0 or 0x100 */
+        const uint32_t os1 = (uint32_t)opside - 0x101u;
+        if (__builtin_expect((os1 & ~0x100u) != 0, 0)) break;
+        const int64_t sd = os1 >> 8;
         uint64_t w;
         memcpy(&w, &x->instrument, sizeof(w));
-        const uint64_t sd = (uint64_t)x->side - 1u;
-        if ((w & fmask) | (sd > 1u)) break;
-        const int64_t ce = tab[(sd << 7) | ((w | (w >> ish)) & 127)], id = x->order_id;
-        if ((ce < 0) | (id <= max_id) | (fb == 0)) break;
+        if (__builtin_expect((w & fmask) != 0, 0)) break;
+        const int64_t ce = tab[(int64_t)((((w >> 26) | w) & 4095) << 1) | sd], id = x->order_id;
+        if (__builtin_expect(ce < 0, 0)) break;
+        if (__builtin_expect(id <= max_id, 0)) break;
+        if (__builtin_expect(fb == 0, 0)) break;
         const int64_t i = (int64_t)(uint32_t)w, px = x->price, qty = x->qty, ts = x->ts;
         const sq_rk_box *B = &box[i];
-        if (((uint64_t)px - (uint64_t)B->plo[sd] > B->prange[sd]) | ((uint64_t)qty - (uint64_t)B->qlo > B->qrange))
-            break;
-        const uint64_t v = (uint64_t)(px * qty * B->num);
-        const uint64_t qv = (uint64_t)(((unsigned __int128)v * B->mag) >> B->sh);
-        const int64_t nn = (int64_t)(qv + (qv * (uint64_t)B->den != v));
-        if ((uint64_t)nn - (uint64_t)B->nlo > B->nrange) break;
+        if (__builtin_expect((uint64_t)px - (uint64_t)B->plo[sd] > B->prange[sd], 0)) break;
+        if (__builtin_expect((uint64_t)qty - (uint64_t)B->qlo > B->qrange, 0)) break;
+        /* ceilings as floor((v + d - 1) / d) by multiply-shift (the box keeps both sums below 2^63) */
+        const uint64_t v = (uint64_t)(px * qty * B->num) + (uint64_t)B->dm1;
+        const int64_t nn = (int64_t)((uint64_t)(((unsigned __int128)v * B->mag) >> 63) >> B->sh2);
+        if (__builtin_expect((uint64_t)nn - (uint64_t)B->nlo > B->nrange, 0)) break;
+        const uint64_t u = (uint64_t)(nn * B->bps) + 9999u;
+        int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13) & mmask;
         int64_t reducing = 0;
-        if (ce & 64) {
+        if (__builtin_expect(ce & 64, 0)) { /* not flat: the exposure-reducing test (live working quantity) */
             const sq_rk_inst *IN = &inst[i];
             reducing = sq_rk_reducing(IN->net_pos, (&IN->open_buy)[sd], qty, (int)sd + 1);
+            if (reducing) mg = 0;
         }
-        const uint64_t u = (uint64_t)(nn * B->bps), qm = (uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 77);
-        const int64_t mg = (int64_t)(qm + (qm * 10000u != u)) & (reducing ? 0 : mmask);
         sq_rk_strat *S = &strat[w >> 32];
-        if (!sq_rk_ring_allows(&S->orders, ts)) break;
+        if (ringchk && __builtin_expect(!sq_rk_ring_allows(&S->orders, ts), 0)) break;
         sq_rk_order *o = &win[id & wmask];
-        if (o->id != 0) break;
+        if (__builtin_expect(o->id != 0, 0)) break;
         /* accepted */
         if (dupw > 0) {
-            const int64_t j = mx_p & mx_mask;
-            mx_id[j] = id;
-            mx_ts[j] = ts;
-            mx_p++;
+            mx[0] = id;
+            mx[1] = ts;
+            mx += 2;
         }
         const int64_t c = ce & 63;
         o->id = id; o->price = px; o->leaves = qty; o->notional = nn; o->margin = mg;
         memcpy(&o->inst, &w, sizeof(w));
-        const uint64_t fl = (sd + 1) | (uint64_t)reducing << 8 | (uint64_t)c << 32;
+        const uint64_t fl = (uint64_t)(sd + 1) | (uint64_t)reducing << 8 | (uint64_t)c << 32;
         memcpy(&o->side, &fl, sizeof(fl));
         sq_rk_ring_push(&S->orders, ts);
         sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
         C->open[sd] += qty; C->n_open++; C->notional += nn; C->margin += mg; C->msgs++;
         dirty |= (uint64_t)1 << c;
-        if (ce & 64) (&inst[i].open_buy)[sd] += qty;
+        if (__builtin_expect(ce & 64, 0)) (&inst[i].open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
-    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = ncx; F->mx_p = mx_p; F->dirty = dirty;
+    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = ncx; F->dirty = dirty;
     return k;
+}
+
+/* the lean run with the order-rate ring's test (ringchk) and without it (F->fb within sq_rk_ring_room) */
+static __attribute__((noinline)) SQ_RK_NOSLP int64_t sq_rk_fast_run_rc(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,
+                                                                      int64_t n) {
+    return sq_rk_fast_body(F, m, k, n, 1);
+}
+
+static __attribute__((noinline)) SQ_RK_NOSLP int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,
+                                                                   int64_t n) {
+    return sq_rk_fast_body(F, m, k, n, 0);
 }
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
@@ -1603,12 +1640,12 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
     /* the account's running counters in locals, written back around every generic call and at the end */
     int64_t a_nopen = rk->n_open, a_notional = rk->open_notional, a_margin = rk->order_margin;
     int64_t max_id = rk->max_id, checks = rk->checks, win_n = rk->win_n, win_hi = rk->win_hi;
-    int64_t mx_n = rk->mx_n, mx_head = rk->mx_head, mx_cap = rk->mx_cap, *mx_id = rk->mx_id, *mx_ts = rk->mx_ts;
+    int64_t mx_n = rk->mx_n, mx_head = rk->mx_head, mx_cap = rk->mx_cap, *mx = rk->mx;
 #define SQ_RK_OUT() do { rk->n_open = a_nopen; rk->open_notional = a_notional; rk->order_margin = a_margin; \
         rk->max_id = max_id; rk->checks = checks; rk->win_n = win_n; rk->win_hi = win_hi; rk->mx_n = mx_n; } while (0)
 #define SQ_RK_IN() do { a_nopen = rk->n_open; a_notional = rk->open_notional; a_margin = rk->order_margin; \
         max_id = rk->max_id; checks = rk->checks; win_n = rk->win_n; win_hi = rk->win_hi; mx_n = rk->mx_n; \
-        mx_head = rk->mx_head; mx_cap = rk->mx_cap; mx_id = rk->mx_id; mx_ts = rk->mx_ts; } while (0)
+        mx_head = rk->mx_head; mx_cap = rk->mx_cap; mx = rk->mx; } while (0)
     const int64_t a_max_open = rk->max_open, a_credit = rk->credit_limit;
     const int64_t equity = rk->balance + rk->unrealized, pos_margin = rk->pos_margin;
     /* headroom: how many more NEW orders accepted here cannot meet a stateful limit (sq_rk_headroom); recomputed
@@ -1638,11 +1675,20 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 ftab_ready = 1;
             }
             if (!dirty) bk_lo = k;
-            F.mx_id = mx_id; F.mx_ts = mx_ts; F.mx_mask = mx_cap - 1; F.mx_p = mx_head + mx_n;
-            F.fb = dupw > 0 && mx_cap - mx_n < budget ? mx_cap - mx_n : budget;
+            F.fb = budget;
+            if (dupw > 0) { /* the ring's room up to its wrap */
+                const int64_t j0 = (mx_head + mx_n) & (mx_cap - 1), room = mx_cap - j0 < mx_cap - mx_n ? mx_cap - j0 : mx_cap - mx_n;
+                F.mx = mx + 2 * j0;
+                if (room < F.fb) F.fb = room;
+            }
             F.max_id = max_id; F.dirty = dirty;
-            const int64_t k0 = k;
-            k = sq_rk_fast_run(&F, m, k, n);
+            const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
+            if (rroom >= 16) { /* every ring allows the next rroom orders: no ring test in the run */
+                if (rroom < F.fb) F.fb = rroom;
+                k = sq_rk_fast_run(&F, m, k, n);
+            } else {
+                k = sq_rk_fast_run_rc(&F, m, k, n);
+            }
             const int64_t a = F.nacc;
             budget -= a; checks += a; win_n += a - F.ncx; max_id = F.max_id; dirty = F.dirty;
             if (a > 0) win_hi = max_id;
@@ -1771,8 +1817,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             /* accepted */
             if (dupw > 0) {
                 int64_t j = (mx_head + mx_n) & (mx_cap - 1);
-                mx_id[j] = id;
-                mx_ts[j] = ts;
+                mx[2 * j] = id;
+                mx[2 * j + 1] = ts;
                 mx_n++;
             }
             checks++;
