@@ -361,11 +361,12 @@ typedef struct {
     uint64_t qrange;
     int64_t nlo;     /* notional in [nlo, nlo + nrange] passes min and max notional, the instrument's and every */
     uint64_t nrange; /* strategy's (empty when min > the smallest maximum: nrange = 0, nlo = INT64_MIN) */
-    int64_t num, den, bps;
-    uint64_t mag; /* ceil(v / den) = q + (q * den != v), q = (v * mag) >> sh (den = 1: mag = 2^63, sh = 63) */
-    int64_t sh;
-    int64_t dm1, sh2; /* den - 1 and sh - 63: ceil(v / den) = ((v + dm1) * mag >> 63) >> sh2 (the lean run; inside the
-                         box v + dm1 and notional * bps + 9999 stay below 2^63, where the multiply-shift is exact) */
+    int64_t num, bps;
+    /* ceil(v / den) = ((v + dm1) * mag >> 63) >> sh2 with dm1 = den - 1 and floor(x / den) = (x * mag) >> (63 + sh2)
+     * for x < 2^63 (den = 10^k: sq_rk_mag / sq_rk_sh; den = 1: mag = 2^63, sh2 = 0); inside the box v + dm1 and
+     * notional * bps + 9999 stay below 2^63 */
+    uint64_t mag;
+    int64_t dm1, sh2;
 } sq_rk_box;
 
 /* The batch path's banked exposure deltas (sq_rk_process): while the headroom holds, an accepted NEW or a CANCELED
@@ -375,10 +376,14 @@ typedef struct {
  * summed into the counters (and zeroed) before anything reads those (sq_rk_bank_flush). One cache line each. */
 #define SQ_RK_BANKS 8
 #define SQ_RK_MAX_CELLS 64
+enum { /* the fields of a cell: v[side] is the working quantity of side 1 (buy) or 2 (sell) */
+    SQ_RK_CV_NEW = 0,      /* NEW orders accepted (open orders + 1, messages + 1 each) */
+    SQ_RK_CV_NOTIONAL = 3, /* open-order notional */
+    SQ_RK_CV_MARGIN = 4,   /* order margin */
+    SQ_RK_CV_GONE = 5      /* orders released (open orders - 1 each) */
+};
 typedef struct {
-    int64_t open[2]; /* working quantity, buy and sell */
-    int64_t n_open, notional, margin, msgs;
-    int64_t pad[2];
+    int64_t v[8];
 } sq_rk_cell;
 
 typedef struct {
@@ -419,8 +424,8 @@ typedef struct {
      * SQ_RK_MAX_CELLS (NULL otherwise: the batch path updates the counters directly); all zero outside
      * sq_rk_process */
     sq_rk_cell *cells;
-    int8_t *ftab; /* the batch run's cell table (sq_rk_fast_table; 2 * 64 * ns bytes, with cells), rebuilt by every
-                     sq_rk_process call that enters the run */
+    int64_t *ftab; /* the batch run's table (sq_rk_fast_table; 256 entries, with cells), rebuilt by every
+                      sq_rk_process call that enters the run */
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -527,7 +532,7 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
         rk->cells = (sq_rk_cell *)aligned_alloc(64, sz);
         if (rk->cells == NULL) return -1;
         memset(rk->cells, 0, sz);
-        rk->ftab = (int8_t *)malloc((size_t)(2 * 64 * ns));
+        rk->ftab = (int64_t *)malloc(256 * sizeof(int64_t));
         if (rk->ftab == NULL) return -1;
     }
     if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
@@ -1395,12 +1400,10 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
     B->qlo = qlo;
     B->qrange = (uint64_t)(qhi - qlo);
     B->num = IN->num;
-    B->den = IN->den;
     B->bps = IN->margin_bps;
     B->mag = IN->den_pow10 == 0 ? (uint64_t)1 << 63 : IN->den_mag;
-    B->sh = IN->den_pow10 == 0 ? 63 : IN->den_sh;
     B->dm1 = IN->den - 1;
-    B->sh2 = B->sh - 63;
+    B->sh2 = IN->den_pow10 == 0 ? 0 : IN->den_sh - 63;
 }
 
 /* ------------------------------------------------------------------------------------- batch runner */
@@ -1408,6 +1411,7 @@ static void sq_rk_box_build(const sq_rk *rk, sq_rk_box *B, const sq_rk_inst *IN,
 _Static_assert(offsetof(sq_rk_inst, open_sell) == offsetof(sq_rk_inst, open_buy) + 8, "sq_rk_inst layout");
 _Static_assert(sizeof(sq_rk_cell) == 64, "sq_rk_cell layout");
 _Static_assert(sizeof(sq_rk_order) == 64, "sq_rk_order layout");
+_Static_assert(sizeof(sq_rk_box) == 128, "sq_rk_box layout");
 
 typedef struct { int64_t n_open, notional, margin; } sq_rk_acct_delta;
 
@@ -1423,13 +1427,14 @@ static sq_rk_acct_delta sq_rk_bank_flush(sq_rk *rk, uint64_t dirty, unsigned ban
         const int64_t c = __builtin_ctzll(dirty);
         dirty &= dirty - 1;
         sq_rk_cell *C = &rk->cells[c * SQ_RK_BANKS];
-        int64_t ob = 0, os = 0, no = 0, nt = 0, mg = 0, ms = 0;
+        int64_t ob = 0, os = 0, ms = 0, gone = 0, nt = 0, mg = 0;
         for (int b = 0; b < SQ_RK_BANKS; b++) {
             if (!((banks >> b) & 1u)) continue;
-            ob += C[b].open[0]; os += C[b].open[1]; no += C[b].n_open;
-            nt += C[b].notional; mg += C[b].margin; ms += C[b].msgs;
+            ob += C[b].v[1]; os += C[b].v[2]; ms += C[b].v[SQ_RK_CV_NEW]; gone += C[b].v[SQ_RK_CV_GONE];
+            nt += C[b].v[SQ_RK_CV_NOTIONAL]; mg += C[b].v[SQ_RK_CV_MARGIN];
             memset(&C[b], 0, sizeof(C[b]));
         }
+        const int64_t no = ms - gone;
         const int64_t i = c % ni, s = c / ni;
         sq_rk_inst *IN = &rk->inst[i];
         sq_rk_strat *S = &rk->strat[s];
@@ -1449,15 +1454,16 @@ typedef struct {
     sq_rk_order *win;
     int64_t wmask;
     sq_rk_cell *cells;
-    const int8_t *tab;  /* [strategy * 64 + instrument][side - 1]: the cell, +64 when its instrument is not flat; -1: the
-                           record leaves the run (a blocked strategy, no envelope) */
+    const int64_t *tab; /* [(strategy << li) | instrument][side - 1]: the order's flags word (side | cell << 32, see
+                           sq_rk_fast_table); -1: the record leaves the run (a blocked strategy, no envelope) */
     const sq_rk_box *box;
     sq_rk_strat *strat;
     sq_rk_inst *inst;
     int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
     int64_t dupw;
-    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: instrument < min(2^li,
-                           64), strategy < 2^ls (the table's entries past ni and ns are -1) */
+    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: instrument < 2^li,
+                           strategy < 2^ls (the table's entries past ni and ns are -1) */
+    int64_t ish;        /* 32 - li: ((word >> ish) | word) & 127 is (strategy << li) | instrument */
     int64_t mmask;      /* -1 when margin is on */
     uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
     /* running values */
@@ -1467,12 +1473,13 @@ typedef struct {
 
 /* Builds the lean run's table (every instrument's envelope first). The facts it holds (a strategy's kill switch and
  * state, an instrument's envelope and whether its net position is 0) do not change inside sq_rk_process. */
+#define SQ_RK_FT_NONFLAT ((int64_t)1 << 40) /* a table entry's bit: the instrument has a net position */
 static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     const int64_t ni = rk->ni, ns = rk->ns, gen = rk->box_gen;
     int li = 0, ls = 0;
     while (((int64_t)1 << li) < ni) li++;
     while (((int64_t)1 << ls) < ns) ls++;
-    memset(rk->ftab, -1, (size_t)(2 * 64 * ns));
+    for (int64_t e = 0; e < 256; e++) rk->ftab[e] = -1;
     F->nonflat = 0;
     for (int64_t i = 0; i < ni; i++)
         if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
@@ -1482,12 +1489,16 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
             const int64_t c = s * ni + i, nf = rk->inst[i].net_pos != 0;
             if (nf) F->nonflat |= (uint64_t)1 << c;
             if (S->killed || S->state) continue;
+            /* the order's flags word (side, margin_free 0, market 0, acked 0, then its cell: 32-bit field) with the
+             * cell + 256 when not flat (the lean CANCELED reads the cell's low byte only) */
             for (int sd = 0; sd < 2; sd++)
-                if (rk->box[i].ok[sd]) rk->ftab[2 * (s * 64 + i) + sd] = (int8_t)(c | nf << 6);
+                if (rk->box[i].ok[sd])
+                    rk->ftab[((s << li) | i) << 1 | sd] = (int64_t)(sd + 1) | c << 32 | (nf ? SQ_RK_FT_NONFLAT : 0);
         }
     }
     F->tab = rk->ftab;
     F->fmask = ~(((((uint64_t)1 << ls) - 1) << 32) | (((uint64_t)1 << li) - 1));
+    F->ish = 32 - li;
 }
 
 /* The smallest room left in any strategy's order-rate ring before its count reaches the limit (INT64_MAX when every
@@ -1515,15 +1526,16 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     sq_rk_order *const win = F->win;
     const int64_t wmask = F->wmask;
     sq_rk_cell *const cells = F->cells;
-    const int8_t *const tab = F->tab;
+    const int64_t *const tab = F->tab;
     const sq_rk_box *const box = F->box;
     sq_rk_strat *const strat = F->strat;
     sq_rk_inst *const inst = F->inst;
     int64_t *mx = F->mx; /* the duplicate ring from its next entry, no wrap */
     const int64_t dupw = F->dupw, mmask = F->mmask;
     const uint64_t fmask = F->fmask, nonflat = F->nonflat;
-    int64_t max_id = F->max_id, fb = F->fb, ncx = 0;
-    const int64_t fb0 = fb;
+    int64_t max_id = F->max_id, fb = F->fb;
+    const int64_t fb0 = fb, k0 = k; /* every record in [k0, k) is an accepted NEW or a CANCELED */
+    const int ish = (int)F->ish;
     uint64_t dirty = F->dirty;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
@@ -1534,13 +1546,13 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
             sq_rk_order *o = &win[id & wmask];
             if (__builtin_expect(o->id != id, 0)) break;
             if (__builtin_expect(id <= 0, 0)) break;
-            const int64_t c = o->cell, q = o->leaves, sd = o->side - 1;
+            const int64_t c = (uint8_t)o->cell, q = o->leaves, side = o->side; /* (the cell's low byte: see fl) */
             sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
-            C->open[sd] -= q; C->n_open--; C->notional -= o->notional; C->margin -= o->margin;
-            dirty |= (uint64_t)1 << c;
-            if ((nonflat >> c) & 1) (&inst[o->inst].open_buy)[sd] -= q;
+            C->v[side] -= q; C->v[SQ_RK_CV_GONE]++;
+            C->v[SQ_RK_CV_NOTIONAL] -= o->notional; C->v[SQ_RK_CV_MARGIN] -= o->margin;
+            dirty |= (uint64_t)1 << (c & 63);
+            if ((nonflat >> (c & 63)) & 1) (&inst[o->inst].open_buy)[side - 1] -= q;
             o->id = 0;
-            ncx++;
             continue;
         }
         /* a NEW of side 1 or 2: opside - 0x101 is 0 or 0x100 */
@@ -1550,7 +1562,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         uint64_t w;
         memcpy(&w, &x->instrument, sizeof(w));
         if (__builtin_expect((w & fmask) != 0, 0)) break;
-        const int64_t ce = tab[(int64_t)((((w >> 26) | w) & 4095) << 1) | sd], id = x->order_id;
+        const int64_t ce = tab[(((w >> ish) | w) & 127) << 1 | sd], id = x->order_id;
         if (__builtin_expect(ce < 0, 0)) break;
         if (__builtin_expect(id <= max_id, 0)) break;
         if (__builtin_expect(fb == 0, 0)) break;
@@ -1565,7 +1577,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         const uint64_t u = (uint64_t)(nn * B->bps) + 9999u;
         int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13) & mmask;
         int64_t reducing = 0;
-        if (__builtin_expect(ce & 64, 0)) { /* not flat: the exposure-reducing test (live working quantity) */
+        if (__builtin_expect(ce & SQ_RK_FT_NONFLAT, 0)) { /* not flat: the exposure-reducing test (live quantity) */
             const sq_rk_inst *IN = &inst[i];
             reducing = sq_rk_reducing(IN->net_pos, (&IN->open_buy)[sd], qty, (int)sd + 1);
             if (reducing) mg = 0;
@@ -1580,20 +1592,20 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
             mx[1] = ts;
             mx += 2;
         }
-        const int64_t c = ce & 63;
+        const int64_t c = (ce >> 32) & 63;
         o->id = id; o->price = px; o->leaves = qty; o->notional = nn; o->margin = mg;
         memcpy(&o->inst, &w, sizeof(w));
-        const uint64_t fl = (uint64_t)(sd + 1) | (uint64_t)reducing << 8 | (uint64_t)c << 32;
+        const uint64_t fl = (uint64_t)ce | (uint64_t)reducing << 8; /* side, margin_free, market 0, acked 0, cell */
         memcpy(&o->side, &fl, sizeof(fl));
         sq_rk_ring_push(&S->orders, ts);
         sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
-        C->open[sd] += qty; C->n_open++; C->notional += nn; C->margin += mg; C->msgs++;
+        C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
         dirty |= (uint64_t)1 << c;
-        if (__builtin_expect(ce & 64, 0)) (&inst[i].open_buy)[sd] += qty;
+        if (__builtin_expect(ce & SQ_RK_FT_NONFLAT, 0)) (&inst[i].open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
-    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = ncx; F->dirty = dirty;
+    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->dirty = dirty;
     return k;
 }
 
@@ -1705,7 +1717,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 if (budget > 0 && bmode) {
                     const int64_t c = (int64_t)o->strat * ni + o->inst, sd = o->side - 1, q = o->leaves;
                     sq_rk_cell *C = &cells[c * SQ_RK_BANKS + (k & (SQ_RK_BANKS - 1))];
-                    C->open[sd] -= q; C->n_open--; C->notional -= o->notional; C->margin -= o->margin;
+                    C->v[sd + 1] -= q; C->v[SQ_RK_CV_GONE]++;
+                    C->v[SQ_RK_CV_NOTIONAL] -= o->notional; C->v[SQ_RK_CV_MARGIN] -= o->margin;
                     dirty |= (uint64_t)1 << c;
                     sq_rk_inst *IN = &inst[o->inst];
                     if (IN->net_pos != 0) (&IN->open_buy)[sd] -= q; /* not flat: kept live (the reducing test) */
@@ -1753,9 +1766,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                               (uint64_t)qty - (uint64_t)B->qlo <= B->qrange;
             if (inbox) {
                 /* well-formed, not restricted, tick, lot, min/max quantity and collar hold; no overflow below */
-                uint64_t v = (uint64_t)(px * qty * B->num);
-                uint64_t q = (uint64_t)(((unsigned __int128)v * B->mag) >> B->sh);
-                nn = (int64_t)(q + (q * (uint64_t)B->den != v));
+                const uint64_t v = (uint64_t)(px * qty * B->num) + (uint64_t)B->dm1;
+                nn = (int64_t)((uint64_t)(((unsigned __int128)v * B->mag) >> 63) >> B->sh2);
             } else {
                 if ((qty <= 0) | (px <= 0) | (IN->restricted != 0)) goto generic;
                 if ((IN->tick != 1 && px % IN->tick != 0) | (IN->lot != 1 && qty % IN->lot != 0)) goto generic;
@@ -1844,7 +1856,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             if (bank) {
                 const int64_t c = s * ni + i;
                 sq_rk_cell *C = &cells[c * SQ_RK_BANKS + (k & (SQ_RK_BANKS - 1))];
-                C->open[sd] += qty; C->n_open++; C->notional += nn; C->margin += mg; C->msgs++;
+                C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
                 dirty |= (uint64_t)1 << c;
                 if (np != 0) (&IN->open_buy)[sd] = (sd ? os : ob) + qty; /* not flat: kept live */
                 continue;
