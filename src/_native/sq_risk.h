@@ -386,6 +386,16 @@ typedef struct {
     int64_t v[8];
 } sq_rk_cell;
 
+/* an entry of the batch run's table (sq_rk_fast_table) */
+typedef struct sq_rk_fent_ {
+    int64_t fl;         /* the order's flags word: side, margin_free 0, market 0, acked 0, then its 32-bit cell field
+                           (the cell, + 256 when the instrument is not flat: SQ_RK_FT_NONFLAT); -1: the record leaves
+                           the run (an index out of range, a blocked strategy, no envelope for the side) */
+    const sq_rk_box *box;
+    sq_rk_ring *ring;   /* the strategy's order-rate ring */
+    sq_rk_inst *inst;
+} sq_rk_fent;
+
 typedef struct {
     int64_t ni, ns;
     sq_rk_inst *inst;
@@ -424,8 +434,8 @@ typedef struct {
      * SQ_RK_MAX_CELLS (NULL otherwise: the batch path updates the counters directly); all zero outside
      * sq_rk_process */
     sq_rk_cell *cells;
-    int64_t *ftab; /* the batch run's table (sq_rk_fast_table; 256 entries, with cells), rebuilt by every
-                      sq_rk_process call that enters the run */
+    sq_rk_fent *ftab;      /* the batch run's table (sq_rk_fast_table; 256 entries, with cells), rebuilt by every
+                                 sq_rk_process call that enters the run */
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -532,7 +542,7 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
         rk->cells = (sq_rk_cell *)aligned_alloc(64, sz);
         if (rk->cells == NULL) return -1;
         memset(rk->cells, 0, sz);
-        rk->ftab = (int64_t *)malloc(256 * sizeof(int64_t));
+        rk->ftab = (sq_rk_fent *)malloc(256 * sizeof(*rk->ftab));
         if (rk->ftab == NULL) return -1;
     }
     if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
@@ -1449,15 +1459,13 @@ static sq_rk_acct_delta sq_rk_bank_flush(sq_rk *rk, uint64_t dirty, unsigned ban
 }
 
 /* The lean run (sq_rk_fast_run): the batch's usual records while the headroom holds and the cells are few. Its
- * inputs are read once per sq_rk_process call; its running values go back to sq_rk_process's locals. */
+ * table and inputs are built once per sq_rk_process call; its running values go back to sq_rk_process's locals. */
+
 typedef struct {
     sq_rk_order *win;
     int64_t wmask;
     sq_rk_cell *cells;
-    const int64_t *tab; /* [(strategy << li) | instrument][side - 1]: the order's flags word (side | cell << 32, see
-                           sq_rk_fast_table); -1: the record leaves the run (a blocked strategy, no envelope) */
-    const sq_rk_box *box;
-    sq_rk_strat *strat;
+    const sq_rk_fent *tab; /* [((strategy << li) | instrument) * 2 + side - 1] */
     sq_rk_inst *inst;
     int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
     int64_t dupw;
@@ -1479,21 +1487,24 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     int li = 0, ls = 0;
     while (((int64_t)1 << li) < ni) li++;
     while (((int64_t)1 << ls) < ns) ls++;
-    for (int64_t e = 0; e < 256; e++) rk->ftab[e] = -1;
+    for (int64_t e = 0; e < (int64_t)2 << (li + ls); e++) rk->ftab[e].fl = -1;
     F->nonflat = 0;
     for (int64_t i = 0; i < ni; i++)
         if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
     for (int64_t s = 0; s < ns; s++) {
-        const sq_rk_strat *S = &rk->strat[s];
+        sq_rk_strat *S = &rk->strat[s];
         for (int64_t i = 0; i < ni; i++) {
             const int64_t c = s * ni + i, nf = rk->inst[i].net_pos != 0;
             if (nf) F->nonflat |= (uint64_t)1 << c;
             if (S->killed || S->state) continue;
-            /* the order's flags word (side, margin_free 0, market 0, acked 0, then its cell: 32-bit field) with the
-             * cell + 256 when not flat (the lean CANCELED reads the cell's low byte only) */
-            for (int sd = 0; sd < 2; sd++)
-                if (rk->box[i].ok[sd])
-                    rk->ftab[((s << li) | i) << 1 | sd] = (int64_t)(sd + 1) | c << 32 | (nf ? SQ_RK_FT_NONFLAT : 0);
+            for (int sd = 0; sd < 2; sd++) {
+                if (!rk->box[i].ok[sd]) continue;
+                sq_rk_fent *E = &rk->ftab[((s << li) | i) << 1 | sd];
+                E->fl = (int64_t)(sd + 1) | c << 32 | (nf ? SQ_RK_FT_NONFLAT : 0);
+                E->box = &rk->box[i];
+                E->ring = &S->orders;
+                E->inst = &rk->inst[i];
+            }
         }
     }
     F->tab = rk->ftab;
@@ -1514,21 +1525,27 @@ static int64_t sq_rk_ring_room(const sq_rk *rk) {
     return room;
 }
 
+/* dirty |= 1 << (c & 63) */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SQ_RK_BTS(dirty, c) __asm__("btsq %1, %0" : "+r"(dirty) : "r"((uint64_t)(c)) : "cc")
+#else
+#define SQ_RK_BTS(dirty, c) ((dirty) |= (uint64_t)1 << ((c) & 63))
+#endif
+
 /* Records [k, n) while each is a CANCELED of an order in the window or a NEW limit order that the lean checks accept:
  * its (instrument, strategy, side) in the table, its id above every accepted id, price and quantity inside the
- * instrument's envelope and the notional inside its range, the order-rate ring allowing it, an empty window slot,
- * and budget left (F->fb: the headroom and the duplicate ring's room). Exposure goes to the banked deltas (a
- * non-flat instrument's working quantity directly: the reducing test reads it). Stops, untouched, at the first
- * other record and returns its index. Results of 0 are not written (sq_rk_process's res is zero on entry). */
+ * instrument's envelope and the notional inside its range, the order-rate ring allowing it (ringchk; otherwise F->fb
+ * is within every ring's room), an empty window slot, and budget left (F->fb: the headroom and the duplicate ring's
+ * room). Exposure goes to the banked deltas (a non-flat instrument's working quantity directly: the reducing test
+ * reads it; flat: no instrument is non-flat, F->nonflat == 0). Stops, untouched, at the first other record and returns
+ * its index. Results of 0 are not written (sq_rk_process's res is zero on entry). */
 #define SQ_RK_NOSLP __attribute__((optimize("no-tree-slp-vectorize")))
 static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_msg *m, int64_t k, const int64_t n,
-                                                    const int ringchk) {
+                                                    const int ringchk, const int flat) {
     sq_rk_order *const win = F->win;
     const int64_t wmask = F->wmask;
     sq_rk_cell *const cells = F->cells;
-    const int64_t *const tab = F->tab;
-    const sq_rk_box *const box = F->box;
-    sq_rk_strat *const strat = F->strat;
+    const sq_rk_fent *const tab = F->tab;
     sq_rk_inst *const inst = F->inst;
     int64_t *mx = F->mx; /* the duplicate ring from its next entry, no wrap */
     const int64_t dupw = F->dupw, mmask = F->mmask;
@@ -1550,8 +1567,8 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
             sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
             C->v[side] -= q; C->v[SQ_RK_CV_GONE]++;
             C->v[SQ_RK_CV_NOTIONAL] -= o->notional; C->v[SQ_RK_CV_MARGIN] -= o->margin;
-            dirty |= (uint64_t)1 << (c & 63);
-            if ((nonflat >> (c & 63)) & 1) (&inst[o->inst].open_buy)[side - 1] -= q;
+            SQ_RK_BTS(dirty, c);
+            if (!flat && ((nonflat >> (c & 63)) & 1)) (&inst[o->inst].open_buy)[side - 1] -= q;
             o->id = 0;
             continue;
         }
@@ -1562,12 +1579,13 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         uint64_t w;
         memcpy(&w, &x->instrument, sizeof(w));
         if (__builtin_expect((w & fmask) != 0, 0)) break;
-        const int64_t ce = tab[(((w >> ish) | w) & 127) << 1 | sd], id = x->order_id;
-        if (__builtin_expect(ce < 0, 0)) break;
+        const sq_rk_fent *E = &tab[(((w >> ish) | w) & 127) << 1 | sd];
+        const int64_t fl = E->fl, id = x->order_id;
+        if (__builtin_expect(fl < 0, 0)) break;
         if (__builtin_expect(id <= max_id, 0)) break;
         if (__builtin_expect(fb == 0, 0)) break;
-        const int64_t i = (int64_t)(uint32_t)w, px = x->price, qty = x->qty, ts = x->ts;
-        const sq_rk_box *B = &box[i];
+        const int64_t px = x->price, qty = x->qty, ts = x->ts;
+        const sq_rk_box *B = E->box;
         if (__builtin_expect((uint64_t)px - (uint64_t)B->plo[sd] > B->prange[sd], 0)) break;
         if (__builtin_expect((uint64_t)qty - (uint64_t)B->qlo > B->qrange, 0)) break;
         /* ceilings as floor((v + d - 1) / d) by multiply-shift (the box keeps both sums below 2^63) */
@@ -1577,13 +1595,13 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         const uint64_t u = (uint64_t)(nn * B->bps) + 9999u;
         int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13) & mmask;
         int64_t reducing = 0;
-        if (__builtin_expect(ce & SQ_RK_FT_NONFLAT, 0)) { /* not flat: the exposure-reducing test (live quantity) */
-            const sq_rk_inst *IN = &inst[i];
+        if (!flat && __builtin_expect((fl >> 40) & 1, 0)) { /* not flat: the reducing test (live working quantity) */
+            const sq_rk_inst *IN = E->inst;
             reducing = sq_rk_reducing(IN->net_pos, (&IN->open_buy)[sd], qty, (int)sd + 1);
             if (reducing) mg = 0;
         }
-        sq_rk_strat *S = &strat[w >> 32];
-        if (ringchk && __builtin_expect(!sq_rk_ring_allows(&S->orders, ts), 0)) break;
+        sq_rk_ring *R = E->ring;
+        if (ringchk && __builtin_expect(!sq_rk_ring_allows(R, ts), 0)) break;
         sq_rk_order *o = &win[id & wmask];
         if (__builtin_expect(o->id != 0, 0)) break;
         /* accepted */
@@ -1592,16 +1610,16 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
             mx[1] = ts;
             mx += 2;
         }
-        const int64_t c = (ce >> 32) & 63;
         o->id = id; o->price = px; o->leaves = qty; o->notional = nn; o->margin = mg;
         memcpy(&o->inst, &w, sizeof(w));
-        const uint64_t fl = (uint64_t)ce | (uint64_t)reducing << 8; /* side, margin_free, market 0, acked 0, cell */
-        memcpy(&o->side, &fl, sizeof(fl));
-        sq_rk_ring_push(&S->orders, ts);
+        const uint64_t flr = (uint64_t)fl | (uint64_t)reducing << 8; /* margin_free */
+        memcpy(&o->side, &flr, sizeof(flr));
+        sq_rk_ring_push(R, ts);
+        const int64_t c = (fl >> 32) & 63;
         sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
         C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
-        dirty |= (uint64_t)1 << c;
-        if (__builtin_expect(ce & SQ_RK_FT_NONFLAT, 0)) (&inst[i].open_buy)[sd] += qty;
+        SQ_RK_BTS(dirty, c);
+        if (!flat && __builtin_expect((fl >> 40) & 1, 0)) (&E->inst->open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
@@ -1609,16 +1627,18 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     return k;
 }
 
-/* the lean run with the order-rate ring's test (ringchk) and without it (F->fb within sq_rk_ring_room) */
-static __attribute__((noinline)) SQ_RK_NOSLP int64_t sq_rk_fast_run_rc(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,
-                                                                      int64_t n) {
-    return sq_rk_fast_body(F, m, k, n, 1);
-}
-
-static __attribute__((noinline)) SQ_RK_NOSLP int64_t sq_rk_fast_run(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,
-                                                                   int64_t n) {
-    return sq_rk_fast_body(F, m, k, n, 0);
-}
+/* the lean run with and without the order-rate ring's test (without: F->fb within sq_rk_ring_room), for tables with
+ * non-flat instruments and without */
+#define SQ_RK_FAST_RUN(name, ringchk, flat)                                                                         \
+    static __attribute__((noinline)) SQ_RK_NOSLP int64_t name(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,      \
+                                                              int64_t n) {                                       \
+        return sq_rk_fast_body(F, m, k, n, ringchk, flat);                                                         \
+    }
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc, 1, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc_flat, 1, 1)
+SQ_RK_FAST_RUN(sq_rk_fast_run, 0, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run_flat, 0, 1)
+#undef SQ_RK_FAST_RUN
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
  * (n when none). Handled here: NEW, MODIFY, CANCEL, ACCEPTED, REJECTED, CANCELED; FILLED, MARK, REFERENCE,
@@ -1682,7 +1702,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
         if (budget > 0 && k >= fast_at) {
             if (!ftab_ready) {
                 sq_rk_fast_table(rk, &F);
-                F.win = win; F.wmask = wmask; F.cells = cells; F.box = box; F.strat = strat; F.inst = inst;
+                F.win = win; F.wmask = wmask; F.cells = cells; F.inst = inst;
                 F.dupw = dupw; F.mmask = margin_on ? -1 : 0;
                 ftab_ready = 1;
             }
@@ -1697,9 +1717,9 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
             if (rroom >= 16) { /* every ring allows the next rroom orders: no ring test in the run */
                 if (rroom < F.fb) F.fb = rroom;
-                k = sq_rk_fast_run(&F, m, k, n);
+                k = F.nonflat ? sq_rk_fast_run(&F, m, k, n) : sq_rk_fast_run_flat(&F, m, k, n);
             } else {
-                k = sq_rk_fast_run_rc(&F, m, k, n);
+                k = F.nonflat ? sq_rk_fast_run_rc(&F, m, k, n) : sq_rk_fast_run_rc_flat(&F, m, k, n);
             }
             const int64_t a = F.nacc;
             budget -= a; checks += a; win_n += a - F.ncx; max_id = F.max_id; dirty = F.dirty;
