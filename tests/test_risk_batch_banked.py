@@ -282,3 +282,37 @@ def test_banked_strategy_halted_inside_a_batch() -> None:
         late = np.arange(len(rows)) > next(j for j, r in enumerate(rows) if r[6] == MARK)
         assert (got[news & strat0 & late] == int(RejectReason.DAILY_LOSS_LIMIT)).all()
         assert (got[news & ~strat0] == 0).all()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(window=st.sampled_from([1024, 2048, 32768]), n=st.integers(1000, 3000), lag=st.sampled_from([0, 700, 1500]),
+       data=st.data())
+def test_banked_window_grows_with_the_working_ids(window: int, n: int, lag: int, data: Any) -> None:
+    # the window in use starts at 1,024 slots and doubles up to `order_window` when a new id's slot holds an older
+    # working order (beyond it, that order moves to the overflow): working sets spanning more than 1,024 ids, in
+    # one batch and one by one (whose checks grow it too), then everything released in a second batch
+    cfg = {"instruments": [{"max_notional": 10**6, "max_qty": 10} for _ in range(2)], "strategies": [{}],
+           "account": {}, "refs": [100, 100]}
+    rows: list[tuple[Any, ...]] = []
+    for k in range(1, n + 1):
+        rows.append((k, k, 100, 1 + k % 5, k % 2, 0, NEW, 1 + k % 2, PAD))
+        if lag and k > lag:
+            rows.append((k, k - lag, 0, 0, 0, 0, CANCELED, 1, PAD))
+    ids = list(range(max(1, n - lag + 1) if lag else 1, n + 1))
+    order = data.draw(st.permutations(ids))
+    rest = [(n + 1, oid, 0, 0, 0, 0, CANCELED, 1, PAD) for oid in order]
+    engines = []
+    for cls in (RiskEngine, RiskEngine, ReferenceRiskModel):
+        e = cls(2, 1, order_window=window) if cls is RiskEngine else cls(2, 1)
+        for i, kw in enumerate(cfg["instruments"]):
+            e.configure_instrument(i, **kw)
+            e.set_reference(i, 100)
+        engines.append(e)
+    batch, seq, ref = engines
+    for recs in (np.array(rows, dtype=RISK_OP_DTYPE), np.array(rest, dtype=RISK_OP_DTYPE)):
+        got = batch.process(recs)
+        np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+        np.testing.assert_array_equal(got, ref.process(recs))
+        assert _state(batch) == _state(seq) == _state(ref)
+        assert sorted(batch.working_orders().tolist()) == sorted(seq.working_orders().tolist())
+    assert batch.snapshot()["account"]["n_open"] == 0

@@ -209,10 +209,12 @@ cdef class RiskEngine:
     Args:
         n_instruments: number of instruments (indices 0..n-1).
         n_strategies: number of strategies / accounts (indices 0..n-1).
-        order_window: slots (a power of two) of the direct-mapped window that holds the working orders of the
-            usual increasing ids inline (an order whose id lies within the last ``order_window`` ids, by
-            ``id % order_window``); other ids and orders still working when a newer id needs their slot live in a
-            hash table (same results, slower). 32,768 slots take 1.8 MB.
+        order_window: the most slots (a power of two) of the direct-mapped window that holds the working orders
+            of the usual increasing ids inline (by ``id % slots``); it starts at 1,024 slots (or ``order_window``
+            if smaller) and doubles when a new id's slot still holds an older working order, up to
+            ``order_window``; beyond that, other ids and orders still working when a newer id needs their slot live
+            in a hash table (same results, slower). 32,768 slots take 2 MB (64 bytes each), allocated at once; only
+            the slots in use are touched.
 
     Every limit starts off; :meth:`configure_instrument`, :meth:`configure_strategy` and
     :meth:`configure_account` set them (raw ints, None = off). Orders: :meth:`check` (new),
