@@ -172,10 +172,11 @@ def banked_cases(draw: Any) -> tuple[dict[str, Any], list[np.ndarray], bool]:
                 rows.append((ts, max(1, oid - draw(st.integers(0, lag))), draw(st.sampled_from([95, 100, 105])),
                              draw(st.integers(1, 30)), 0, 0, op, 1, PAD))
             elif roll == 4:  # an order the checks reject (out of range, invalid, an older id): audited with hooks
-                bad = draw(st.sampled_from(["qty", "px", "old", "inst", "side"]))
+                bad = draw(st.sampled_from(["qty", "px", "old", "inst", "side", "neg", "strat", "far"]))
+                bi = {"inst": ni, "neg": -1, "far": 2**31 - 1}.get(bad, i)
+                bs = {"strat": ns, "neg": -1, "far": 1}.get(bad, s)
                 rows.append((ts, max(1, oid - 3) if bad == "old" else oid + 1, -5 if bad == "px" else 100,
-                             0 if bad == "qty" else 5, ni if bad == "inst" else i, s, NEW, 3 if bad == "side" else side,
-                             PAD))
+                             0 if bad == "qty" else 5, bi, bs, NEW, 3 if bad == "side" else side, PAD))
                 if bad != "old":
                     oid += 1
             elif roll == 5 and tight == "balance":

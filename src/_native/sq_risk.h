@@ -388,12 +388,13 @@ typedef struct {
 
 /* an entry of the batch run's table (sq_rk_fast_table) */
 typedef struct sq_rk_fent_ {
+    uint64_t w;         /* the record's (instrument, strategy) word this entry is for; a record whose word differs
+                           leaves the run (indices out of range land on another word's entry; a blocked strategy or
+                           no envelope for the side: an entry with a word no record can bring here) */
     int64_t fl;         /* the order's flags word: side, margin_free 0, market 0, acked 0, then its 32-bit cell field
-                           (the cell, + 256 when the instrument is not flat: SQ_RK_FT_NONFLAT); -1: the record leaves
-                           the run (an index out of range, a blocked strategy, no envelope for the side) */
+                           (the cell, + 256 when the instrument is not flat: SQ_RK_FT_NONFLAT) */
     const sq_rk_box *box;
     sq_rk_ring *ring;   /* the strategy's order-rate ring */
-    sq_rk_inst *inst;
 } sq_rk_fent;
 
 typedef struct {
@@ -1352,6 +1353,17 @@ static inline void sq_rk_reset(sq_rk *rk) {
  * the largest such step is >= B, each of the B orders passes those checks (its own check would compare a value
  * no larger than start + B steps). Exact: the checks skipped are ones that cannot fail. O(instruments +
  * strategies); 0 when any limit is tight. Computed in 128 bits (limits that are off are INT64_MAX). */
+/* A lower bound on floor(num / den) for den >= 1 (num <= 0: num itself, which the caller clamps to 0), at most 2^41:
+ * the quotient in double precision (relative error < 2^-51 for any num < 2^127) shrunk by 10^-12 before truncation,
+ * so it never passes the true quotient. A smaller headroom is always safe (it only ends the batch path's run
+ * sooner); a double division instead of a 128-bit one (__divti3) per limit makes the recompute ~10x cheaper. */
+static inline sq_rk_i128 sq_rk_hdiv(sq_rk_i128 num, sq_rk_i128 den) {
+    if (num <= 0) return num;
+    double q = (double)num / (double)den * (1.0 - 1e-12);
+    if (q > 2199023255552.0) q = 2199023255552.0; /* 2^41 */
+    return (sq_rk_i128)(int64_t)q;
+}
+
 static int64_t sq_rk_headroom(const sq_rk *rk) {
     const sq_rk_i128 BIG = (sq_rk_i128)1 << 40;
     sq_rk_i128 b = BIG;
@@ -1364,11 +1376,11 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
         sq_rk_i128 q = IN->max_qty > 0 ? IN->max_qty : 1, t;
         t = (sq_rk_i128)IN->max_open - IN->n_open;
         if (t < b) b = t;
-        t = ((sq_rk_i128)IN->max_net - IN->net_pos - IN->open_buy) / q;
+        t = sq_rk_hdiv((sq_rk_i128)IN->max_net - IN->net_pos - IN->open_buy, q);
         if (t < b) b = t;
-        t = ((sq_rk_i128)IN->max_net + IN->net_pos - IN->open_sell) / q;
+        t = sq_rk_hdiv((sq_rk_i128)IN->max_net + IN->net_pos - IN->open_sell, q);
         if (t < b) b = t;
-        t = ((sq_rk_i128)IN->max_gross - IN->gross_pos - IN->open_buy - IN->open_sell) / q;
+        t = sq_rk_hdiv((sq_rk_i128)IN->max_gross - IN->gross_pos - IN->open_buy - IN->open_sell, q);
         if (t < b) b = t;
     }
     if (ncap < 1) ncap = 1;
@@ -1377,17 +1389,18 @@ static int64_t sq_rk_headroom(const sq_rk *rk) {
         int64_t nc = S->max_notional < ncap ? S->max_notional : ncap;
         sq_rk_i128 t = (sq_rk_i128)S->max_open - S->n_open;
         if (t < b) b = t;
-        t = ((sq_rk_i128)S->credit_limit - S->open_notional) / (nc > 0 ? nc : 1);
+        t = sq_rk_hdiv((sq_rk_i128)S->credit_limit - S->open_notional, nc > 0 ? nc : 1);
         if (t < b) b = t;
         t = (sq_rk_i128)S->otr_at - S->msgs;
         if (t < b) b = t;
     }
     sq_rk_i128 t = (sq_rk_i128)rk->max_open - rk->n_open;
     if (t < b) b = t;
-    t = ((sq_rk_i128)rk->credit_limit - rk->open_notional) / ncap;
+    t = sq_rk_hdiv((sq_rk_i128)rk->credit_limit - rk->open_notional, ncap);
     if (t < b) b = t;
     if (rk->margin_on) {
-        t = ((sq_rk_i128)rk->balance + rk->unrealized - rk->order_margin - rk->pos_margin) / (mcap > 0 ? mcap : 1);
+        t = sq_rk_hdiv((sq_rk_i128)rk->balance + rk->unrealized - rk->order_margin - rk->pos_margin,
+                       mcap > 0 ? mcap : 1);
         if (t < b) b = t;
     }
     return b > 0 ? (int64_t)b : 0;
@@ -1456,6 +1469,7 @@ _Static_assert(offsetof(sq_rk_inst, open_sell) == offsetof(sq_rk_inst, open_buy)
 _Static_assert(sizeof(sq_rk_cell) == 64, "sq_rk_cell layout");
 _Static_assert(sizeof(sq_rk_order) == 64, "sq_rk_order layout");
 _Static_assert(sizeof(sq_rk_box) == 128, "sq_rk_box layout");
+_Static_assert(sizeof(sq_rk_fent) == 32, "sq_rk_fent layout");
 
 typedef struct { int64_t n_open, notional, margin; } sq_rk_acct_delta;
 
@@ -1503,8 +1517,6 @@ typedef struct {
     sq_rk_inst *inst;
     int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
     int64_t dupw;
-    uint64_t fmask;     /* bits of the record's (instrument, strategy) word that must be zero: instrument < 2^li,
-                           strategy < 2^ls (the table's entries past ni and ns are -1) */
     int64_t ish;        /* 32 - li: ((word >> ish) | word) & 127 is (strategy << li) | instrument */
     int64_t mmask;      /* -1 when margin is on */
     uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
@@ -1518,10 +1530,11 @@ typedef struct {
 #define SQ_RK_FT_NONFLAT ((int64_t)1 << 40) /* a table entry's bit: the instrument has a net position */
 static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     const int64_t ni = rk->ni, ns = rk->ns, gen = rk->box_gen;
-    int li = 0, ls = 0;
+    int li = 0; /* 2^li >= ni: with ni * ns <= 64, (strategy << li) | instrument < 128 */
     while (((int64_t)1 << li) < ni) li++;
-    while (((int64_t)1 << ls) < ns) ls++;
-    for (int64_t e = 0; e < (int64_t)2 << (li + ls); e++) rk->ftab[e].fl = -1;
+    /* an entry with no order: a word whose own index is another entry's (instrument idx + 1, strategy 0: index
+     * (idx + 1) & 127), so no record's word can both land here and equal it */
+    for (int64_t e = 0; e < 256; e++) rk->ftab[e].w = (uint64_t)(((e >> 1) + 1) & 127);
     F->nonflat = 0;
     for (int64_t i = 0; i < ni; i++)
         if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
@@ -1534,15 +1547,14 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
             for (int sd = 0; sd < 2; sd++) {
                 if (!rk->box[i].ok[sd]) continue;
                 sq_rk_fent *E = &rk->ftab[((s << li) | i) << 1 | sd];
+                E->w = (uint64_t)s << 32 | (uint64_t)i;
                 E->fl = (int64_t)(sd + 1) | c << 32 | (nf ? SQ_RK_FT_NONFLAT : 0);
                 E->box = &rk->box[i];
                 E->ring = &S->orders;
-                E->inst = &rk->inst[i];
             }
         }
     }
     F->tab = rk->ftab;
-    F->fmask = ~(((((uint64_t)1 << ls) - 1) << 32) | (((uint64_t)1 << li) - 1));
     F->ish = 32 - li;
 }
 
@@ -1583,7 +1595,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     sq_rk_inst *const inst = F->inst;
     int64_t *mx = F->mx; /* the duplicate ring from its next entry, no wrap */
     const int64_t dupw = F->dupw, mmask = F->mmask;
-    const uint64_t fmask = F->fmask, nonflat = F->nonflat;
+    const uint64_t nonflat = F->nonflat;
     int64_t max_id = F->max_id, fb = F->fb;
     const int64_t fb0 = fb, k0 = k; /* every record in [k0, k) is an accepted NEW or a CANCELED */
     const int ish = (int)F->ish;
@@ -1612,10 +1624,11 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         const int64_t sd = os1 >> 8;
         uint64_t w;
         memcpy(&w, &x->instrument, sizeof(w));
-        if (__builtin_expect((w & fmask) != 0, 0)) break;
+        /* ((w >> ish) | w) & 127 is (strategy << li) | instrument for indices in range; any other word lands on
+         * an entry made for another word (or none) and leaves the run */
         const sq_rk_fent *E = &tab[(((w >> ish) | w) & 127) << 1 | sd];
+        if (__builtin_expect(E->w != w, 0)) break;
         const int64_t fl = E->fl, id = x->order_id;
-        if (__builtin_expect(fl < 0, 0)) break;
         if (__builtin_expect(id <= max_id, 0)) break;
         if (__builtin_expect(fb == 0, 0)) break;
         const int64_t px = x->price, qty = x->qty, ts = x->ts;
@@ -1630,7 +1643,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13) & mmask;
         int64_t reducing = 0;
         if (!flat && __builtin_expect((fl >> 40) & 1, 0)) { /* not flat: the reducing test (live working quantity) */
-            const sq_rk_inst *IN = E->inst;
+            const sq_rk_inst *IN = &inst[(uint32_t)w];
             reducing = sq_rk_reducing(IN->net_pos, (&IN->open_buy)[sd], qty, (int)sd + 1);
             if (reducing) mg = 0;
         }
@@ -1653,7 +1666,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
         C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
         SQ_RK_BTS(dirty, c);
-        if (!flat && __builtin_expect((fl >> 40) & 1, 0)) (&E->inst->open_buy)[sd] += qty;
+        if (!flat && __builtin_expect((fl >> 40) & 1, 0)) (&inst[(uint32_t)w].open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
