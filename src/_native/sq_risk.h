@@ -1886,7 +1886,6 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 }
             }
             if (!sq_rk_ring_allows(&S->orders, ts)) goto generic;
-            if (dupw > 0 && mx_n == mx_cap) goto generic; /* the duplicate ring's expire / grow */
             sq_rk_order *o = &win[id & wmask];
             if (o->id != 0 && wmask < rk->win_max) { /* an older order still working in this slot: a wider window */
                 sq_rk_win_grow(rk, id);
@@ -1903,10 +1902,23 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             /* accepted */
             if (dupw > 0) {
-                int64_t j = (mx_head + mx_n) & (mx_cap - 1);
-                mx[2 * j] = id;
-                mx[2 * j + 1] = ts;
-                mx_n++;
+                if (mx_n < mx_cap) {
+                    int64_t j = (mx_head + mx_n) & (mx_cap - 1);
+                    mx[2 * j] = id;
+                    mx[2 * j + 1] = ts;
+                    mx_n++;
+                } else { /* the ring is full: expire, grow, push, as sq_rk_check_new's sq_rk_mx_push does here */
+                    rk->mx_n = mx_n;
+                    const int fail = sq_rk_mx_push_slow(rk, id, ts);
+                    mx_n = rk->mx_n; mx_head = rk->mx_head; mx_cap = rk->mx_cap; mx = rk->mx;
+                    if (fail) { /* out of memory: the state sq_rk_check_new leaves (the slot taken), reported */
+                        o->id = id;
+                        SQ_RK_FLUSH();
+                        SQ_RK_OUT();
+                        *pending = 2;
+                        return k;
+                    }
+                }
             }
             checks++;
             max_id = id;
