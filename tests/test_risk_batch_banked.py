@@ -193,7 +193,7 @@ def banked_cases(draw: Any) -> tuple[dict[str, Any], list[np.ndarray], bool]:
     return cfg, parts, draw(st.booleans())
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=banked_cases())
 def test_banked_batch_equals_one_by_one(case: tuple[dict[str, Any], list[np.ndarray], bool]) -> None:
     # every flush reason (generic calls, fills / marks / balances returning to the Cython loop, audited rejects,
