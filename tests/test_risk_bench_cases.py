@@ -26,3 +26,25 @@ def test_all_checks_engine_agrees_with_the_reference() -> None:
 
 def test_nautilus_runner_skips_cleanly_without_its_venv() -> None:
     assert "skipped" in nautilus_figures(python="/nonexistent/python")
+
+
+def test_steady_engine_batch_wraps_the_rate_ring_without_rejects() -> None:
+    """The batch cases' engine: every order accepted, twice over after reset(), as the reference model says; the
+    records send 10,000 orders per strategy against a limit of 1,000 per window (the ring wraps), and a limit
+    below the records' 50 orders per strategy per window would reject (the ring's test is live)."""
+    import numpy as np
+
+    from shrivenquant.bench.cases_risk import N_BATCH, STEADY_ORDER_LIMIT, _records, steady_engine
+
+    recs = _records(N_BATCH, 32)
+    per_strategy = np.bincount(recs["strategy"][recs["op"] == 1])
+    assert per_strategy.min() >= 10 * STEADY_ORDER_LIMIT
+    e = steady_engine()
+    first = e.process(recs)
+    assert not first[recs["op"] == 1].any()
+    e.reset()
+    assert np.array_equal(e.process(recs), first)
+    ref = steady_engine(ReferenceRiskModel)
+    assert np.array_equal(ref.process(recs[:8000]), first[:8000])  # 2,000 orders per strategy: the ring wraps
+    tight = all_checks_engine(order_limit=40)
+    assert tight.process(recs[:4000])[recs["op"][:4000] == 1].any()
