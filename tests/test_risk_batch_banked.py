@@ -317,3 +317,68 @@ def test_banked_window_grows_with_the_working_ids(window: int, n: int, lag: int,
         assert _state(batch) == _state(seq) == _state(ref)
         assert sorted(batch.working_orders().tolist()) == sorted(seq.working_orders().tolist())
     assert batch.snapshot()["account"]["n_open"] == 0
+
+
+@st.composite
+def rate_ring_cases(draw: Any) -> tuple[dict[str, Any], list[np.ndarray], bool]:
+    """Long NEW + CANCELED runs whose order-rate rings sit at their limit (a long session: the lean run tests the ring
+    per order). Windows near the time a limit's worth of orders takes, so an order is often just inside or just
+    outside; times mostly rise, with bursts (steps of 0), jumps and steps back; 1-5 strategies."""
+    ni, ns = draw(st.sampled_from([(1, 1), (2, 2), (4, 2), (1, 3), (2, 4), (1, 5)]))
+    step = draw(st.sampled_from([1, 3, 10]))
+    strats = []
+    for _ in range(ns):
+        kw: dict[str, Any] = {}
+        if draw(st.integers(0, 5)):
+            lim = draw(st.sampled_from([1, 5, 16, 17, 40, 100]))
+            kw["order_limit"] = lim
+            kw["order_window_ns"] = draw(st.integers(1, 2 * lim * ns * step))
+        strats.append(kw)
+    cfg = {"instruments": [{"max_qty": 40, "max_notional": 10**6} for _ in range(ni)], "strategies": strats,
+           "account": {"balance": 10**12, "duplicate_window_ns": draw(st.sampled_from([0, 30]))}, "refs": [100] * ni}
+    lag = draw(st.integers(1, 12))
+    back = draw(st.sampled_from([0, 8, 30]))  # one step back in `back` records (0: none)
+    parts, oid, ts = [], 0, 0
+    for _ in range(draw(st.integers(1, 2))):
+        rows: list[tuple[Any, ...]] = []
+        for _ in range(draw(st.integers(50, 400))):
+            roll = draw(st.integers(0, 59))
+            if back and roll % back == 1:
+                ts -= draw(st.integers(1, 60 * step))
+            else:
+                ts += {0: draw(st.integers(100, 2000)), 2: 0, 3: 0}.get(roll, step)
+            oid += 1
+            rows.append((ts, oid, 100, 1 + oid % 3, oid % ni, draw(st.integers(0, ns - 1)) if roll == 4 else oid % ns,
+                         NEW, 1 + oid % 2, PAD))
+            rows.append((ts, oid - lag, 0, 0, 0, 0, CANCELED, 1, PAD))
+        parts.append(np.array(rows, dtype=RISK_OP_DTYPE))
+    return cfg, parts, draw(st.booleans())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=rate_ring_cases())
+def test_banked_rate_ring_at_its_limit(case: tuple[dict[str, Any], list[np.ndarray], bool]) -> None:
+    cfg, parts, hooks = case
+    _same(cfg, parts, hooks)
+
+
+def test_banked_rate_ring_threshold_edges() -> None:
+    # one strategy, limit 20 per 100 ns, the ring full with a large time (500) in its second-oldest entry (times not
+    # in order in the ring); the second batch: a NEW at 10,000 (meets the oldest entry, 1), then the lean run from a
+    # CANCELED at 10,000, a NEW at 550 and one at 599 that meet the entry 500 (ORDER_RATE: any test that took the
+    # ring's entries as ordered, or a bound of them, would allow them), then NEWs that pass until they meet the entry
+    # of the NEW at 10,000
+    cfg = {"instruments": [{"max_qty": 40, "max_notional": 10**6}],
+           "strategies": [{"order_limit": 20, "order_window_ns": 100}],
+           "account": {"balance": 10**12, "duplicate_window_ns": 0}, "refs": [100]}
+    first = [(ts, oid, 100, 1, 0, 0, NEW, 1, PAD) for oid, ts in enumerate([1, 500, *range(2, 20)], start=1)]
+    second = [(10_000, 21, 100, 1, 0, 0, NEW, 1, PAD), (10_000, 20, 0, 0, 0, 0, CANCELED, 1, PAD),
+              (550, 22, 100, 1, 0, 0, NEW, 1, PAD), (599, 23, 100, 1, 0, 0, NEW, 1, PAD),
+              (600, 24, 100, 1, 0, 0, NEW, 1, PAD),
+              *[(10_001 + j, 25 + j, 100, 1, 0, 0, NEW, 2, PAD) for j in range(30)]]
+    got = _same(cfg, [np.array(first, dtype=RISK_OP_DTYPE), np.array(second, dtype=RISK_OP_DTYPE)], False)
+    rate = int(RejectReason.ORDER_RATE)
+    assert not got[0].any()
+    assert got[1][:5].tolist() == [0, 0, rate, rate, 0]
+    # the entries 2..19 allow 18 more; then the entry of the NEW at 10,000 (allows from 10,100)
+    assert (got[1][5:23] == 0).all() and (got[1][23:] == rate).all()
