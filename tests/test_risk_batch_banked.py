@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from risk_support import one_by_one, record_hooks
 
 from shrivenquant._native.risk import RiskEngine
 from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RejectReason, RiskOp
@@ -32,33 +33,6 @@ UNKNOWN_ID = 10**12  # fills of ids no order has: they move the position only (n
 SHAPES = [(1, 1), (2, 2), (4, 2), (3, 5), (8, 8), (64, 1), (1, 64), (3, 21), (5, 12), (13, 5), (65, 1), (9, 8)]
 
 
-def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(recs), dtype=np.int16)
-    for k, rec in enumerate(recs.tolist()):
-        ts, oid, px, qty, i, s, op, side = rec[:8]
-        if op == NEW:
-            out[k] = e.check(i, s, side, px, qty, ts, oid)
-        elif op == MODIFY:
-            out[k] = e.check_modify(oid, px, qty, ts)
-        elif op == CANCEL:
-            out[k] = e.check_cancel(oid, ts)
-        elif op == ACCEPTED:
-            out[k] = e.on_accepted(oid)
-        elif op == REJECTED:
-            out[k] = e.on_rejected(oid)
-        elif op == CANCELED:
-            out[k] = e.on_canceled(oid)
-        elif op == FILLED:
-            out[k] = e.on_fill(oid, i, s, side, px, qty, ts)
-        elif op == MARK:
-            e.on_mark(i, px)
-        elif op == REFERENCE:
-            e.set_reference(i, px)
-        else:
-            e.set_balance(qty)
-    return out
-
-
 def _build(cls: Any, cfg: dict[str, Any]) -> Any:
     ni, ns = len(cfg["instruments"]), len(cfg["strategies"])
     e = cls(ni, ns)
@@ -71,16 +45,6 @@ def _build(cls: Any, cfg: dict[str, Any]) -> Any:
     return e
 
 
-def _hooks(engines: tuple[Any, ...], on: bool) -> list[list[Any]]:
-    logs: list[list[Any]] = [[] for _ in engines]
-    if on:
-        for e, log in zip(engines, logs, strict=True):
-            e.audit_hook = lambda *a, log=log: log.append(a)
-            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
-            e.breaker_hook = lambda *a, log=log: log.append(a)
-    return logs
-
-
 def _state(e: Any) -> tuple[Any, ...]:
     return e.snapshot(), e.last_reject(), list(e.reject_counts())
 
@@ -89,11 +53,11 @@ def _same(cfg: dict[str, Any], parts: list[np.ndarray], hooks: bool) -> list[np.
     """Each part through process() on one engine, one by one on another and through the reference model: the same
     results, state and hook calls after every part (so what a batch leaves behind is checked by the next one)."""
     batch, seq, ref = (_build(cls, cfg) for cls in (RiskEngine, RiskEngine, ReferenceRiskModel))
-    logs = _hooks((batch, seq, ref), hooks)
+    logs = record_hooks((batch, seq, ref), hooks)
     outs = []
     for recs in parts:
         got = batch.process(recs)
-        np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+        np.testing.assert_array_equal(got, one_by_one(seq, recs))
         np.testing.assert_array_equal(got, ref.process(recs))
         assert _state(batch) == _state(seq) == _state(ref)
         assert logs[0] == logs[1] == logs[2]
@@ -312,7 +276,7 @@ def test_banked_window_grows_with_the_working_ids(window: int, n: int, lag: int,
     batch, seq, ref = engines
     for recs in (np.array(rows, dtype=RISK_OP_DTYPE), np.array(rest, dtype=RISK_OP_DTYPE)):
         got = batch.process(recs)
-        np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+        np.testing.assert_array_equal(got, one_by_one(seq, recs))
         np.testing.assert_array_equal(got, ref.process(recs))
         assert _state(batch) == _state(seq) == _state(ref)
         assert sorted(batch.working_orders().tolist()) == sorted(seq.working_orders().tolist())

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from risk_support import one_by_one
 
 from shrivenquant._native.risk import RiskEngine
 from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
@@ -21,23 +22,6 @@ from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
 I64 = 2**63 - 1
 NEW, CANCELED, REFERENCE = int(RiskOp.NEW), int(RiskOp.CANCELED), int(RiskOp.REFERENCE)
 FILLED, MARK = int(RiskOp.FILLED), int(RiskOp.MARK)
-
-
-def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(recs), dtype=np.int16)
-    for k, rec in enumerate(recs.tolist()):
-        ts, oid, px, qty, i, s, op, side = rec[:8]
-        if op == NEW:
-            out[k] = e.check(i, s, side, px, qty, ts, oid)
-        elif op == CANCELED:
-            out[k] = e.on_canceled(oid)
-        elif op == FILLED:
-            out[k] = e.on_fill(oid, i, s, side, px, qty, ts)
-        elif op == MARK:
-            e.on_mark(i, px)
-        else:
-            e.set_reference(i, px)
-    return out
 
 
 def _same(cfg: dict[str, Any], refs: list[int], recs: np.ndarray) -> np.ndarray:
@@ -54,7 +38,7 @@ def _same(cfg: dict[str, Any], refs: list[int], recs: np.ndarray) -> np.ndarray:
         engines.append(e)
     batch, seq, ref = engines
     got = batch.process(recs)
-    np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+    np.testing.assert_array_equal(got, one_by_one(seq, recs))
     np.testing.assert_array_equal(got, ref.process(recs))
     assert batch.snapshot() == seq.snapshot() == ref.snapshot()
     assert batch.last_reject() == seq.last_reject() == ref.last_reject()
@@ -219,7 +203,7 @@ def test_batch_envelope_follows_reconfiguration(first: tuple[dict[str, Any], lis
         recs = recs1 if cfg is cfg1 else recs2
         batch, seq, ref = engines
         got = batch.process(recs)
-        np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+        np.testing.assert_array_equal(got, one_by_one(seq, recs))
         np.testing.assert_array_equal(got, ref.process(recs))
         assert batch.snapshot() == seq.snapshot() == ref.snapshot()
 

@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from risk_support import one_by_one, record_hooks
 
 from shrivenquant._native.risk import RiskEngine
 from shrivenquant.risk import RISK_OP_DTYPE, ReferenceRiskModel, RiskOp
@@ -219,52 +220,14 @@ def streams(draw: Any) -> np.ndarray:
     return recs
 
 
-def _one_by_one(e: Any, recs: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(recs), dtype=np.int16)
-    for k, rec in enumerate(recs.tolist()):
-        ts, oid, px, qty, i, s, op, side = rec[:8]
-        if op == RiskOp.NEW:
-            out[k] = e.check(i, s, side, px, qty, ts, oid)
-        elif op == RiskOp.MODIFY:
-            out[k] = e.check_modify(oid, px, qty, ts)
-        elif op == RiskOp.CANCEL:
-            out[k] = e.check_cancel(oid, ts)
-        elif op == RiskOp.ACCEPTED:
-            out[k] = e.on_accepted(oid)
-        elif op == RiskOp.REJECTED:
-            out[k] = e.on_rejected(oid)
-        elif op == RiskOp.CANCELED:
-            out[k] = e.on_canceled(oid)
-        elif op == RiskOp.FILLED:
-            out[k] = e.on_fill(oid, i, s, side, px, qty, ts)
-        elif op == RiskOp.MARK:
-            e.on_mark(i, px)
-        elif op == RiskOp.REFERENCE:
-            e.set_reference(i, px)
-        else:
-            e.set_balance(qty)
-    return out
-
-
-def _record_hooks(engines: tuple[Any, ...], on: bool) -> list[list[Any]]:
-    """One list per engine that its audit, kill and breaker hooks append their calls to (when ``on``)."""
-    logs: list[list[Any]] = [[] for _ in engines]
-    if on:
-        for e, log in zip(engines, logs, strict=True):
-            e.audit_hook = lambda *a, log=log: log.append(a)
-            e.kill_hook = lambda s, ids, log=log: log.append((s, tuple(ids)))
-            e.breaker_hook = lambda *a, log=log: log.append(a)
-    return logs
-
-
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=configs(), recs=streams(), hooks=st.booleans())
 def test_batch_equals_one_by_one(cfg: dict[str, Any], recs: np.ndarray, hooks: bool) -> None:
     batch, seq, ref = build(RiskEngine, cfg), build(RiskEngine, cfg), build(ReferenceRiskModel, cfg)
-    logs = _record_hooks((batch, seq, ref), hooks)
+    logs = record_hooks((batch, seq, ref), hooks)
     got = batch.process(recs)
     assert got.dtype == np.int16
-    np.testing.assert_array_equal(got, _one_by_one(seq, recs))
+    np.testing.assert_array_equal(got, one_by_one(seq, recs))
     np.testing.assert_array_equal(got, ref.process(recs))
     assert batch.snapshot() == seq.snapshot() == ref.snapshot()
     assert logs[0] == logs[1] == logs[2]
@@ -289,7 +252,7 @@ def test_reset_equals_a_fresh_engine(cfg: dict[str, Any], before: np.ndarray, af
     fresh.set_balance(snap["account"]["balance"])
     assert snap == fresh.snapshot() == used_ref.snapshot()
     assert used.last_reject() == fresh.last_reject() == used_ref.last_reject()
-    logs = _record_hooks((used, fresh, used_ref), hooks)
+    logs = record_hooks((used, fresh, used_ref), hooks)
     got = used.process(after)
     np.testing.assert_array_equal(got, fresh.process(after))
     np.testing.assert_array_equal(got, used_ref.process(after))
