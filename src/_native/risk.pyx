@@ -42,7 +42,7 @@ cdef extern from "sq_risk.h" nogil:
     ctypedef struct sq_rk_ring:
         int64_t limit
         int64_t window
-        int64_t cnt
+        int64_t full
     ctypedef struct sq_rk_map:
         int64_t *keys
         int64_t *vals

@@ -154,41 +154,46 @@ static inline int64_t sq_rk_ceil_pow10(uint64_t v, int k) {
 
 /* ------------------------------------------------------------------------- rolling-window counter */
 
-/* At most `limit` events in any window (now - window, now]: the times of the last `limit` events, event number c
- * (from 0) at ts[c & cmask] in a power-of-two array of at least `limit` slots. One more event is allowed when
- * fewer than `limit` happened, or event cnt - limit (the oldest of the last `limit`) has left the window. An off
- * ring has lim = INT64_MAX (always allows, no branch) and one slot that its pushes overwrite. */
+/* At most `limit` events in any window (now - window, now]: the times of the last `limit` events in a circular
+ * array of exactly `limit` slots, the next one at ts[pos]. Once `limit` events happened (full), ts[pos] is the
+ * oldest of the last `limit`, the slot the next push overwrites: one more event is allowed when fewer than `limit`
+ * happened, or ts[pos] has left the window; the test and the push touch the same slot. An off ring has one slot
+ * that its pushes overwrite and is never full (always allows). */
 typedef struct {
     int64_t *ts;
     int64_t limit; /* 0: off */
     int64_t window;
-    int64_t lim;   /* limit, or INT64_MAX when off */
-    int64_t cnt;   /* events pushed */
-    int64_t cmask;
+    int64_t *next; /* the next slot, in [ts, end) */
+    int64_t *end;  /* ts + slots (limit, or 1 when off) */
+    int64_t full;  /* 1 once `limit` events were pushed since the last reset (never when off) */
 } sq_rk_ring;
 
 static inline int sq_rk_ring_init(sq_rk_ring *r, int64_t limit, int64_t window) {
     free(r->ts);
     memset(r, 0, sizeof(*r));
-    int64_t cap = 1;
-    while (limit > 0 && cap < limit) cap <<= 1;
+    const int64_t cap = limit > 0 ? limit : 1;
     r->ts = (int64_t *)calloc((size_t)cap, sizeof(int64_t));
     if (r->ts == NULL) return -1;
-    r->cmask = cap - 1;
+    r->next = r->ts;
+    r->end = r->ts + cap;
     r->limit = limit > 0 ? limit : 0;
-    r->lim = limit > 0 ? limit : INT64_MAX;
     r->window = window;
     return 0;
 }
 
 /* 1 if one more event at `now` keeps the count within the limit */
 static SQ_RK_HOT int sq_rk_ring_allows(const sq_rk_ring *r, int64_t now) {
-    return r->cnt < r->lim || r->ts[(r->cnt - r->lim) & r->cmask] <= now - r->window;
+    return *r->next <= (int64_t)((uint64_t)now - (uint64_t)r->window) || !r->full;
 }
 
 static SQ_RK_HOT void sq_rk_ring_push(sq_rk_ring *r, int64_t now) {
-    r->ts[r->cnt & r->cmask] = now;
-    r->cnt++;
+    int64_t *p = r->next;
+    *p++ = now;
+    if (__builtin_expect(p == r->end, 0)) {
+        p = r->ts;
+        r->full = r->limit > 0;
+    }
+    r->next = p;
 }
 
 /* ---------------------------------------------------------- hash map int64 key (> 0) -> int64 value */
@@ -1305,7 +1310,9 @@ static inline void sq_rk_reset(sq_rk *rk) {
         sq_rk_strat *S = &rk->strat[s];
         S->killed = S->state = S->cause = 0;
         S->open_notional = S->n_open = S->msgs = S->trades = S->realized = S->unrealized = S->day_base = S->peak = 0;
-        S->orders.cnt = S->modifies.cnt = S->cancels.cnt = S->execs.cnt = 0;
+        S->orders.next = S->orders.ts; S->modifies.next = S->modifies.ts;
+        S->cancels.next = S->cancels.ts; S->execs.next = S->execs.ts;
+        S->orders.full = S->modifies.full = S->cancels.full = S->execs.full = 0;
         sq_rk_otr_ready(S);
     }
     memset(rk->pos, 0, (size_t)(rk->ni * rk->ns) * sizeof(sq_rk_pos));
@@ -1565,7 +1572,7 @@ static int64_t sq_rk_ring_room(const sq_rk *rk) {
     int64_t room = INT64_MAX;
     for (int64_t s = 0; s < rk->ns; s++) {
         const sq_rk_ring *r = &rk->strat[s].orders;
-        const int64_t t = r->cnt < r->lim ? r->lim - r->cnt : 0;
+        const int64_t t = r->full ? 0 : r->limit > 0 ? r->limit - (r->next - r->ts) : INT64_MAX;
         if (t < room) room = t;
     }
     return room;
