@@ -97,7 +97,7 @@ def test_ring_reconfigured_mid_session_starts_empty() -> None:
     assert _run(engines, _news([4] * 7, 10)).tolist() == [0] * 6 + [RATE]
     for e in engines:
         e.configure_strategy(0)  # off: one slot that pushes overwrite, never full
-    assert not _run(engines, _news([5] * 50, 100)).any()
+    assert not _run(engines, _news(list(range(55, 5, -1)), 100)).any()  # (times stepping back)
     for e in engines:
         e.configure_strategy(0, order_limit=1, order_window_ns=10)
     assert _run(engines, _news([6, 15, 16, 26, 26], 200)).tolist() == [0, RATE, 0, 0, RATE]
