@@ -385,7 +385,9 @@ enum { /* the fields of a cell: v[side] is the working quantity of side 1 (buy) 
     SQ_RK_CV_NEW = 0,      /* NEW orders accepted (open orders + 1, messages + 1 each) */
     SQ_RK_CV_NOTIONAL = 3, /* open-order notional */
     SQ_RK_CV_MARGIN = 4,   /* order margin */
-    SQ_RK_CV_GONE = 5      /* orders released (open orders - 1 each) */
+    SQ_RK_CV_GONE = 5,     /* orders released (open orders - 1 each) */
+    SQ_RK_CV_MSGS = 6,     /* NEW orders accepted by the lean run (messages + 1 each; opens counted by the scan) */
+    SQ_RK_CV_OPEN = 7      /* the lean run's orders still working at its end (open orders + 1 each) */
 };
 typedef struct {
     int64_t v[8];
@@ -443,6 +445,9 @@ typedef struct {
     sq_rk_cell *cells;
     sq_rk_fent *ftab;      /* the batch run's table (sq_rk_fast_table; 256 entries, with cells), rebuilt by every
                                  sq_rk_process call that enters the run */
+    /* the lean runs' mix, decayed (sq_rk_process): NEWs they accepted, and CANCELEDs of orders opened by the same run;
+     * it picks the lean run's lazy or eager form (the same results either way) */
+    int64_t run_new, run_rcx;
 } sq_rk;
 
 static inline void sq_rk_free(sq_rk *rk) {
@@ -1495,7 +1500,8 @@ static sq_rk_acct_delta sq_rk_bank_flush(sq_rk *rk, uint64_t dirty, unsigned ban
         int64_t ob = 0, os = 0, ms = 0, gone = 0, nt = 0, mg = 0;
         for (int b = 0; b < SQ_RK_BANKS; b++) {
             if (!((banks >> b) & 1u)) continue;
-            ob += C[b].v[1]; os += C[b].v[2]; ms += C[b].v[SQ_RK_CV_NEW]; gone += C[b].v[SQ_RK_CV_GONE];
+            ob += C[b].v[1]; os += C[b].v[2]; ms += C[b].v[SQ_RK_CV_NEW] + C[b].v[SQ_RK_CV_MSGS];
+            gone += C[b].v[SQ_RK_CV_GONE] + C[b].v[SQ_RK_CV_MSGS] - C[b].v[SQ_RK_CV_OPEN];
             nt += C[b].v[SQ_RK_CV_NOTIONAL]; mg += C[b].v[SQ_RK_CV_MARGIN];
             memset(&C[b], 0, sizeof(C[b]));
         }
@@ -1530,6 +1536,9 @@ typedef struct {
     /* running values */
     int64_t max_id, fb, nacc, ncx;
     uint64_t dirty;
+    int64_t start_id; /* max_id at the run's start: a window order with a higher id was opened by the run */
+    int64_t pcx;      /* CANCELEDs of orders opened before the run */
+    int64_t lazy;     /* 1: the run's NEWs bank only their message count (sq_rk_fast_scan banks the rest at its end) */
 } sq_rk_fast;
 
 /* Builds the lean run's table (every instrument's envelope first). The facts it holds (a strategy's kill switch and
@@ -1594,7 +1603,7 @@ static int64_t sq_rk_ring_room(const sq_rk *rk) {
  * its index. Results of 0 are not written (sq_rk_process's res is zero on entry). */
 #define SQ_RK_NOSLP __attribute__((optimize("no-tree-slp-vectorize")))
 static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_msg *m, int64_t k, const int64_t n,
-                                                    const int ringchk, const int flat) {
+                                                    const int ringchk, const int flat, const int lazy) {
     sq_rk_order *const win = F->win;
     const int64_t wmask = F->wmask;
     sq_rk_cell *const cells = F->cells;
@@ -1606,6 +1615,8 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     int64_t max_id = F->max_id, fb = F->fb;
     const int64_t fb0 = fb, k0 = k; /* every record in [k0, k) is an accepted NEW or a CANCELED */
     const int ish = (int)F->ish;
+    const int64_t start_id = F->start_id;
+    int64_t pcx = 0;
     uint64_t dirty = F->dirty;
     for (; k < n; k++) {
         const sq_rk_msg *x = &m[k];
@@ -1616,7 +1627,14 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
             sq_rk_order *o = &win[id & wmask];
             if (__builtin_expect(o->id != id, 0)) break;
             if (__builtin_expect(id <= 0, 0)) break;
+            if (flat && lazy && id > start_id) { o->id = 0; continue; } /* opened by this run: the scan never sees it */
             const int64_t c = (uint8_t)o->cell, q = o->leaves, side = o->side; /* (the cell's low byte: see fl) */
+            if (!flat && lazy && id > start_id) {
+                if ((nonflat >> (c & 63)) & 1) (&inst[o->inst].open_buy)[side - 1] -= q;
+                o->id = 0;
+                continue;
+            }
+            pcx += id <= start_id; /* (always 1 in a lazy run) */
             sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
             C->v[side] -= q; C->v[SQ_RK_CV_GONE]++;
             C->v[SQ_RK_CV_NOTIONAL] -= o->notional; C->v[SQ_RK_CV_MARGIN] -= o->margin;
@@ -1671,28 +1689,56 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         sq_rk_ring_push(R, ts);
         const int64_t c = (fl >> 32) & 63;
         sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
-        C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
+        if (lazy) {
+            C->v[SQ_RK_CV_MSGS]++;
+        } else {
+            C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
+        }
         SQ_RK_BTS(dirty, c);
         if (!flat && __builtin_expect((fl >> 40) & 1, 0)) (&inst[(uint32_t)w].open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
-    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->dirty = dirty;
+    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->dirty = dirty; F->pcx = pcx;
     return k;
 }
 
 /* the lean run with and without the order-rate ring's test (without: F->fb within sq_rk_ring_room), for tables with
  * non-flat instruments and without */
-#define SQ_RK_FAST_RUN(name, ringchk, flat)                                                                         \
+#define SQ_RK_FAST_RUN(name, ringchk, flat, lazy)                                                                   \
     static __attribute__((noinline)) SQ_RK_NOSLP int64_t name(sq_rk_fast *F, const sq_rk_msg *m, int64_t k,      \
                                                               int64_t n) {                                       \
-        return sq_rk_fast_body(F, m, k, n, ringchk, flat);                                                         \
+        return sq_rk_fast_body(F, m, k, n, ringchk, flat, lazy);                                                   \
     }
-SQ_RK_FAST_RUN(sq_rk_fast_run_rc, 1, 0)
-SQ_RK_FAST_RUN(sq_rk_fast_run_rc_flat, 1, 1)
-SQ_RK_FAST_RUN(sq_rk_fast_run, 0, 0)
-SQ_RK_FAST_RUN(sq_rk_fast_run_flat, 0, 1)
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc, 1, 0, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc_flat, 1, 1, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run, 0, 0, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run_flat, 0, 1, 0)
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc_lazy, 1, 0, 1)
+SQ_RK_FAST_RUN(sq_rk_fast_run_rc_flat_lazy, 1, 1, 1)
+SQ_RK_FAST_RUN(sq_rk_fast_run_lazy, 0, 0, 1)
+SQ_RK_FAST_RUN(sq_rk_fast_run_flat_lazy, 0, 1, 1)
 #undef SQ_RK_FAST_RUN
+
+/* After a lean run: the working quantity, notional, margin and open count of the orders it opened that are still
+ * working (window ids in (start_id, max_id]) go to bank b. */
+static __attribute__((noinline)) uint64_t sq_rk_fast_scan(sq_rk_order *win, int64_t wmask, sq_rk_cell *cells,
+                                                        int64_t start_id, int64_t max_id, int64_t live, int64_t b,
+                                                        uint64_t dirty) {
+    /* every working order has an id in (max_id - window, max_id] (a NEW whose slot is taken leaves the run) */
+    const int64_t lo = max_id - wmask > start_id + 1 ? max_id - wmask : start_id + 1;
+    for (int64_t id = max_id; live > 0 && id >= lo; id--) {
+        const sq_rk_order *o = &win[id & wmask];
+        if (o->id != id) continue;
+        live--;
+        const int64_t c = (uint8_t)o->cell;
+        sq_rk_cell *C = &cells[(c << 3) | b];
+        C->v[o->side] += o->leaves; C->v[SQ_RK_CV_NOTIONAL] += o->notional; C->v[SQ_RK_CV_MARGIN] += o->margin;
+        C->v[SQ_RK_CV_OPEN]++;
+        dirty |= (uint64_t)1 << c;
+    }
+    return dirty;
+}
 
 /* Runs records [k, n) of a batch in order and returns the index of the first record it leaves to the caller
  * (n when none). Handled here: NEW, MODIFY, CANCEL, ACCEPTED, REJECTED, CANCELED; FILLED, MARK, REFERENCE,
@@ -1759,7 +1805,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             if (!ftab_ready) {
                 sq_rk_fast_table(rk, &F);
                 F.win = win; F.cells = cells; F.inst = inst;
-                F.dupw = dupw; F.mmask = margin_on ? -1 : 0;
+                F.dupw = dupw; F.mmask = margin_on ? -1 : 0; F.lazy = rk->run_new > 0 && 2 * rk->run_rcx >= rk->run_new;
                 ftab_ready = 1;
             }
             if (!dirty) bk_lo = k;
@@ -1769,15 +1815,22 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 F.mx = mx + 2 * j0;
                 if (room < F.fb) F.fb = room;
             }
-            F.max_id = max_id; F.dirty = dirty; F.wmask = wmask;
+            F.max_id = max_id; F.dirty = dirty; F.wmask = wmask; F.start_id = max_id;
             const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
             if (rroom >= 16) { /* every ring allows the next rroom orders: no ring test in the run */
                 if (rroom < F.fb) F.fb = rroom;
-                k = F.nonflat ? sq_rk_fast_run(&F, m, k, n) : sq_rk_fast_run_flat(&F, m, k, n);
+                k = F.lazy ? (F.nonflat ? sq_rk_fast_run_lazy(&F, m, k, n) : sq_rk_fast_run_flat_lazy(&F, m, k, n))
+                           : (F.nonflat ? sq_rk_fast_run(&F, m, k, n) : sq_rk_fast_run_flat(&F, m, k, n));
             } else {
-                k = F.nonflat ? sq_rk_fast_run_rc(&F, m, k, n) : sq_rk_fast_run_rc_flat(&F, m, k, n);
+                k = F.lazy ? (F.nonflat ? sq_rk_fast_run_rc_lazy(&F, m, k, n) : sq_rk_fast_run_rc_flat_lazy(&F, m, k, n))
+                           : (F.nonflat ? sq_rk_fast_run_rc(&F, m, k, n) : sq_rk_fast_run_rc_flat(&F, m, k, n));
             }
             const int64_t a = F.nacc;
+            if (a > 0 && F.lazy)
+                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.start_id, F.max_id, a - (F.ncx - F.pcx), k0 & 7, F.dirty);
+            rk->run_new += a; rk->run_rcx += F.ncx - F.pcx;
+            if (rk->run_new > ((int64_t)1 << 20)) { rk->run_new >>= 1; rk->run_rcx >>= 1; }
+            F.lazy = 2 * rk->run_rcx >= rk->run_new;
             budget -= a; checks += a; win_n += a - F.ncx; max_id = F.max_id; dirty = F.dirty;
             if (a > 0) win_hi = max_id;
             if (dupw > 0) mx_n += a;
