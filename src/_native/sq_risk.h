@@ -402,6 +402,10 @@ typedef struct sq_rk_fent_ {
                            (the cell, + 256 when the instrument is not flat: SQ_RK_FT_NONFLAT) */
     const sq_rk_box *box;
     sq_rk_ring *ring;   /* the strategy's order-rate ring */
+    int64_t msgs;       /* NEWs a lazy lean run accepted here, moved to the cell's bank at its end (else 0) */
+    int64_t cell;       /* the cell (strategy * ni + instrument) */
+    int64_t bps;        /* the instrument's margin rate (0 when the account's margin check is off) */
+    int64_t pad_;
 } sq_rk_fent;
 
 typedef struct {
@@ -448,7 +452,9 @@ typedef struct {
     /* the lean runs' mix, decayed (sq_rk_process): NEWs they accepted, and CANCELEDs of orders opened by the same run;
      * it picks the lean run's lazy or eager form (the same results either way) */
     int64_t run_new, run_rcx;
+    int64_t *mx_scratch; /* where the lean run writes its ids and times with no duplicate window (SQ_RK_MX_SCRATCH) */
 } sq_rk;
+#define SQ_RK_MX_SCRATCH 1024
 
 static inline void sq_rk_free(sq_rk *rk) {
     if (rk->strat != NULL) {
@@ -467,6 +473,7 @@ static inline void sq_rk_free(sq_rk *rk) {
     free(rk->win);
     free(rk->cells);
     free(rk->ftab);
+    free(rk->mx_scratch);
     sq_rk_map_free(&rk->ids);
     free(rk->mx);
     sq_rk_map_free(&rk->seen[0]);
@@ -563,8 +570,10 @@ static inline int sq_rk_init_win(sq_rk *rk, int64_t ni, int64_t ns, int64_t win)
         rk->cells = (sq_rk_cell *)aligned_alloc(64, sz);
         if (rk->cells == NULL) return -1;
         memset(rk->cells, 0, sz);
-        rk->ftab = (sq_rk_fent *)malloc(256 * sizeof(*rk->ftab));
+        rk->ftab = (sq_rk_fent *)malloc(512 * sizeof(*rk->ftab));
         if (rk->ftab == NULL) return -1;
+        rk->mx_scratch = (int64_t *)malloc(2 * SQ_RK_MX_SCRATCH * sizeof(int64_t));
+        if (rk->mx_scratch == NULL) return -1;
     }
     if (sq_rk_pool_reserve(rk, 64) != 0) return -1;
     if (sq_rk_map_init(&rk->ids, 128) != 0) return -1;
@@ -679,9 +688,14 @@ static inline void sq_rk_mx_expire(sq_rk *rk, int64_t now) {
     const int64_t cut = now - rk->dup_window, mask = rk->mx_cap - 1;
     const int64_t *t = rk->mx;
     int64_t h = rk->mx_head, n = rk->mx_n;
-    while (n > 0 && t[2 * h + 1] <= cut) {
-        h = (h + 1) & mask;
-        n--;
+    while (n > 0) { /* the entries up to the buffer's end, then from its start */
+        const int64_t span = rk->mx_cap - h < n ? rk->mx_cap - h : n;
+        const int64_t *p = &t[2 * h + 1], *const e = p + 2 * span;
+        while (p != e && *p <= cut) p += 2;
+        const int64_t gone = (p - &t[2 * h + 1]) >> 1;
+        h = (h + gone) & mask;
+        n -= gone;
+        if (gone < span) break;
     }
     rk->mx_head = h;
     rk->mx_n = n;
@@ -709,7 +723,7 @@ static int sq_rk_mx_push_slow(sq_rk *rk, int64_t id, int64_t now) {
      * cost is two stores; a lookup never sees an id that left the window (sq_rk_seen_dup expires first) */
     if (rk->mx_n == rk->mx_cap) sq_rk_mx_expire(rk, now);
     if (rk->mx_n == rk->mx_cap) {
-        int64_t cap = rk->mx_cap ? rk->mx_cap * 2 : 1024;
+        int64_t cap = rk->mx_cap ? rk->mx_cap * 2 : 8192;
         int64_t *mx = (int64_t *)malloc((size_t)cap * 2 * sizeof(int64_t));
         if (mx == NULL) return -1;
         for (int64_t k = 0; k < rk->mx_n; k++) {
@@ -1481,7 +1495,7 @@ _Static_assert(offsetof(sq_rk_inst, open_sell) == offsetof(sq_rk_inst, open_buy)
 _Static_assert(sizeof(sq_rk_cell) == 64, "sq_rk_cell layout");
 _Static_assert(sizeof(sq_rk_order) == 64, "sq_rk_order layout");
 _Static_assert(sizeof(sq_rk_box) == 128, "sq_rk_box layout");
-_Static_assert(sizeof(sq_rk_fent) == 32, "sq_rk_fent layout");
+_Static_assert(sizeof(sq_rk_fent) == 64, "sq_rk_fent layout");
 
 typedef struct { int64_t n_open, notional, margin; } sq_rk_acct_delta;
 
@@ -1526,11 +1540,12 @@ typedef struct {
     sq_rk_order *win;
     int64_t wmask;
     sq_rk_cell *cells;
-    const sq_rk_fent *tab; /* [((strategy << li) | instrument) * 2 + side - 1] */
+    sq_rk_fent *tab; /* [((strategy << li) | instrument) * 2 + side - 1] */
+    int64_t li;
     sq_rk_inst *inst;
     int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
     int64_t dupw;
-    int64_t ish;        /* 32 - li: ((word >> ish) | word) & 127 is (strategy << li) | instrument */
+    uint64_t hmul;      /* 2^56 + 2^(24 + li): (word * hmul) >> 56 is (strategy << li) | instrument (see the table) */
     int64_t mmask;      /* -1 when margin is on */
     uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
     /* running values */
@@ -1550,7 +1565,10 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     while (((int64_t)1 << li) < ni) li++;
     /* an entry with no order: a word whose own index is another entry's (instrument idx + 1, strategy 0: index
      * (idx + 1) & 127), so no record's word can both land here and equal it */
-    for (int64_t e = 0; e < 256; e++) rk->ftab[e].w = (uint64_t)(((e >> 1) + 1) & 127);
+    for (int64_t e = 0; e < 512; e++) {
+        rk->ftab[e].w = (uint64_t)(((e >> 1) + 1) & 255);
+        rk->ftab[e].msgs = 0;
+    }
     F->nonflat = 0;
     for (int64_t i = 0; i < ni; i++)
         if (rk->box[i].gen != gen) sq_rk_box_build(rk, &rk->box[i], &rk->inst[i], gen);
@@ -1567,11 +1585,14 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
                 E->fl = (int64_t)(sd + 1) | c << 32 | (nf ? SQ_RK_FT_NONFLAT : 0);
                 E->box = &rk->box[i];
                 E->ring = &S->orders;
+                E->cell = c;
+                E->bps = rk->margin_on ? rk->box[i].bps : 0;
             }
         }
     }
     F->tab = rk->ftab;
-    F->ish = 32 - li;
+    F->li = li;
+    F->hmul = ((uint64_t)1 << 56) + ((uint64_t)1 << (24 + li));
 }
 
 /* The smallest room left in any strategy's order-rate ring before its count reaches the limit (INT64_MAX when every
@@ -1607,19 +1628,19 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     sq_rk_order *const win = F->win;
     const int64_t wmask = F->wmask;
     sq_rk_cell *const cells = F->cells;
-    const sq_rk_fent *const tab = F->tab;
+    sq_rk_fent *const tab = F->tab;
     sq_rk_inst *const inst = F->inst;
     int64_t *mx = F->mx; /* the duplicate ring from its next entry, no wrap */
-    const int64_t dupw = F->dupw, mmask = F->mmask;
+
     const uint64_t nonflat = F->nonflat;
     int64_t max_id = F->max_id, fb = F->fb;
     const int64_t fb0 = fb, k0 = k; /* every record in [k0, k) is an accepted NEW or a CANCELED */
-    const int ish = (int)F->ish;
+    const sq_rk_msg *x = m + k, *const xe = m + n;
+    const uint64_t hmul = F->hmul;
     const int64_t start_id = F->start_id;
     int64_t pcx = 0;
     uint64_t dirty = F->dirty;
-    for (; k < n; k++) {
-        const sq_rk_msg *x = &m[k];
+    for (; x < xe; x++, k++) {
         uint16_t opside; /* op and side, as they lie in the record */
         memcpy(&opside, &x->op, sizeof(opside));
         if ((opside & 0xff) == SQ_RK_OP_CANCELED) {
@@ -1635,7 +1656,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
                 continue;
             }
             pcx += id <= start_id; /* (always 1 in a lazy run) */
-            sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
+            sq_rk_cell *C = &cells[(c << 3) | ((lazy ? k0 : k) & 7)]; /* (lazy: the run's first record's bank) */
             C->v[side] -= q; C->v[SQ_RK_CV_GONE]++;
             C->v[SQ_RK_CV_NOTIONAL] -= o->notional; C->v[SQ_RK_CV_MARGIN] -= o->margin;
             SQ_RK_BTS(dirty, c);
@@ -1649,9 +1670,10 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         const int64_t sd = os1 >> 8;
         uint64_t w;
         memcpy(&w, &x->instrument, sizeof(w));
-        /* ((w >> ish) | w) & 127 is (strategy << li) | instrument for indices in range; any other word lands on
-         * an entry made for another word (or none) and leaves the run */
-        const sq_rk_fent *E = &tab[(((w >> ish) | w) & 127) << 1 | sd];
+        /* w = instrument + strategy * 2^32, so w * hmul = instrument * 2^56 + (strategy << li) * 2^56 + instrument *
+         * 2^(24 + li) (mod 2^64): its top byte is (strategy << li) | instrument for indices in range (instrument <
+         * 2^(32 - li)); any other word lands on an entry made for another word (or none) and leaves the run */
+        sq_rk_fent *E = (sq_rk_fent *)((char *)tab + (((w * hmul) >> 56) << 7) + (os1 >> 2));
         if (__builtin_expect(E->w != w, 0)) break;
         const int64_t fl = E->fl, id = x->order_id;
         if (__builtin_expect(id <= max_id, 0)) break;
@@ -1664,8 +1686,8 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         const uint64_t v = (uint64_t)(px * qty * B->num) + (uint64_t)B->dm1;
         const int64_t nn = (int64_t)((uint64_t)(((unsigned __int128)v * B->mag) >> 63) >> B->sh2);
         if (__builtin_expect((uint64_t)nn - (uint64_t)B->nlo > B->nrange, 0)) break;
-        const uint64_t u = (uint64_t)(nn * B->bps) + 9999u;
-        int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13) & mmask;
+        const uint64_t u = (uint64_t)(nn * E->bps) + 9999u; /* (bps 0: margin 0) */
+        int64_t mg = (int64_t)((uint64_t)(((unsigned __int128)u * SQ_RK_DIV10K_M) >> 64) >> 13);
         int64_t reducing = 0;
         if (!flat && __builtin_expect((fl >> 40) & 1, 0)) { /* not flat: the reducing test (live working quantity) */
             const sq_rk_inst *IN = &inst[(uint32_t)w];
@@ -1677,28 +1699,28 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         sq_rk_order *o = &win[id & wmask];
         if (__builtin_expect(o->id != 0, 0)) break;
         /* accepted */
-        if (dupw > 0) {
-            mx[0] = id;
-            mx[1] = ts;
-            mx += 2;
-        }
+        mx[0] = id; /* (no duplicate window: a scratch ring) */
+        mx[1] = ts;
+        mx += 2;
         o->id = id; o->price = px; o->leaves = qty; o->notional = nn; o->margin = mg;
         memcpy(&o->inst, &w, sizeof(w));
         const uint64_t flr = (uint64_t)fl | (uint64_t)reducing << 8; /* margin_free */
         memcpy(&o->side, &flr, sizeof(flr));
         sq_rk_ring_push(R, ts);
-        const int64_t c = (fl >> 32) & 63;
-        sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
         if (lazy) {
-            C->v[SQ_RK_CV_MSGS]++;
+            E->msgs++;
+            SQ_RK_BTS(dirty, E->cell);
         } else {
+            const int64_t c = (fl >> 32) & 63;
+            sq_rk_cell *C = &cells[(c << 3) | (k & 7)];
             C->v[sd + 1] += qty; C->v[SQ_RK_CV_NEW]++; C->v[SQ_RK_CV_NOTIONAL] += nn; C->v[SQ_RK_CV_MARGIN] += mg;
+            SQ_RK_BTS(dirty, c);
         }
-        SQ_RK_BTS(dirty, c);
         if (!flat && __builtin_expect((fl >> 40) & 1, 0)) (&inst[(uint32_t)w].open_buy)[sd] += qty;
         max_id = id;
         fb--;
     }
+    k = x - m;
     F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->dirty = dirty; F->pcx = pcx;
     return k;
 }
@@ -1724,12 +1746,21 @@ SQ_RK_FAST_RUN(sq_rk_fast_run_flat_lazy, 0, 1, 1)
  * working (window ids in (start_id, max_id]) go to bank b. */
 static __attribute__((noinline)) uint64_t sq_rk_fast_scan(sq_rk_order *win, int64_t wmask, sq_rk_cell *cells,
                                                         int64_t start_id, int64_t max_id, int64_t live, int64_t b,
-                                                        uint64_t dirty) {
-    /* every working order has an id in (max_id - window, max_id] (a NEW whose slot is taken leaves the run) */
+                                                        uint64_t dirty, sq_rk_fent *tab, int64_t ni, int64_t li) {
+    /* the message counts of the table's entries (only the dirty cells' can be non-zero) */
+    for (uint64_t d = dirty; d; d &= d - 1) {
+        const int64_t c = __builtin_ctzll(d), s = c / ni, i = c % ni;
+        sq_rk_fent *E = &tab[((s << li) | i) << 1];
+        cells[(c << 3) | b].v[SQ_RK_CV_MSGS] += E[0].msgs + E[1].msgs;
+        E[0].msgs = E[1].msgs = 0;
+    }
+    /* the ids (start_id, max_id] down from max_id, or the whole window when they are more than its slots: an order the
+     * run opened is working in its slot (a NEW whose slot is taken leaves the run), and is the one there with an id
+     * above start_id */
     const int64_t lo = max_id - wmask > start_id + 1 ? max_id - wmask : start_id + 1;
     for (int64_t id = max_id; live > 0 && id >= lo; id--) {
         const sq_rk_order *o = &win[id & wmask];
-        if (o->id != id) continue;
+        if (o->id <= start_id) continue;
         live--;
         const int64_t c = (uint8_t)o->cell;
         sq_rk_cell *C = &cells[(c << 3) | b];
@@ -1814,6 +1845,9 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 const int64_t j0 = (mx_head + mx_n) & (mx_cap - 1), room = mx_cap - j0 < mx_cap - mx_n ? mx_cap - j0 : mx_cap - mx_n;
                 F.mx = mx + 2 * j0;
                 if (room < F.fb) F.fb = room;
+            } else { /* no window: the run's stores go to a scratch ring */
+                F.mx = rk->mx_scratch;
+                if (SQ_RK_MX_SCRATCH < F.fb) F.fb = SQ_RK_MX_SCRATCH;
             }
             F.max_id = max_id; F.dirty = dirty; F.wmask = wmask; F.start_id = max_id;
             const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
@@ -1827,7 +1861,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             const int64_t a = F.nacc;
             if (a > 0 && F.lazy)
-                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.start_id, F.max_id, a - (F.ncx - F.pcx), k0 & 7, F.dirty);
+                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.start_id, F.max_id, a - (F.ncx - F.pcx), k0 & 7, F.dirty,
+                                          F.tab, ni, F.li);
             rk->run_new += a; rk->run_rcx += F.ncx - F.pcx;
             if (rk->run_new > ((int64_t)1 << 20)) { rk->run_new >>= 1; rk->run_rcx >>= 1; }
             F.lazy = 2 * rk->run_rcx >= rk->run_new;
