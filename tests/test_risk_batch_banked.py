@@ -195,10 +195,10 @@ def test_banked_reducing_orders_on_a_position(pos: int, qtys: list[int], lag: in
 
 
 def test_banked_long_run_wraps_the_duplicate_ring_and_meets_the_rate_limit() -> None:
-    # 6,000 NEW + CANCELED pairs on 8 cells: the duplicate-id ring wraps (the run stops at its end), the order-rate
-    # ring's room shrinks below the run's skip threshold (the ring is then tested per order) and the limit is met;
-    # now and then an id re-used inside the duplicate window
-    n, lag = 6000, 32
+    # 12,000 NEW + CANCELED pairs on 8 cells: the duplicate-id ring (8,192 entries at first) fills, is expired and
+    # wraps (the run stops at its end), the order-rate ring's room shrinks below the run's skip threshold (the ring
+    # is then tested per order) and the limit is met; now and then an id re-used inside the duplicate window
+    n, lag = 12000, 32
     k = np.arange(1, n + 1)
     new = np.zeros(n, dtype=RISK_OP_DTYPE)
     new["ts"], new["order_id"], new["price"], new["qty"] = k, k, 100, 1 + k % 3
@@ -213,16 +213,16 @@ def test_banked_long_run_wraps_the_duplicate_ring_and_meets_the_rate_limit() -> 
     recs["op"][2 * again - 1], recs["order_id"][2 * again - 1] = NEW, again - lag - 8
     cfg = {"instruments": [{"margin_bps": 1000, "notional_den": 10, "max_notional": 10**6, "max_qty": 10}
                            for _ in range(4)],
-           "strategies": [{"order_limit": 2900, "order_window_ns": 10**9}, {"order_limit": 5000,
+           "strategies": [{"order_limit": 5900, "order_window_ns": 10**9}, {"order_limit": 10000,
                                                                            "order_window_ns": 10**9}],
            "account": {"margin": True, "balance": 10**12, "duplicate_window_ns": 3000}, "refs": [100] * 4}
     got = _same(cfg, [recs[: 2 * n // 3], recs[2 * n // 3:]], False)
     both = np.concatenate(got)
     assert (both[2 * again - 1] == int(RejectReason.DUPLICATE_ORDER_ID)).all()
     res = both[0::2]
-    assert (res[k % 2 == 1] == 0).all()  # strategy 1: 3,000 orders, limit 5,000
-    assert (res[k % 2 == 0][:2900] == 0).all()  # strategy 0: limit 2,900, met
-    assert (res[k % 2 == 0][2900:] == int(RejectReason.ORDER_RATE)).all()
+    assert (res[k % 2 == 1] == 0).all()  # strategy 1: 6,000 orders, limit 10,000
+    assert (res[k % 2 == 0][:5900] == 0).all()  # strategy 0: limit 5,900, met
+    assert (res[k % 2 == 0][5900:] == int(RejectReason.ORDER_RATE)).all()
 
 
 def test_banked_strategy_halted_inside_a_batch() -> None:
