@@ -1543,10 +1543,9 @@ typedef struct {
     sq_rk_fent *tab; /* [((strategy << li) | instrument) * 2 + side - 1] */
     int64_t li;
     sq_rk_inst *inst;
-    int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap) */
-    int64_t dupw;
+    int64_t *mx; /* the duplicate ring's next entry (F->fb never passes its end: no wrap), or the scratch ring; the run
+                  * writes its accepted ids and times from here on (sq_rk_fast_scan reads the ids back) */
     uint64_t hmul;      /* 2^56 + 2^(24 + li): (word * hmul) >> 56 is (strategy << li) | instrument (see the table) */
-    int64_t mmask;      /* -1 when margin is on */
     uint64_t nonflat;   /* bit c: cell c's instrument has a net position (its working quantity is kept live) */
     /* running values */
     int64_t max_id, fb, nacc, ncx;
@@ -1747,9 +1746,9 @@ SQ_RK_FAST_RUN(sq_rk_fast_run_flat_lazy, 0, 1, 1)
 #undef SQ_RK_FAST_RUN
 
 /* After a lean run: the working quantity, notional, margin and open count of the orders it opened that are still
- * working (window ids in (start_id, max_id]) go to bank b. */
+ * working go to bank b, and the message counts of its table entries to their cells' bank b. */
 static __attribute__((noinline)) uint64_t sq_rk_fast_scan(sq_rk_order *win, int64_t wmask, sq_rk_cell *cells,
-                                                        int64_t start_id, int64_t max_id, int64_t live, int64_t b,
+                                                        const int64_t *ids, int64_t nacc, int64_t live, int64_t b,
                                                         uint64_t dirty, sq_rk_fent *tab, int64_t ni, int64_t li) {
     /* the message counts of the table's entries (only the dirty cells' can be non-zero) */
     for (uint64_t d = dirty; d; d &= d - 1) {
@@ -1758,13 +1757,14 @@ static __attribute__((noinline)) uint64_t sq_rk_fast_scan(sq_rk_order *win, int6
         cells[(c << 3) | b].v[SQ_RK_CV_MSGS] += E[0].msgs + E[1].msgs;
         E[0].msgs = E[1].msgs = 0;
     }
-    /* the ids (start_id, max_id] down from max_id, or the whole window when they are more than its slots: an order the
-     * run opened is working in its slot (a NEW whose slot is taken leaves the run), and is the one there with an id
-     * above start_id */
-    const int64_t lo = max_id - wmask > start_id + 1 ? max_id - wmask : start_id + 1;
-    for (int64_t id = max_id; live > 0 && id >= lo; id--) {
+    /* the run's accepted ids, newest first (ids[2i], as the run wrote them to the duplicate ring or the scratch ring):
+     * an order the run opened that still works is in its window slot (a NEW whose slot is taken leaves the run); the
+     * walk stops once the `live` ones are found (the usual: the last few), so it costs the run's NEWs at most, however
+     * far apart their ids are */
+    for (int64_t i = nacc - 1; live > 0 && i >= 0; i--) {
+        const int64_t id = ids[2 * i];
         const sq_rk_order *o = &win[id & wmask];
-        if (o->id <= start_id) continue;
+        if (o->id != id) continue;
         live--;
         const int64_t c = (uint8_t)o->cell;
         sq_rk_cell *C = &cells[(c << 3) | b];
@@ -1840,7 +1840,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             if (!ftab_ready) {
                 sq_rk_fast_table(rk, &F);
                 F.win = win; F.cells = cells; F.inst = inst;
-                F.dupw = dupw; F.mmask = margin_on ? -1 : 0; F.lazy = rk->run_new > 0 && 2 * rk->run_rcx >= rk->run_new;
+                F.lazy = rk->run_new > 0 && 2 * rk->run_rcx >= rk->run_new;
                 ftab_ready = 1;
             }
             if (!dirty) bk_lo = k;
@@ -1865,8 +1865,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             const int64_t a = F.nacc;
             if (a > 0 && F.lazy)
-                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.start_id, F.max_id, a - (F.ncx - F.pcx), k0 & 7, F.dirty,
-                                          F.tab, ni, F.li);
+                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.mx, a, a - (F.ncx - F.pcx), k0 & 7, F.dirty, F.tab, ni,
+                                          F.li);
             rk->run_new += a; rk->run_rcx += F.ncx - F.pcx;
             if (rk->run_new > ((int64_t)1 << 20)) { rk->run_new >>= 1; rk->run_rcx >>= 1; }
             F.lazy = 2 * rk->run_rcx >= rk->run_new;
