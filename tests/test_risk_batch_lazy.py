@@ -454,3 +454,53 @@ def test_lazy_run_with_ids_further_apart_than_the_window_minimal(gap: int) -> No
     snap = e.snapshot()
     assert snap["account"]["n_open"] == 3 and snap["strategies"][0]["n_open"] == 3
     assert [(d["open_buy"], d["open_sell"], d["n_open"]) for d in snap["instruments"]] == [(4, 0, 2), (0, 2, 1)]
+
+
+@pytest.mark.parametrize("nonflat", [False, True])
+def test_lazy_slot_reused_inside_a_run(nonflat: bool) -> None:
+    # one lazy run: Y kept, Y + 1 released at once, ..., then Y + 1 + 1,024 (the slot Y + 1 had) kept, then pairs.
+    # Walking the run's ids newest first, the scan meets Y + 1 (released) whose slot now holds Y + 1,025: that order is
+    # not Y + 1 (not counted again), and Y must still be found and banked
+    sm = _Stream(random.Random(5), 2, 2)
+    sm.span = 2048
+    parts: list[np.ndarray | None] = [_warm(sm)]
+    if nonflat:
+        sm.fill_position(0, 14, 1)
+    sm.new()
+    sm.canceled(sm.oid)  # (the call's first NEW takes the generic path)
+    y = sm.new(inst=0)
+    sm.new(inst=1)
+    sm.canceled(y + 1)
+    for _ in range(30):
+        sm.new()
+        sm.canceled(sm.oid)
+    sm.rows.append((sm.ts, y + 1025, 100, 6, 1, 1, NEW, 2, PAD))
+    sm.oid = y + 1025
+    sm.working.append(sm.oid)
+    for _ in range(5):
+        sm.new()
+        sm.canceled(sm.oid)
+    parts.append(sm.cut())
+    for oid in (y, y + 1025):
+        sm.canceled(oid)
+    parts.append(sm.cut())
+    _check(_cfg(2, 2), parts, False)
+
+
+@pytest.mark.parametrize("dup_ns", [1, 40])
+def test_lazy_runs_across_the_duplicate_ring_wrap(dup_ns: int) -> None:
+    # a duplicate window (the lazy run reads its accepted ids back from the duplicate ring): 10,000 NEWs, times rising
+    # by 1 per record, so the ring (8,192 entries) wraps with its old entries expired and runs are cut at its end; most
+    # released by the next records, some 50 NEWs later; every 400th NEW re-uses a recent id (a duplicate inside the
+    # window when dup_ns allows, or not)
+    sm = _Stream(random.Random(dup_ns), 2, 2)
+    parts: list[np.ndarray | None] = [_warm(sm)]
+    for _ in range(2):
+        for n in range(5000):
+            sm.new()
+            sm.ts += 1
+            if n % 400 == 399:
+                sm.rows.append((sm.ts, sm.oid - 2, 100, 1, 0, 0, NEW, 1, PAD))
+            sm.cancel_lag(sm.rng.choice((0, 0, 1, 3, 50)))
+        parts.append(sm.cut())
+    _check(_cfg(2, 2, account={"duplicate_window_ns": dup_ns}), parts, False)
