@@ -1,8 +1,9 @@
 """The lean run's lazy form (``sq_rk_fast_body`` with ``lazy``, ``sq_rk_fast_scan`` in ``sq_risk.h``).
 
 In a lazy run an accepted NEW banks only its message count, a CANCELED of an order the same run opened only frees its
-window slot, and at the run's end a scan down from the run's highest id banks the quantity, notional, margin and open
-count of the run's orders still working; CANCELEDs of orders opened before the run bank their full deltas. The form is
+window slot, and at the run's end a scan (the run's accepted ids, newest first; in e8114c0 and 5910ec6 the id range
+below its newest id) banks the quantity, notional, margin and open count of the run's orders still working;
+CANCELEDs of orders opened before the run bank their full deltas. The form is
 picked per run from a decayed mix of NEWs and same-run CANCELEDs kept across ``process`` calls (and ``reset()``); a
 fresh engine's first run is eager. Here the streams make that choice flip inside one call and across calls, put
 CANCELEDs on orders of the same run and of earlier runs, end runs at every kind of record the lean run leaves to the
