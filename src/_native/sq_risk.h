@@ -447,8 +447,8 @@ typedef struct {
      * SQ_RK_MAX_CELLS (NULL otherwise: the batch path updates the counters directly); all zero outside
      * sq_rk_process */
     sq_rk_cell *cells;
-    sq_rk_fent *ftab;      /* the batch run's table (sq_rk_fast_table; 256 entries, with cells), rebuilt by every
-                                 sq_rk_process call that enters the run */
+    sq_rk_fent *ftab;      /* the batch run's table (sq_rk_fast_table; 512 entries: 256 indices x 2 sides, with
+                              cells), rebuilt by every sq_rk_process call that enters the run */
     /* the lean runs' mix, decayed (sq_rk_process): NEWs they accepted, and CANCELEDs of orders opened by the same run;
      * it picks the lean run's lazy or eager form (the same results either way) */
     int64_t run_new, run_rcx;
@@ -1562,8 +1562,9 @@ static void sq_rk_fast_table(sq_rk *rk, sq_rk_fast *F) {
     const int64_t ni = rk->ni, ns = rk->ns, gen = rk->box_gen;
     int li = 0; /* 2^li >= ni: with ni * ns <= 64, (strategy << li) | instrument < 128 */
     while (((int64_t)1 << li) < ni) li++;
-    /* an entry with no order: a word whose own index is another entry's (instrument idx + 1, strategy 0: index
-     * (idx + 1) & 127), so no record's word can both land here and equal it */
+    /* 256 indices (any word's top product byte: sq_rk_fast_body) x 2 sides. An entry with no order: a word whose own
+     * index is another entry's (instrument idx + 1, strategy 0: index (idx + 1) & 255), so no record's word can both
+     * land here and equal it */
     for (int64_t e = 0; e < 512; e++) {
         rk->ftab[e].w = (uint64_t)(((e >> 1) + 1) & 255);
         rk->ftab[e].msgs = 0;
@@ -1857,11 +1858,15 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
             if (rroom >= 16) { /* every ring allows the next rroom orders: no ring test in the run */
                 if (rroom < F.fb) F.fb = rroom;
-                k = F.lazy ? (F.nonflat ? sq_rk_fast_run_lazy(&F, m, k, n) : sq_rk_fast_run_flat_lazy(&F, m, k, n))
-                           : (F.nonflat ? sq_rk_fast_run(&F, m, k, n) : sq_rk_fast_run_flat(&F, m, k, n));
+                if (F.lazy)
+                    k = F.nonflat ? sq_rk_fast_run_lazy(&F, m, k, n) : sq_rk_fast_run_flat_lazy(&F, m, k, n);
+                else
+                    k = F.nonflat ? sq_rk_fast_run(&F, m, k, n) : sq_rk_fast_run_flat(&F, m, k, n);
             } else {
-                k = F.lazy ? (F.nonflat ? sq_rk_fast_run_rc_lazy(&F, m, k, n) : sq_rk_fast_run_rc_flat_lazy(&F, m, k, n))
-                           : (F.nonflat ? sq_rk_fast_run_rc(&F, m, k, n) : sq_rk_fast_run_rc_flat(&F, m, k, n));
+                if (F.lazy)
+                    k = F.nonflat ? sq_rk_fast_run_rc_lazy(&F, m, k, n) : sq_rk_fast_run_rc_flat_lazy(&F, m, k, n);
+                else
+                    k = F.nonflat ? sq_rk_fast_run_rc(&F, m, k, n) : sq_rk_fast_run_rc_flat(&F, m, k, n);
             }
             const int64_t a = F.nacc;
             if (a > 0 && F.lazy)
