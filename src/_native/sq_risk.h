@@ -1550,8 +1550,7 @@ typedef struct {
     /* running values */
     int64_t max_id, fb, nacc, ncx;
     uint64_t dirty;
-    int64_t start_id; /* max_id at the run's start: a window order with a higher id was opened by the run */
-    int64_t pcx;      /* CANCELEDs of orders opened before the run */
+    int64_t rcx;      /* CANCELEDs of orders the run itself opened */
     int64_t lazy;     /* 1: the run's NEWs bank only their message count (sq_rk_fast_scan banks the rest at its end) */
 } sq_rk_fast;
 
@@ -1640,8 +1639,8 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
     const int64_t fb0 = fb, k0 = k; /* every record in [k0, k) is an accepted NEW or a CANCELED */
     const sq_rk_msg *x = m + k, *const xe = m + n;
     const uint64_t hmul = F->hmul;
-    const int64_t start_id = F->start_id;
-    int64_t pcx = 0;
+    const int64_t start_id = max_id; /* a window order with a higher id was opened by this run */
+    int64_t pcx = 0; /* CANCELEDs of orders opened before the run */
     uint64_t dirty = F->dirty;
     for (; x < xe; x++, k++) {
         __builtin_prefetch((const char *)x + SQ_RK_PF_DIST, 0, 3); /* (past the end: a hint, no fault) */
@@ -1725,7 +1724,7 @@ static SQ_RK_HOT SQ_RK_NOSLP int64_t sq_rk_fast_body(sq_rk_fast *F, const sq_rk_
         fb--;
     }
     k = x - m;
-    F->max_id = max_id; F->fb = fb; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->dirty = dirty; F->pcx = pcx;
+    F->max_id = max_id; F->nacc = fb0 - fb; F->ncx = (k - k0) - (fb0 - fb); F->rcx = F->ncx - pcx; F->dirty = dirty;
     return k;
 }
 
@@ -1854,7 +1853,7 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
                 F.mx = rk->mx_scratch;
                 if (SQ_RK_MX_SCRATCH < F.fb) F.fb = SQ_RK_MX_SCRATCH;
             }
-            F.max_id = max_id; F.dirty = dirty; F.wmask = wmask; F.start_id = max_id;
+            F.max_id = max_id; F.dirty = dirty; F.wmask = wmask;
             const int64_t k0 = k, rroom = sq_rk_ring_room(rk);
             if (rroom >= 16) { /* every ring allows the next rroom orders: no ring test in the run */
                 if (rroom < F.fb) F.fb = rroom;
@@ -1870,9 +1869,8 @@ static int64_t sq_rk_process(sq_rk *rk, const sq_rk_msg *m, int64_t k, int64_t n
             }
             const int64_t a = F.nacc;
             if (a > 0 && F.lazy)
-                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.mx, a, a - (F.ncx - F.pcx), k0 & 7, F.dirty, F.tab, ni,
-                                          F.li);
-            rk->run_new += a; rk->run_rcx += F.ncx - F.pcx;
+                F.dirty = sq_rk_fast_scan(win, wmask, cells, F.mx, a, a - F.rcx, k0 & 7, F.dirty, F.tab, ni, F.li);
+            rk->run_new += a; rk->run_rcx += F.rcx;
             if (rk->run_new > ((int64_t)1 << 20)) { rk->run_new >>= 1; rk->run_rcx >>= 1; }
             F.lazy = 2 * rk->run_rcx >= rk->run_new;
             budget -= a; checks += a; win_n += a - F.ncx; max_id = F.max_id; dirty = F.dirty;
